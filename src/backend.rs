@@ -1,0 +1,377 @@
+//! The one list of ops that both backends implement.
+//!
+//! A model's forward and backward pass are written once, in `model::network`, as calls
+//! on this trait. The CPU backend (`cpu::CpuBackend`) is the specification: plain loops,
+//! obviously right. The GPU backend (`gpu::GpuBackend`) records the same calls as WGSL
+//! dispatches into one command submission per training step. Tests run the same calls
+//! through both and compare.
+//!
+//! Conventions shared by every op:
+//! - tensors are contiguous f32, row-major; shapes are carried by the op's shape struct,
+//!   not by the tensor;
+//! - outputs are overwritten, never accumulated (each parameter belongs to one layer, so
+//!   its gradient is written exactly once per step);
+//! - an op may not read and write the same tensor unless its doc says so.
+
+use serde::{Deserialize, Serialize};
+
+/// A tensor owned by a backend. Cheap to copy; meaningless to another backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TensorId(pub usize);
+
+/// Conv1d, stride 1, channels-first: x (batch, c_in, len_in), weight (c_out, c_in, kernel),
+/// bias (c_out), y (batch, c_out, len_out).
+///
+/// `y[n,o,t] = bias[o] + sum_{c,k} weight[o,c,k] * x[n,c,t+k-pad_left]`, with x read as 0
+/// outside 0..len_in. "valid": pad_left 0, len_out = len_in - kernel + 1. "same" (Keras):
+/// pad_left = (kernel-1)/2, len_out = len_in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv1dShape {
+    pub batch: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub len_in: usize,
+    pub kernel: usize,
+    pub pad_left: usize,
+    pub len_out: usize,
+}
+
+/// Max-pool over the last axis of (batch, channels, len_in); window `pool`, step `stride`,
+/// no padding, floor mode: len_out = (len_in - pool) / stride + 1. Ties go to the first
+/// position of the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PoolShape {
+    pub batch: usize,
+    pub channels: usize,
+    pub len_in: usize,
+    pub pool: usize,
+    pub stride: usize,
+    pub len_out: usize,
+}
+
+/// Any (batch, channels, len) activation: batch norm, global average pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChannelShape {
+    pub batch: usize,
+    pub channels: usize,
+    pub len: usize,
+}
+
+/// Batch-norm hyper-parameters. `momentum` is the weight of the new batch statistic
+/// (PyTorch's convention; Keras's decay 0.99 is momentum 0.01).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchNormConfig {
+    pub eps: f32,
+    pub momentum: f32,
+    /// PyTorch updates the running variance with the unbiased batch variance
+    /// (times M/(M-1)); Keras with the biased one.
+    pub unbiased_running_var: bool,
+}
+
+impl BatchNormConfig {
+    pub const KERAS: BatchNormConfig = BatchNormConfig {
+        eps: 1e-3,
+        momentum: 0.01,
+        unbiased_running_var: false,
+    };
+    pub const PYTORCH: BatchNormConfig = BatchNormConfig {
+        eps: 1e-5,
+        momentum: 0.1,
+        unbiased_running_var: true,
+    };
+}
+
+/// One LSTM layer, batch-first: x (batch, time, input), gate order i, f, g, o,
+/// h0 = c0 = 0, one bias vector (b = b_ih + b_hh in PyTorch terms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LstmShape {
+    pub batch: usize,
+    pub time: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+/// Saved LSTM forward state, needed by the backward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LstmTensors {
+    /// (batch, time, hidden): h_t for every t. The layer's output when it returns sequences.
+    pub h: TensorId,
+    /// (batch, time, hidden): c_t for every t.
+    pub c: TensorId,
+    /// (batch, time, 4*hidden): the gate activations i, f, g, o after their nonlinearity.
+    pub gates: TensorId,
+}
+
+/// Dense: x (batch, input), weight (output, input), bias (output); y = x weight^T + bias.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DenseShape {
+    pub batch: usize,
+    pub input: usize,
+    pub output: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+/// Adam (Kingma & Ba, Algorithm 1):
+/// m' = b1 m + (1-b1) g;  v' = b2 v + (1-b2) g^2;
+/// p' = p - lr * (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps)
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+        }
+    }
+}
+
+/// The ops. Every forward has its backward beside it.
+pub trait Backend {
+    /// e.g. "cpu (2 threads)" or "NVIDIA H100 (Vulkan)".
+    fn name(&self) -> String;
+
+    // ---- memory ----
+    /// A new zero-filled tensor of `len` f32 elements.
+    fn alloc(&mut self, len: usize) -> TensorId;
+    fn len(&self, t: TensorId) -> usize;
+    fn upload(&mut self, t: TensorId, data: &[f32]);
+    /// Blocks until every recorded op has run.
+    fn download(&mut self, t: TensorId) -> Vec<f32>;
+    fn fill(&mut self, t: TensorId, value: f32);
+    /// dst += src, elementwise (same length). Used to sum the loss on the device so that
+    /// a step needs no readback.
+    fn add_assign(&mut self, dst: TensorId, src: TensorId);
+    /// dst = src (same length).
+    fn copy(&mut self, src: TensorId, dst: TensorId);
+    /// Ends a unit of work (one training step). The GPU backend submits everything
+    /// recorded since the last flush as one command buffer; the CPU backend does nothing.
+    fn flush(&mut self);
+
+    // ---- conv1d ----
+    fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId);
+    /// `dx` is None for the first layer (no gradient needed w.r.t. the data).
+    #[allow(clippy::too_many_arguments)]
+    fn conv1d_backward(
+        &mut self,
+        s: &Conv1dShape,
+        x: TensorId,
+        w: TensorId,
+        dy: TensorId,
+        dx: Option<TensorId>,
+        dw: TensorId,
+        db: TensorId,
+    );
+
+    // ---- max-pool ----
+    fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId);
+    /// dx[argmax of window j] += dy[j]; zero elsewhere. The argmax is recomputed from x.
+    fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId);
+
+    // ---- batch norm ----
+    /// Training mode: normalizes with the batch statistics (biased variance), writes them
+    /// to `mean` and `inv_std` (1/sqrt(var+eps), per channel) for the backward pass, and
+    /// updates `running_mean`/`running_var` in place.
+    #[allow(clippy::too_many_arguments)]
+    fn batchnorm_forward_train(
+        &mut self,
+        s: &ChannelShape,
+        cfg: &BatchNormConfig,
+        x: TensorId,
+        gamma: TensorId,
+        beta: TensorId,
+        running_mean: TensorId,
+        running_var: TensorId,
+        y: TensorId,
+        mean: TensorId,
+        inv_std: TensorId,
+    );
+    /// Inference mode: normalizes with the running statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn batchnorm_forward_eval(
+        &mut self,
+        s: &ChannelShape,
+        cfg: &BatchNormConfig,
+        x: TensorId,
+        gamma: TensorId,
+        beta: TensorId,
+        running_mean: TensorId,
+        running_var: TensorId,
+        y: TensorId,
+    );
+    /// `mean`/`inv_std` are what the forward pass normalized with. With `batch_stats` true
+    /// (training mode) the gradient flows through the batch statistics too:
+    /// dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma;
+    /// with false (statistics are constants): dx = dy * gamma * inv_std.
+    /// dgamma = sum(dy * xhat), dbeta = sum(dy) either way.
+    #[allow(clippy::too_many_arguments)]
+    fn batchnorm_backward(
+        &mut self,
+        s: &ChannelShape,
+        batch_stats: bool,
+        x: TensorId,
+        gamma: TensorId,
+        mean: TensorId,
+        inv_std: TensorId,
+        dy: TensorId,
+        dx: TensorId,
+        dgamma: TensorId,
+        dbeta: TensorId,
+    );
+
+    // ---- LSTM ----
+    /// x (batch, time, input); w_ih (4H, input); w_hh (4H, H); b (4H). Writes `saved`.
+    fn lstm_forward(
+        &mut self,
+        s: &LstmShape,
+        x: TensorId,
+        w_ih: TensorId,
+        w_hh: TensorId,
+        b: TensorId,
+        saved: &LstmTensors,
+    );
+    /// `dh` is (batch, time, H): the upstream gradient of every h_t (zero where none
+    /// flows, e.g. all but the last step for a last-state layer). Backpropagation
+    /// through time; `dx` None for the first layer.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_backward(
+        &mut self,
+        s: &LstmShape,
+        x: TensorId,
+        w_ih: TensorId,
+        w_hh: TensorId,
+        saved: &LstmTensors,
+        dh: TensorId,
+        dx: Option<TensorId>,
+        dw_ih: TensorId,
+        dw_hh: TensorId,
+        db: TensorId,
+    );
+    /// y (batch, H) = h (batch, time, H) at the last time step.
+    fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId);
+    /// dh (batch, time, H) = dy at the last step, 0 elsewhere.
+    fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId);
+
+    // ---- dense ----
+    fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId);
+    #[allow(clippy::too_many_arguments)]
+    fn dense_backward(
+        &mut self,
+        s: &DenseShape,
+        x: TensorId,
+        w: TensorId,
+        dy: TensorId,
+        dx: Option<TensorId>,
+        dw: TensorId,
+        db: TensorId,
+    );
+
+    // ---- elementwise ----
+    /// y = f(x); x and y may be the same tensor.
+    fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId);
+    /// dx = dy * f'(.) computed from the forward output y; dy and dx may be the same tensor.
+    fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId);
+    /// Inverted dropout: y = x * keep / (1 - rate), where keep for element i is
+    /// `dropout_keep(key, i, rate)` (see `dropout_keep` below: the same draw on every
+    /// backend). x and y may be the same tensor.
+    fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId);
+    /// dx = dy * keep / (1 - rate), with the same mask as the forward pass.
+    fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId);
+
+    // ---- global average pooling: (batch, channels, len) -> (batch, channels) ----
+    fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId);
+    fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId);
+
+    // ---- output heads (loss and its gradient together) ----
+    /// logits (batch, 1), targets (batch) in {0, 1}, weights (batch) per-sample loss weights.
+    /// probs = sigmoid(logits); loss (1 element) = mean_n w_n * bce_n computed stably from
+    /// the logits; dlogits = w_n * (probs - t) / batch.
+    #[allow(clippy::too_many_arguments)]
+    fn sigmoid_bce(
+        &mut self,
+        batch: usize,
+        logits: TensorId,
+        targets: TensorId,
+        weights: TensorId,
+        probs: TensorId,
+        loss: TensorId,
+        dlogits: TensorId,
+    );
+    /// logits (batch, classes), labels (batch) class indices stored as f32, weights (batch).
+    /// probs = softmax(logits) (max-subtracted); loss = mean_n w_n * -log probs[n, label];
+    /// dlogits = w_n * (probs - onehot) / batch.
+    #[allow(clippy::too_many_arguments)]
+    fn softmax_ce(
+        &mut self,
+        batch: usize,
+        classes: usize,
+        logits: TensorId,
+        labels: TensorId,
+        weights: TensorId,
+        probs: TensorId,
+        loss: TensorId,
+        dlogits: TensorId,
+    );
+    /// probs = softmax(logits) over rows of `classes`: inference without labels.
+    fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId);
+
+    // ---- optimizer ----
+    /// One Adam step on every element; `t` is the 1-based index of this step.
+    #[allow(clippy::too_many_arguments)]
+    fn adam_step(
+        &mut self,
+        cfg: &AdamConfig,
+        t: u32,
+        param: TensorId,
+        grad: TensorId,
+        m: TensorId,
+        v: TensorId,
+    );
+}
+
+/// The counter-based random draw behind dropout, identical on every backend (the WGSL
+/// twin is in shaders/elementwise.wgsl): PCG-style hashes of the key and the element index.
+pub fn dropout_uniform_u32(key: u32, i: u32) -> u32 {
+    pcg_hash(pcg_hash(i) ^ key)
+}
+
+/// Element i survives when its draw is at or above rate * 2^32.
+pub fn dropout_keep(key: u32, i: u32, rate: f32) -> bool {
+    dropout_uniform_u32(key, i) >= dropout_threshold(rate)
+}
+
+pub fn dropout_threshold(rate: f32) -> u32 {
+    // f64: rate * 2^32 is exact enough and 1.0 maps to u32::MAX (drop all but a 2^-32 sliver)
+    (rate as f64 * 4294967296.0).min(u32::MAX as f64) as u32
+}
+
+/// The dropout key for one layer at one step: every (seed, step, layer) gets its own mask.
+pub fn dropout_key(seed: u64, step: u64, layer: usize) -> u32 {
+    let mut z = seed
+        .wrapping_add(step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add((layer as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    // splitmix64 finalizer
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
+}
+
+pub fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}

@@ -1,0 +1,15 @@
+//! Starskøpe: train light-curve classifiers on any GPU, on hand-written WGSL kernels,
+//! with a plain-Rust reference backend that every kernel is checked against.
+//!
+//! Layout (see README.md): `backend` is the list of ops; `cpu` and `gpu` implement it;
+//! `model` writes networks once over it; `data` reads and prepares light curves; `train`
+//! drives it all; `metrics` reports what a user needs to trust a classifier.
+
+pub mod backend;
+pub mod cpu;
+pub mod data;
+pub mod gpu;
+pub mod metrics;
+pub mod model;
+pub mod train;
+pub mod verify;
