@@ -69,16 +69,10 @@ pub struct BatchNormConfig {
 }
 
 impl BatchNormConfig {
-    pub const KERAS: BatchNormConfig = BatchNormConfig {
-        eps: 1e-3,
-        momentum: 0.01,
-        unbiased_running_var: false,
-    };
-    pub const PYTORCH: BatchNormConfig = BatchNormConfig {
-        eps: 1e-5,
-        momentum: 0.1,
-        unbiased_running_var: true,
-    };
+    pub const KERAS: BatchNormConfig =
+        BatchNormConfig { eps: 1e-3, momentum: 0.01, unbiased_running_var: false };
+    pub const PYTORCH: BatchNormConfig =
+        BatchNormConfig { eps: 1e-5, momentum: 0.1, unbiased_running_var: true };
 }
 
 /// One LSTM layer, batch-first: x (batch, time, input), gate order i, f, g, o,
@@ -131,12 +125,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-        }
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7 }
     }
 }
 

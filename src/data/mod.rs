@@ -1,5 +1,16 @@
 //! Light curves in: CSV reading, preprocessing, synthetic K2-like data, batch sampling.
 
+pub mod csv_reader;
 pub mod dataset;
+pub mod error;
+pub mod preprocess;
+pub mod sampler;
+pub mod split;
+pub mod synth;
 
+pub use csv_reader::{read_csv, read_csv_report, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
+pub use error::DataError;
+pub use preprocess::Preprocess;
+pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
+pub use split::{balanced_class_weights, check_known_classes, check_training_classes, stratified_split};

@@ -1,1 +1,10 @@
-//! (being written)
+//! Training: the host scheduler, the epoch loop, evaluation, and the run directory.
+
+pub mod defaults;
+pub mod evaluate;
+pub mod infer;
+pub mod interrupt;
+pub mod report;
+pub mod run;
+pub mod scheduler;
+pub mod trainer;

@@ -1,0 +1,82 @@
+//! Max-pool over the last axis, floor mode; ties go to the first position of the window.
+//! The backward pass recomputes the argmax from x instead of saving indices.
+
+use super::check;
+use super::real::Real;
+use crate::backend::PoolShape;
+use rayon::prelude::*;
+
+fn check_shapes<T>(s: &PoolShape, x: &[T], y: &[T]) {
+    assert!(s.pool >= 1 && s.stride >= 1 && s.len_in >= s.pool, "maxpool: bad shape {s:?}");
+    assert!(
+        s.len_out == (s.len_in - s.pool) / s.stride + 1,
+        "maxpool: len_out {} but floor(({} - {}) / {}) + 1 = {}",
+        s.len_out,
+        s.len_in,
+        s.pool,
+        s.stride,
+        (s.len_in - s.pool) / s.stride + 1
+    );
+    check::len("maxpool x", x.len(), s.batch * s.channels * s.len_in);
+    check::len("maxpool y/dy", y.len(), s.batch * s.channels * s.len_out);
+}
+
+/// Position (within the row) of the maximum of window j; the first one on ties.
+fn argmax<T: Real>(s: &PoolShape, row: &[T], j: usize) -> usize {
+    let start = j * s.stride;
+    let mut best = start;
+    for i in start + 1..start + s.pool {
+        if row[i] > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+pub fn forward<T: Real>(s: &PoolShape, x: &[T], y: &mut [T]) {
+    check_shapes(s, x, y);
+    y.par_chunks_mut(s.len_out).zip(x.par_chunks(s.len_in)).for_each(|(y_row, x_row)| {
+        for (j, out) in y_row.iter_mut().enumerate() {
+            *out = x_row[argmax(s, x_row, j)];
+        }
+    });
+}
+
+/// dx[argmax of window j] += dy[j]; zero elsewhere (overlapping windows accumulate).
+pub fn backward<T: Real>(s: &PoolShape, x: &[T], dy: &[T], dx: &mut [T]) {
+    check_shapes(s, x, dy);
+    check::len("maxpool dx", dx.len(), x.len());
+    dx.par_chunks_mut(s.len_in).zip(x.par_chunks(s.len_in).zip(dy.par_chunks(s.len_out))).for_each(
+        |(dx_row, (x_row, dy_row))| {
+            dx_row.fill(T::zero());
+            for (j, &g) in dy_row.iter().enumerate() {
+                dx_row[argmax(s, x_row, j)] += g;
+            }
+        },
+    );
+}
+
+/// (batch, channels, len_out): the absolute position in 0..len_in of each window's
+/// maximum, as the golden files' `indices` output records it.
+pub fn argmax_indices<T: Real>(s: &PoolShape, x: &[T]) -> Vec<usize> {
+    check::len("maxpool x", x.len(), s.batch * s.channels * s.len_in);
+    x.chunks(s.len_in).flat_map(|row| (0..s.len_out).map(move |j| argmax(s, row, j))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stride_past_pool_skips_positions_and_ties_go_first() {
+        let s = PoolShape { batch: 1, channels: 1, len_in: 10, pool: 2, stride: 4, len_out: 3 };
+        let x = [1.0, 3.0, 9.0, 9.0, 5.0, 5.0, 0.0, 0.0, -2.0, -1.0];
+        let mut y = [0.0f32; 3];
+        forward(&s, &x, &mut y);
+        assert_eq!(y, [3.0, 5.0, -1.0]);
+        assert_eq!(argmax_indices(&s, &x), [1, 4, 9]);
+        let mut dx = [7.0f32; 10];
+        backward(&s, &x, &[1.0, 2.0, 3.0], &mut dx);
+        assert_eq!(dx, [0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0]);
+    }
+}

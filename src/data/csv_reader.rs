@@ -1,0 +1,334 @@
+//! Reads light curves from CSV: an integer class label in the first column, the samples
+//! in the rest (the Kaggle exoTrain/exoTest layout, `LABEL,FLUX.1,...,FLUX.3197`, and UCR
+//! archive files converted to it; with or without a header row).
+//!
+//! Every problem in the file is a [`DataError`] naming the file, the 1-based line and
+//! column, and the fix. Tolerated without complaint: a UTF-8 byte-order mark, CRLF line
+//! ends, blank lines, whitespace around cells, and labels written as floats with no
+//! fractional part ("2.0", as pandas writes an integer column that once held a NaN).
+
+use std::path::Path;
+
+use super::dataset::Dataset;
+use super::error::{Column, DataError};
+
+/// What to do with a missing sample: an empty cell, NaN, inf, or a missing-value marker
+/// such as "NA" or "null".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum NanPolicy {
+    /// Stop with an error naming the cell.
+    #[default]
+    Error,
+    /// Linear interpolation across each gap; leading and trailing gaps take the nearest
+    /// known sample. A row with no known sample at all is an error.
+    Fill,
+    /// Skip every row that has a missing sample (the count is in [`ReadReport`]).
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub nan: NanPolicy,
+}
+
+/// What reading did besides returning rows: the CLI tells the user about drops and fills.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadReport {
+    /// The header's cells (label column included), if the file has a header.
+    pub header: Option<Vec<String>>,
+    /// Rows skipped by [`NanPolicy::Drop`].
+    pub dropped_rows: usize,
+    /// Samples interpolated by [`NanPolicy::Fill`].
+    pub filled_cells: usize,
+}
+
+/// Reads a labelled light-curve CSV. Use [`read_csv_report`] to learn how many rows
+/// `NanPolicy::Drop` skipped or how many cells `NanPolicy::Fill` interpolated.
+pub fn read_csv(path: &Path, opts: &ReadOptions) -> Result<Dataset, DataError> {
+    read_csv_report(path, opts).map(|(dataset, _)| dataset)
+}
+
+/// Reads a labelled light-curve CSV and reports what the NaN policy changed.
+pub fn read_csv_report(path: &Path, opts: &ReadOptions) -> Result<(Dataset, ReadReport), DataError> {
+    let name = path.display().to_string();
+    let bytes = read_bytes(path, &name)?;
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    parse(text, name, opts.nan)
+}
+
+fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
+    let unreadable = |source| DataError::Unreadable { path: name.to_string(), source };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(DataError::NotFound { path: name.to_string() })
+        }
+        Err(e) => Err(unreadable(e)),
+        Ok(meta) if meta.is_dir() => Err(DataError::IsDirectory { path: name.to_string() }),
+        // The whole file in memory (60 MB for exoTrain) lets csv split it without copies.
+        Ok(_) => std::fs::read(path).map_err(unreadable),
+    }
+}
+
+/// The rows read so far and the width every row must have.
+struct Table {
+    path: String,
+    policy: NanPolicy,
+    header: Option<Vec<String>>,
+    /// Column count of the first row (header or data), and which line that was.
+    width: usize,
+    width_from: String,
+    labels: Vec<i64>,
+    values: Vec<f32>,
+    report: ReadReport,
+}
+
+fn parse(text: &[u8], path: String, policy: NanPolicy) -> Result<(Dataset, ReadReport), DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        // Ragged rows are reported by `Table::push_row`, with the expected width.
+        .flexible(true)
+        .from_reader(text);
+    let mut record = csv::ByteRecord::new();
+    let mut table: Option<Table> = None;
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| DataError::Unreadable { path: path.clone(), source: e.into() })?;
+        if !more {
+            break;
+        }
+        if is_blank(&record) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        match table.as_mut() {
+            Some(t) => t.push_row(&record, line)?,
+            None => table = Some(Table::start(&record, line, path.clone(), policy)?),
+        }
+    }
+    match table {
+        None => Err(DataError::Empty { path }),
+        Some(t) => t.finish(),
+    }
+}
+
+/// A line holding nothing but whitespace (csv itself skips truly empty lines).
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record[0].trim_ascii().is_empty()
+}
+
+impl Table {
+    /// Begins a table at the first non-blank row: a header when its first cell is not a
+    /// number, otherwise the first data row.
+    fn start(
+        record: &csv::ByteRecord,
+        line: u64,
+        path: String,
+        policy: NanPolicy,
+    ) -> Result<Table, DataError> {
+        let first = cell_str(&record[0]);
+        let is_header = first.and_then(|s| s.parse::<f64>().ok()).is_none();
+        let mut table = Table {
+            path,
+            policy,
+            header: None,
+            width: record.len(),
+            width_from: String::new(),
+            labels: Vec::new(),
+            values: Vec::new(),
+            report: ReadReport::default(),
+        };
+        if is_header {
+            let names: Vec<String> =
+                record.iter().map(|cell| String::from_utf8_lossy(cell.trim_ascii()).into_owned()).collect();
+            table.width_from = format!("the header (line {line})");
+            table.report.header = Some(names.clone());
+            table.header = Some(names);
+        } else {
+            table.width_from = format!("line {line} (the first row)");
+            table.push_row(record, line)?;
+        }
+        Ok(table)
+    }
+
+    fn column(&self, index0: usize) -> Column {
+        Column { index: index0 + 1, name: self.header.as_ref().and_then(|h| h.get(index0).cloned()) }
+    }
+
+    fn push_row(&mut self, record: &csv::ByteRecord, line: u64) -> Result<(), DataError> {
+        if record.len() == 1 {
+            return Err(DataError::NoSamples { path: self.path.clone(), line });
+        }
+        if record.len() != self.width {
+            return Err(DataError::Ragged {
+                path: self.path.clone(),
+                line,
+                expected: self.width,
+                found: record.len(),
+                expected_from: self.width_from.clone(),
+            });
+        }
+        let label = parse_label(&record[0]).ok_or_else(|| DataError::BadLabel {
+            path: self.path.clone(),
+            line,
+            text: lossy(&record[0]),
+        })?;
+        let start = self.values.len();
+        let mut missing = false;
+        for (j, cell) in record.iter().enumerate().skip(1) {
+            let value = match parse_sample(cell) {
+                Ok(v) => v,
+                Err(problem) => {
+                    self.tolerate(problem, line, j)?;
+                    missing = true;
+                    f32::NAN
+                }
+            };
+            self.values.push(value);
+        }
+        // `tolerate` lets missing cells through only under Fill or Drop.
+        if missing && self.policy == NanPolicy::Drop {
+            self.values.truncate(start);
+            self.report.dropped_rows += 1;
+            return Ok(());
+        }
+        if missing {
+            self.report.filled_cells += fill_gaps(&mut self.values[start..])
+                .ok_or(DataError::AllMissing { path: self.path.clone(), line })?;
+        }
+        self.labels.push(label);
+        Ok(())
+    }
+
+    /// Accepts a missing sample when the policy allows it; anything else is an error.
+    fn tolerate(&self, problem: CellProblem, line: u64, index0: usize) -> Result<(), DataError> {
+        let path = self.path.clone();
+        let column = self.column(index0);
+        match problem {
+            CellProblem::Missing(_) if self.policy != NanPolicy::Error => Ok(()),
+            CellProblem::Missing(what) => Err(DataError::Missing { path, line, column, what }),
+            CellProblem::NotNumeric(text) => Err(DataError::NotNumeric { path, line, column, text }),
+            CellProblem::OutOfRange(text) => Err(DataError::OutOfRange { path, line, column, text }),
+        }
+    }
+
+    fn finish(self) -> Result<(Dataset, ReadReport), DataError> {
+        if self.labels.is_empty() {
+            return Err(if self.report.dropped_rows > 0 {
+                DataError::AllDropped { path: self.path, dropped: self.report.dropped_rows }
+            } else {
+                DataError::NoRows { path: self.path }
+            });
+        }
+        let dataset =
+            Dataset { source: self.path, labels: self.labels, values: self.values, len: self.width - 1 };
+        Ok((dataset, self.report))
+    }
+}
+
+/// The cell's text without surrounding whitespace, if it is UTF-8.
+fn cell_str(cell: &[u8]) -> Option<&str> {
+    std::str::from_utf8(cell.trim_ascii()).ok()
+}
+
+fn lossy(cell: &[u8]) -> String {
+    String::from_utf8_lossy(cell.trim_ascii()).into_owned()
+}
+
+/// An integer label, also when written as a float with no fractional part ("2.0").
+fn parse_label(cell: &[u8]) -> Option<i64> {
+    let s = cell_str(cell)?;
+    if let Ok(label) = s.parse::<i64>() {
+        return Some(label);
+    }
+    let x = s.parse::<f64>().ok()?;
+    // Beyond 2^53 a float no longer holds every integer, so "integral" means nothing there.
+    let exact = x.is_finite() && x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0;
+    exact.then_some(x as i64)
+}
+
+enum CellProblem {
+    /// Empty, NaN, inf or a missing-value marker; says which, for the message.
+    Missing(String),
+    NotNumeric(String),
+    OutOfRange(String),
+}
+
+/// Markers other tools write for a missing value (R writes NA; databases null).
+const MISSING_MARKERS: [&str; 4] = ["na", "n/a", "null", "none"];
+
+fn parse_sample(cell: &[u8]) -> Result<f32, CellProblem> {
+    let trimmed = cell.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(CellProblem::Missing("the cell is empty".to_string()));
+    }
+    let Some(text) = std::str::from_utf8(trimmed).ok() else {
+        return Err(CellProblem::NotNumeric(lossy(trimmed)));
+    };
+    match text.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        // Rust parses "inf"/"infinity"/"nan" in any case; without those letters an
+        // infinite result means the number overflowed f32.
+        Ok(v) if v.is_infinite() && !text.to_ascii_lowercase().contains("inf") => {
+            Err(CellProblem::OutOfRange(text.to_string()))
+        }
+        Ok(_) => Err(CellProblem::Missing(format!("\"{text}\" is not a finite number"))),
+        Err(_) if MISSING_MARKERS.contains(&text.to_ascii_lowercase().as_str()) => {
+            Err(CellProblem::Missing(format!("\"{text}\" marks a missing value")))
+        }
+        Err(_) => Err(CellProblem::NotNumeric(text.to_string())),
+    }
+}
+
+/// Replaces NaNs by linear interpolation between the nearest known samples on either
+/// side; a leading or trailing gap takes the one known neighbour. Returns the number of
+/// samples filled, or `None` when no sample is known.
+fn fill_gaps(row: &mut [f32]) -> Option<usize> {
+    let first = row.iter().position(|v| !v.is_nan())?;
+    let mut filled = first;
+    let first_value = row[first];
+    row[..first].fill(first_value);
+    let mut last_known = first;
+    for i in first + 1..row.len() {
+        if row[i].is_nan() {
+            continue;
+        }
+        let gap = i - last_known;
+        if gap > 1 {
+            let (a, b) = (f64::from(row[last_known]), f64::from(row[i]));
+            for k in 1..gap {
+                let t = k as f64 / gap as f64;
+                row[last_known + k] = (a + (b - a) * t) as f32;
+            }
+            filled += gap - 1;
+        }
+        last_known = i;
+    }
+    let last_value = row[last_known];
+    filled += row.len() - 1 - last_known;
+    row[last_known + 1..].fill(last_value);
+    Some(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_gaps_interpolates_inside_and_extends_edges() {
+        let nan = f32::NAN;
+        let mut row = [nan, nan, 2.0, nan, nan, 8.0, -1.0, nan];
+        assert_eq!(fill_gaps(&mut row), Some(5));
+        assert_eq!(row, [2.0, 2.0, 2.0, 4.0, 6.0, 8.0, -1.0, -1.0]);
+        assert_eq!(fill_gaps(&mut [nan, nan]), None);
+    }
+
+    #[test]
+    fn labels_accept_integral_floats_only() {
+        assert_eq!(parse_label(b" -3 "), Some(-3));
+        assert_eq!(parse_label(b"2.0"), Some(2));
+        assert_eq!(parse_label(b"2.5"), None);
+        assert_eq!(parse_label(b"nan"), None);
+        assert_eq!(parse_label(b""), None);
+    }
+}

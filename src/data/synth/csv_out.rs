@@ -1,0 +1,51 @@
+//! Writing a synthetic set the way Kaggle ships exoTrain.csv, and its truth table.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use super::config::SynthError;
+use super::truth::TruthRow;
+use crate::data::Dataset;
+
+fn write_error(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
+    move |source| SynthError::Write { path: path.display().to_string(), source }
+}
+
+/// Writes `ds` as `LABEL,FLUX.1,...,FLUX.n` then one row per curve, flux with two
+/// decimals (e-/s, as Kaggle's file has it).
+pub fn write_exo_csv(path: impl AsRef<Path>, ds: &Dataset) -> Result<(), SynthError> {
+    let path = path.as_ref();
+    let fail = write_error(path);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).map_err(&fail)?);
+    let mut line = String::with_capacity(ds.len * 12);
+    line.push_str("LABEL");
+    for i in 1..=ds.len {
+        line.push_str(&format!(",FLUX.{i}"));
+    }
+    line.push('\n');
+    out.write_all(line.as_bytes()).map_err(&fail)?;
+    for row in 0..ds.rows() {
+        use std::fmt::Write as _;
+        line.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(line, "{}", ds.labels[row]);
+        for v in ds.series(row) {
+            let _ = write!(line, ",{v:.2}");
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).map_err(&fail)?;
+    }
+    out.flush().map_err(&fail)
+}
+
+/// Writes the truth table, one row per star, with a header naming the `TruthRow` fields.
+pub fn write_truth_csv(path: impl AsRef<Path>, rows: &[TruthRow]) -> Result<(), SynthError> {
+    let path = path.as_ref();
+    let fail = write_error(path);
+    let mut out = csv::Writer::from_path(path).map_err(|e| fail(e.into()))?;
+    for row in rows {
+        out.serialize(row).map_err(|e| fail(e.into()))?;
+    }
+    out.flush().map_err(&fail)
+}

@@ -1,0 +1,174 @@
+//! Adapter choice and device creation.
+//!
+//! One `GpuContext` per process is enough: it is cheap to clone (wgpu handles are
+//! reference counted) and several `GpuBackend`s (e.g. parallel tests) may share it, and
+//! with it the compiled pipelines.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Context as _, Result};
+
+use super::pipelines::PipelineCache;
+
+/// What a user with no adapter should do.
+pub const NO_ADAPTER_HELP: &str = "No Vulkan/Metal/DX12 adapter found. On Debian/Ubuntu install the software Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1 (or use --device cpu)";
+
+/// An opened device with what the kernels need to know about it.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    pub(super) pipelines: Arc<Mutex<PipelineCache>>,
+}
+
+impl GpuContext {
+    /// Opens the best adapter (see `pick_adapter`) with its own limits.
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::open())
+    }
+
+    async fn open() -> Result<Self> {
+        let instance = new_instance();
+        let adapter = pick_adapter(&instance).await?;
+        // The adapter's own limits: wgpu's defaults (8 storage buffers, 16 KiB workgroup
+        // memory, 128 MiB bindings) are lower than what most devices offer.
+        let limits = adapter.limits();
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & wanted;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("starskope"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("opening device on adapter {}", adapter.get_info().name))?;
+        Ok(GpuContext {
+            device,
+            queue,
+            info: adapter.get_info(),
+            limits,
+            features,
+            pipelines: Arc::new(Mutex::new(PipelineCache::default())),
+        })
+    }
+
+    /// e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
+    pub fn name(&self) -> String {
+        format!("{} ({:?})", self.info.name, self.info.backend)
+    }
+}
+
+/// Vulkan, Metal and DX12 only: with GL allowed, a machine with no Vulkan driver silently
+/// lands on a GL software rasterizer without subgroups or f16. `WGPU_BACKEND` overrides.
+fn new_instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+    desc.backends = (wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12).with_env();
+    wgpu::Instance::new(desc)
+}
+
+/// Lower is better: real GPUs before software ones.
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu | wgpu::DeviceType::Other => 2,
+        wgpu::DeviceType::Cpu => 3,
+    }
+}
+
+/// `WGPU_ADAPTER_NAME` (a case-insensitive substring) wins; otherwise the best device type.
+async fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+    if adapters.is_empty() {
+        return Err(anyhow!(NO_ADAPTER_HELP));
+    }
+    let wanted = std::env::var("WGPU_ADAPTER_NAME").ok().map(|s| s.to_lowercase());
+    let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+    let candidates = adapters.into_iter().filter(|a| match &wanted {
+        Some(w) => a.get_info().name.to_lowercase().contains(w),
+        None => true,
+    });
+    candidates.min_by_key(|a| type_rank(a.get_info().device_type)).ok_or_else(|| {
+        anyhow!(
+            "WGPU_ADAPTER_NAME={:?} matches none of the adapters found: {}",
+            wanted.unwrap_or_default(),
+            names.join(", ")
+        )
+    })
+}
+
+/// One line of `starskope devices`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterInfoRow {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub f16: bool,
+    pub subgroup: bool,
+    pub timestamp: bool,
+}
+
+impl fmt::Display for AdapterInfoRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mib = |b: u64| b / (1024 * 1024);
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        write!(
+            f,
+            "{} | {} | {} | driver {} | storage binding {} MiB, buffer {} MiB, \
+             workgroup memory {} KiB, {} invocations/workgroup, {} storage buffers/stage | \
+             f16 {}, subgroup {}, timestamp {}",
+            self.name,
+            self.backend,
+            self.device_type,
+            self.driver,
+            mib(self.max_storage_buffer_binding_size),
+            mib(self.max_buffer_size),
+            self.max_compute_workgroup_storage_size / 1024,
+            self.max_compute_invocations_per_workgroup,
+            self.max_storage_buffers_per_shader_stage,
+            yes(self.f16),
+            yes(self.subgroup),
+            yes(self.timestamp)
+        )
+    }
+}
+
+/// Every adapter the instance sees (same backend choice as `GpuContext::new`).
+pub fn list_adapters() -> Vec<AdapterInfoRow> {
+    let instance = new_instance();
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .map(|a| {
+            let info = a.get_info();
+            let limits = a.limits();
+            let features = a.features();
+            AdapterInfoRow {
+                name: info.name,
+                backend: format!("{:?}", info.backend),
+                device_type: format!("{:?}", info.device_type),
+                driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+                max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+                max_buffer_size: limits.max_buffer_size,
+                max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+                max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+                max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+                f16: features.contains(wgpu::Features::SHADER_F16),
+                subgroup: features.contains(wgpu::Features::SUBGROUP),
+                timestamp: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            }
+        })
+        .collect()
+}

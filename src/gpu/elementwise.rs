@@ -1,0 +1,84 @@
+//! fill, copy, add_assign, activations and dropout: shaders/elementwise.wgsl.
+
+use super::pipelines::{Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{groups_1d, u, Recorder};
+use crate::backend::{dropout_threshold, Activation, TensorId};
+
+/// Mirrors `Params` in shaders/elementwise.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    kind: u32,
+    value: f32,
+    key: u32,
+    threshold: u32,
+    rate: f32,
+}
+
+const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
+    Kernel { shader: Shader::Elementwise, entry, bindings }
+}
+
+static FILL: Kernel = kernel("fill", &[RW]);
+static COPY: Kernel = kernel("copy", &[RW, RW]);
+static ADD_ASSIGN: Kernel = kernel("add_assign", &[RW, RW]);
+static ACTIVATION_FORWARD: Kernel = kernel("activation_forward", &[RW, RW]);
+static ACTIVATION_BACKWARD: Kernel = kernel("activation_backward", &[RW, RW, RW]);
+static DROPOUT: Kernel = kernel("dropout", &[RW, RW]);
+
+fn run(r: &mut Recorder, k: &'static Kernel, params: Params, tensors: &[TensorId]) {
+    let n = params.n as usize;
+    r.dispatch(k, &params, tensors, groups_1d(n, 64));
+}
+
+fn sized(r: &Recorder, t: TensorId) -> Params {
+    Params { n: u(r.len(t)), ..Default::default() }
+}
+
+fn same_len(r: &Recorder, a: TensorId, b: TensorId, op: &str) {
+    assert_eq!(r.len(a), r.len(b), "{op}: tensors of different lengths");
+}
+
+pub fn fill(r: &mut Recorder, t: TensorId, value: f32) {
+    let p = Params { value, ..sized(r, t) };
+    run(r, &FILL, p, &[t]);
+}
+
+pub fn copy(r: &mut Recorder, src: TensorId, dst: TensorId) {
+    same_len(r, src, dst, "copy");
+    run(r, &COPY, sized(r, dst), &[src, dst]);
+}
+
+pub fn add_assign(r: &mut Recorder, dst: TensorId, src: TensorId) {
+    same_len(r, src, dst, "add_assign");
+    run(r, &ADD_ASSIGN, sized(r, dst), &[src, dst]);
+}
+
+fn kind(f: Activation) -> u32 {
+    match f {
+        Activation::Relu => 0,
+        Activation::Sigmoid => 1,
+        Activation::Tanh => 2,
+    }
+}
+
+pub fn activation_forward(r: &mut Recorder, f: Activation, x: TensorId, y: TensorId) {
+    same_len(r, x, y, "activation_forward");
+    let p = Params { kind: kind(f), ..sized(r, y) };
+    run(r, &ACTIVATION_FORWARD, p, &[x, y]);
+}
+
+pub fn activation_backward(r: &mut Recorder, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
+    same_len(r, y, dx, "activation_backward");
+    same_len(r, dy, dx, "activation_backward");
+    let p = Params { kind: kind(f), ..sized(r, dx) };
+    run(r, &ACTIVATION_BACKWARD, p, &[y, dy, dx]);
+}
+
+/// Forward (x -> y) and backward (dy -> dx) apply the same mask and scale.
+pub fn dropout(r: &mut Recorder, rate: f32, key: u32, x: TensorId, y: TensorId) {
+    same_len(r, x, y, "dropout");
+    let p = Params { key, threshold: dropout_threshold(rate), rate, ..sized(r, y) };
+    run(r, &DROPOUT, p, &[x, y]);
+}

@@ -1,0 +1,63 @@
+//! Device buffers behind `TensorId`s: created once at alloc, never freed or resized.
+
+use anyhow::{bail, Result};
+
+use crate::backend::TensorId;
+
+pub struct Tensor {
+    pub buffer: wgpu::Buffer,
+    pub len: usize,
+}
+
+#[derive(Default)]
+pub struct TensorStore {
+    tensors: Vec<Tensor>,
+}
+
+impl TensorStore {
+    /// A zero-filled storage buffer (wgpu zero-initializes new buffers). A tensor is always
+    /// bound whole, so it must fit in one storage binding.
+    pub fn alloc(&mut self, device: &wgpu::Device, limits: &wgpu::Limits, len: usize) -> Result<TensorId> {
+        // Zero-length tensors still get a 4-byte buffer: bindings may not be empty.
+        let bytes = (len.max(1) * 4) as u64;
+        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        if bytes > max {
+            bail!(
+                "tensor of {len} f32 ({bytes} bytes) exceeds this device's largest storage binding \
+                 ({max} bytes); use a smaller batch or sequence length, or --device cpu"
+            );
+        }
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        self.tensors.push(Tensor { buffer, len });
+        Ok(TensorId(self.tensors.len() - 1))
+    }
+
+    pub fn get(&self, t: TensorId) -> &Tensor {
+        self.tensors.get(t.0).unwrap_or_else(|| panic!("{t:?} was not allocated by this GPU backend"))
+    }
+}
+
+/// A host-readable buffer reused by every download; grows to the largest tensor read.
+#[derive(Default)]
+pub struct Readback {
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Readback {
+    pub fn buffer(&mut self, device: &wgpu::Device, bytes: u64) -> &wgpu::Buffer {
+        if self.buffer.as_ref().is_none_or(|b| b.size() < bytes) {
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        self.buffer.as_ref().expect("just created")
+    }
+}

@@ -1,0 +1,146 @@
+//! Checkpoints: safetensors files that carry, beside the parameters, everything needed to
+//! reproduce predictions (the model spec, the preprocessing, the class labels, the input
+//! shape) and optionally the optimizer state and training progress for `--resume`.
+//!
+//! Writes are atomic: a temporary file in the same directory, synced, then renamed over
+//! the old one, so a crash mid-write leaves the previous good checkpoint in place.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Preprocess;
+use crate::model::plan::{self, LayerPlan};
+use crate::model::spec::{ModelSpec, Output};
+
+const FORMAT: &str = "starskope-checkpoint-1";
+
+/// What a checkpoint says about the model it holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub spec: ModelSpec,
+    pub preprocess: Preprocess,
+    /// Label values; class k of the model is classes[k].
+    pub classes: Vec<i64>,
+    pub channels: usize,
+    pub length: usize,
+}
+
+impl ModelCard {
+    pub fn output(&self) -> Result<Output> {
+        self.spec.output(self.classes.len())
+    }
+
+    pub fn plan(&self) -> Result<Vec<LayerPlan>> {
+        let input = plan::input_dims(&self.spec, self.channels, self.length);
+        plan::plan(&self.spec, input, self.output()?)
+    }
+}
+
+/// Parameters (and optimizer moments) by name, as host vectors.
+pub type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+pub struct Checkpoint {
+    pub card: ModelCard,
+    pub tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    /// Free-form training progress (JSON) for `--resume`, if the file holds it.
+    pub train_state: Option<String>,
+}
+
+pub fn save(path: &Path, card: &ModelCard, tensors: &Tensors, train_state: Option<&str>) -> Result<()> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, shape, data)| (name.clone(), shape.clone(), bytemuck::cast_slice(data).to_vec()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, data)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), FORMAT.to_string());
+    meta.insert("card".to_string(), serde_json::to_string(card)?);
+    if let Some(state) = train_state {
+        meta.insert("train_state".to_string(), state.to_string());
+    }
+    let data = safetensors::serialize(views, Some(meta))?;
+    write_atomically(path, &data)
+}
+
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().context("a checkpoint path needs a file name")?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // make the rename itself durable
+        fs::File::open(dir)?.sync_all()
+    };
+    write().with_context(|| {
+        format!("cannot write {}: check that the directory exists and is writable", path.display())
+    })
+}
+
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let bad = |what: String| {
+        anyhow::anyhow!(
+            "{} is not a usable Starskøpe checkpoint: {what}. Use the model.safetensors or checkpoint.safetensors \
+             that `starskope train` wrote (a copy cut short or edited cannot be read)",
+            path.display()
+        )
+    };
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e}")))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(bad("it has no Starskøpe metadata (was it written by another tool?)".into()));
+    }
+    let card: ModelCard = serde_json::from_str(meta.get("card").map(String::as_str).unwrap_or_default())
+        .map_err(|e| bad(format!("its model description is damaged ({e})")))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e}")))?;
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(bad(format!("tensor {name} is {:?}, expected F32", view.dtype())));
+        }
+        let data: Vec<f32> =
+            view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        tensors.insert(name, (view.shape().to_vec(), data));
+    }
+    let ckpt = Checkpoint { card, tensors, train_state: meta.get("train_state").cloned() };
+    ckpt.check_params().map_err(|e| bad(e.to_string()))?;
+    Ok(ckpt)
+}
+
+impl Checkpoint {
+    /// Every parameter the card's model needs is present with the right shape.
+    fn check_params(&self) -> Result<()> {
+        for layer in self.card.plan()? {
+            for p in layer.params {
+                match self.tensors.get(&p.name) {
+                    None => bail!("parameter {} is missing", p.name),
+                    Some((shape, _)) if *shape != p.shape => {
+                        bail!("parameter {} has shape {shape:?}, the model needs {:?}", p.name, p.shape)
+                    }
+                    Some((_, data)) if data.iter().any(|v| !v.is_finite()) => {
+                        bail!("parameter {} holds NaN or infinite values", p.name)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The parameter values in plan order.
+    pub fn param_values(&self, layers: &[LayerPlan]) -> Vec<Vec<f32>> {
+        layers.iter().flat_map(|l| &l.params).map(|p| self.tensors[&p.name].1.clone()).collect()
+    }
+}

@@ -1,0 +1,45 @@
+//! Training defaults that go with each preset: what its authors trained it with.
+
+use crate::data::{Preprocess, SampleMode};
+
+pub struct Defaults {
+    pub preprocess: Preprocess,
+    pub sampling: SampleMode,
+    pub roll: bool,
+    pub batch: usize,
+    pub lr: f32,
+    pub epochs: usize,
+}
+
+pub fn for_model(name: &str) -> Defaults {
+    match name {
+        // Wang et al. 2017 trained on z-normalized UCR series as they are: one channel,
+        // plain shuffled batches, no augmentation that breaks the series' alignment.
+        "fcn" => Defaults {
+            preprocess: Preprocess { standardize: true, smooth_window: None },
+            sampling: SampleMode::Shuffled,
+            roll: false,
+            batch: 16,
+            lr: 1e-3,
+            epochs: 200,
+        },
+        "seed-lstm" => Defaults {
+            preprocess: Preprocess::default(),
+            sampling: SampleMode::Balanced,
+            roll: true,
+            batch: 32,
+            lr: 1e-3,
+            epochs: 10,
+        },
+        // seed-cnn and JSON models: the Kaggle exoplanet notebook's recipe (flux and its
+        // 200-point moving average, half planets per batch, random rolls, Adam 3e-4).
+        _ => Defaults {
+            preprocess: Preprocess::default(),
+            sampling: SampleMode::Balanced,
+            roll: true,
+            batch: 32,
+            lr: 3e-4,
+            epochs: 40,
+        },
+    }
+}

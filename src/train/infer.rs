@@ -1,0 +1,87 @@
+//! `eval` and `predict`: a checkpoint alone is enough to prepare new data the way the
+//! model was trained and score it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::backend::Backend;
+use crate::data::{self, Dataset, Layout, ReadOptions};
+use crate::model::checkpoint::{self, ModelCard};
+use crate::model::Network;
+use crate::train::evaluate::{self, argmax, Prepared};
+
+/// Series scored per device batch at inference.
+const BATCH: usize = 64;
+
+pub struct Scored {
+    pub card: ModelCard,
+    pub data: Dataset,
+    /// (rows, classes) probabilities.
+    pub probs: Vec<f32>,
+}
+
+pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
+    let ck = checkpoint::load(model)?;
+    let card = ck.card.clone();
+    let ds = data::read_csv(data_path, opts)?;
+    if ds.len != card.length {
+        bail!(
+            "{}: the series have {} samples, but the model in {} was trained on {}: give it series of the same length",
+            data_path.display(),
+            ds.len,
+            model.display(),
+            card.length
+        );
+    }
+    let layers = card.plan()?;
+    let net = Network::build(be, &layers, card.output()?, BATCH.min(ds.rows()).max(1))?;
+    for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
+        be.upload(p.value, &v);
+    }
+    let x = be.alloc(net.batch * net.input.numel());
+    let prepared = Prepared {
+        values: card.preprocess.apply(&ds),
+        rows: ds.rows(),
+        channels: card.preprocess.channels(),
+        len: ds.len,
+        classes: None,
+    };
+    let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
+    let probs = evaluate::predict(be, &net, x, &prepared, layout);
+    Ok(Scored { card, data: ds, probs })
+}
+
+impl Scored {
+    /// Class index of each row's label; an error names a label the model never saw.
+    pub fn truth(&self) -> Result<Vec<usize>> {
+        data::check_known_classes(&self.data, &self.card.classes)?;
+        Ok(self.data.labels.iter().map(|l| self.card.classes.binary_search(l).unwrap_or(0)).collect())
+    }
+
+    /// predict's CSV: index (0-based data row), the label column as read, one probability
+    /// per class, the predicted label.
+    pub fn to_csv(&self) -> String {
+        let k = self.card.classes.len();
+        let mut s = String::from("index,label");
+        for c in &self.card.classes {
+            let _ = write!(s, ",p_{c}");
+        }
+        s += ",predicted\n";
+        for (i, row) in self.probs.chunks(k).enumerate() {
+            let _ = write!(s, "{i},{}", self.data.labels[i]);
+            for p in row {
+                let _ = write!(s, ",{p:.6}");
+            }
+            let _ = writeln!(s, ",{}", self.card.classes[argmax(row)]);
+        }
+        s
+    }
+
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_csv()).with_context(|| {
+            format!("cannot write {}: check the directory exists and is writable", path.display())
+        })
+    }
+}

@@ -1,0 +1,404 @@
+//! `starskope train`: data in, a trained model and its report out, in one run directory.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{AdamConfig, Backend};
+use crate::data::synth::{self, SynthConfig, TruthRow};
+use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::model::checkpoint::{self, ModelCard, Tensors};
+use crate::model::{self, plan, Network};
+use crate::train::defaults;
+use crate::train::evaluate::{self, Prepared};
+use crate::train::report::{self, RunReport};
+use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
+
+/// Everything `starskope train` was asked, with presets' defaults still unresolved.
+#[derive(Clone, Debug, Default)]
+pub struct TrainArgs {
+    pub train: Option<PathBuf>,
+    pub test: Option<PathBuf>,
+    pub val: Option<PathBuf>,
+    pub val_split: Option<f64>,
+    pub model: String,
+    pub epochs: Option<usize>,
+    pub batch: Option<usize>,
+    pub lr: Option<f32>,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub resume: bool,
+    pub sampling: Option<SampleMode>,
+    pub roll: Option<bool>,
+    pub class_weights: bool,
+    pub patience: Option<usize>,
+    /// Moving-average window of the second channel; 0 turns the channel off.
+    pub smooth: Option<usize>,
+    pub nan: NanPolicy,
+    /// Size of the built-in synthetic set (None: the Kaggle sizes).
+    pub synth: Option<SynthConfig>,
+}
+
+/// The run state stored in every checkpoint: with the card, enough to resume.
+#[derive(Serialize, Deserialize)]
+struct ResumeState {
+    options: TrainOptions,
+    progress: Progress,
+}
+
+struct Inputs {
+    train: Dataset,
+    val: Option<Dataset>,
+    test: Option<Dataset>,
+    test_truth: Option<Vec<TruthRow>>,
+}
+
+pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
+    let spec = model::resolve(&args.model)?;
+    let d = defaults::for_model(&spec.name);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the run directory {}", args.out.display()))?;
+    let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
+    let inputs = load_inputs(args)?;
+    let classes = inputs.train.classes();
+
+    let preprocess = match &resumed {
+        Some((card, ..)) => card.preprocess.clone(),
+        None => Preprocess {
+            smooth_window: match args.smooth {
+                Some(0) => None,
+                Some(w) => Some(w),
+                None => d.preprocess.smooth_window,
+            },
+            ..d.preprocess
+        },
+    };
+    let card = ModelCard {
+        spec: spec.clone(),
+        preprocess: preprocess.clone(),
+        classes: classes.clone(),
+        channels: preprocess.channels(),
+        length: inputs.train.len,
+    };
+    if let Some((old, ..)) = &resumed {
+        if *old != card {
+            bail!(
+                "--resume: the checkpoint in {} was trained with another model, data shape or classes; \
+                 resume with the same --model and --train, or choose a new --out",
+                args.out.display()
+            );
+        }
+    }
+    let output = spec.output(classes.len())?;
+    let layers = card.plan().map_err(|e| too_short(&spec, &card, e))?;
+
+    let options = match &resumed {
+        Some((_, state, _)) => state.options.clone(),
+        None => TrainOptions {
+            epochs: args.epochs.unwrap_or(d.epochs),
+            batch: args.batch.unwrap_or(d.batch),
+            adam: AdamConfig { lr: args.lr.unwrap_or(d.lr), ..AdamConfig::default() },
+            seed: args.seed,
+            sampling: args.sampling.unwrap_or(d.sampling),
+            roll: args.roll.unwrap_or(d.roll),
+            class_weights: args.class_weights,
+            patience: args.patience,
+        },
+    };
+    validate(&options)?;
+
+    let layout = if spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
+    let prepare = |ds: &Dataset| -> Result<Prepared> {
+        data::check_known_classes(ds, &classes)?;
+        Ok(Prepared {
+            values: preprocess.apply(ds),
+            rows: ds.rows(),
+            channels: preprocess.channels(),
+            len: ds.len,
+            classes: Some(ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect()),
+        })
+    };
+    let train_set = Arc::new(prepare(&inputs.train)?);
+    let val_set = inputs.val.as_ref().map(&prepare).transpose()?;
+    let test_set = inputs.test.as_ref().map(&prepare).transpose()?;
+
+    let net = Network::build(be, &layers, output, options.batch)?;
+    let slots = Slots::new(be, &net);
+    let mut progress = match resumed {
+        Some((_, state, tensors)) => {
+            load_tensors(be, &net, &tensors, true)?;
+            state.progress
+        }
+        None => {
+            for (p, v) in net.params.iter().zip(model::init::initial_values(&layers, options.seed)) {
+                be.upload(p.value, &v);
+            }
+            Progress::default()
+        }
+    };
+
+    eprintln!(
+        "Training {} ({} parameters) on {} rows of length {} ({} classes) on {}; run directory {}",
+        spec.name,
+        model::summary::group(model::summary::totals(&layers).total),
+        train_set.rows,
+        train_set.len,
+        classes.len(),
+        be.name(),
+        args.out.display()
+    );
+    let mut hook = RunHook::new(&args.out, &card, &options, net.params.len());
+    let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout };
+    let finished = trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook)?;
+    hook.finish();
+    if !finished {
+        bail!(
+            "interrupted: {}/checkpoint.safetensors holds the last finished epoch; continue with              `starskope train --resume --out {}` and the same arguments",
+            args.out.display(),
+            args.out.display()
+        );
+    }
+
+    // The last epoch's test metrics, then the selected model's.
+    let evaluated = test_set.as_ref().or(val_set.as_ref()).unwrap_or(&train_set);
+    let evaluated_on = match (&test_set, &val_set) {
+        (Some(_), _) => "test",
+        (None, Some(_)) => "validation",
+        _ => "train",
+    };
+    let last_probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout);
+    let best = checkpoint::load(&args.out.join("model.safetensors"))?;
+    load_tensors(be, &net, &best.tensors, false)?;
+    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout);
+    let truth = evaluated.classes.clone().unwrap_or_default();
+    let run = RunReport::new(report::RunInputs {
+        classes: &classes,
+        truth: &truth,
+        probs: &probs,
+        last_probs: &last_probs,
+        progress: &progress,
+        device: be.name(),
+        evaluated_on,
+        snr_truth: if evaluated_on == "test" { inputs.test_truth.as_deref() } else { None },
+    })?;
+    report::write_run_dir(
+        &args.out,
+        &run,
+        &progress,
+        evaluated,
+        inputs.test.as_ref().unwrap_or(&inputs.train),
+    )?;
+    Ok(run)
+}
+
+fn validate(o: &TrainOptions) -> Result<()> {
+    if o.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    if o.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    if !(o.adam.lr > 0.0 && o.adam.lr.is_finite()) {
+        bail!("--lr must be a positive number, got {}", o.adam.lr);
+    }
+    Ok(())
+}
+
+fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> anyhow::Error {
+    let min = card.output().ok().and_then(|o| plan::min_length(spec, card.channels, o));
+    match min {
+        Some(n) if card.length < n => anyhow::anyhow!(
+            "the series have {} samples, but model '{}' needs at least {n}: use longer series or a model with \
+             fewer or smaller layers ({e})",
+            card.length,
+            spec.name
+        ),
+        _ => e,
+    }
+}
+
+fn load_inputs(args: &TrainArgs) -> Result<Inputs> {
+    let opts = ReadOptions { nan: args.nan };
+    let read = |p: &PathBuf| -> Result<Dataset> { Ok(data::read_csv(p, &opts)?) };
+    let (train, mut test, test_truth) = match &args.train {
+        Some(path) => (read(path)?, None, None),
+        None => {
+            let cfg = args
+                .synth
+                .clone()
+                .unwrap_or_else(|| SynthConfig { seed: args.seed, ..SynthConfig::default() });
+            eprintln!(
+                "No --train given: generating the built-in synthetic K2 set ({} + {} stars, seed {})",
+                cfg.train_stars, cfg.test_stars, cfg.seed
+            );
+            let set = synth::generate(&cfg)?;
+            let dir = args.out.join("data");
+            std::fs::create_dir_all(&dir)?;
+            synth::write_exo_csv(&dir.join("exoTest.csv"), &set.test)?;
+            synth::write_truth_csv(&dir.join("truth_test.csv"), &set.test_truth)?;
+            (set.train, Some(set.test), Some(set.test_truth))
+        }
+    };
+    data::check_training_classes(&train)?;
+    if let Some(path) = &args.test {
+        test = Some(read(path)?);
+    }
+    let (train, val) = match (&args.val, args.val_split) {
+        (Some(_), Some(_)) => bail!("give either --val FILE or --val-split F, not both"),
+        (Some(path), None) => (train, Some(read(path)?)),
+        (None, Some(f)) => {
+            let (t, v) = data::stratified_split(&train.labels, f, args.seed)?;
+            (train.subset(&t), Some(train.subset(&v)))
+        }
+        (None, None) => (train, None),
+    };
+    let test_truth = if args.test.is_some() { None } else { test_truth };
+    Ok(Inputs { train, val, test, test_truth })
+}
+
+fn load_resume(
+    dir: &Path,
+) -> Result<(ModelCard, ResumeState, std::collections::HashMap<String, (Vec<usize>, Vec<f32>)>)> {
+    let path = dir.join("checkpoint.safetensors");
+    if !path.exists() {
+        bail!("--resume: {} has no checkpoint.safetensors to continue from", dir.display());
+    }
+    let ck = checkpoint::load(&path)?;
+    let state: ResumeState = serde_json::from_str(ck.train_state.as_deref().unwrap_or_default())
+        .with_context(|| format!("{}: the training state is missing or damaged", path.display()))?;
+    Ok((ck.card, state, ck.tensors))
+}
+
+/// Uploads parameters (and, for a resume, Adam's moments) from checkpoint tensors.
+fn load_tensors(
+    be: &mut dyn Backend,
+    net: &Network,
+    tensors: &std::collections::HashMap<String, (Vec<usize>, Vec<f32>)>,
+    with_optimizer: bool,
+) -> Result<()> {
+    for p in &net.params {
+        let get =
+            |name: &str| tensors.get(name).map(|t| &t.1).with_context(|| format!("checkpoint lacks {name}"));
+        be.upload(p.value, get(&p.plan.name)?);
+        if let (true, Some(st)) = (with_optimizer, p.train) {
+            be.upload(st.m, get(&format!("adam.m.{}", p.plan.name))?);
+            be.upload(st.v, get(&format!("adam.v.{}", p.plan.name))?);
+        }
+    }
+    Ok(())
+}
+
+/// Checkpoints and progress output at each epoch's end.
+struct RunHook {
+    dir: PathBuf,
+    card: ModelCard,
+    options: TrainOptions,
+    bar: Option<ProgressBar>,
+    interrupted: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RunHook {
+    fn new(dir: &Path, card: &ModelCard, options: &TrainOptions, _params: usize) -> RunHook {
+        RunHook {
+            dir: dir.to_path_buf(),
+            card: card.clone(),
+            options: options.clone(),
+            bar: None,
+            interrupted: crate::train::interrupt::flag(),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn params(&self, net: &Network, be: &mut dyn Backend, with_optimizer: bool) -> Tensors {
+        let mut out = Vec::new();
+        for p in &net.params {
+            out.push((p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)));
+            if let (true, Some(st)) = (with_optimizer, p.train) {
+                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.download(st.m)));
+                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.download(st.v)));
+            }
+        }
+        out
+    }
+}
+
+impl EpochHook for RunHook {
+    fn step(&mut self, done: usize, of: usize, loss: Option<f64>) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(of as u64);
+            let style = ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar
+        });
+        bar.set_length(of as u64);
+        bar.set_position(done as u64);
+        if let Some(l) = loss {
+            bar.set_message(format!("loss {l:.4}"));
+        }
+    }
+
+    fn epoch_end(
+        &mut self,
+        net: &Network,
+        be: &mut dyn Backend,
+        progress: &Progress,
+        improved: bool,
+    ) -> Result<()> {
+        let r = progress.history.last().expect("an epoch just ended");
+        let line = format!(
+            "epoch {:>3}/{}  train loss {:.4}{}  {:.1} s  {:.0} samples/s{}",
+            r.epoch,
+            self.options.epochs,
+            r.train_loss,
+            match (r.val_loss, r.val_accuracy) {
+                (Some(l), Some(a)) => format!("  val loss {l:.4}  val acc {a:.3}"),
+                _ => String::new(),
+            },
+            r.seconds,
+            r.samples_per_second,
+            if improved { "  *" } else { "" }
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+        let state = serde_json::to_string(&ResumeState {
+            options: self.options.clone(),
+            progress: progress.clone(),
+        })?;
+        if improved {
+            checkpoint::save(
+                &self.dir.join("model.safetensors"),
+                &self.card,
+                &self.params(net, be, false),
+                None,
+            )?;
+        }
+        checkpoint::save(
+            &self.dir.join("checkpoint.safetensors"),
+            &self.card,
+            &self.params(net, be, true),
+            Some(&state),
+        )
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,238 @@
+//! The epoch loop: balanced or shuffled batches from the host scheduler, one submission
+//! per step on the device, validation each epoch, model selection that never looks at
+//! the test set, early stopping that keeps the best weights.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{AdamConfig, Backend, TensorId};
+use crate::data::sampler::{gather_batch, BatchPlan, Layout, Pick, SampleMode};
+use crate::data::split::balanced_class_weights;
+use crate::model::Network;
+use crate::train::evaluate::{self, Prepared};
+use crate::train::scheduler::Prefetcher;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub batch: usize,
+    pub adam: AdamConfig,
+    pub seed: u64,
+    pub sampling: SampleMode,
+    /// Roll each sample by a random offset (the seed notebook's augmentation).
+    pub roll: bool,
+    /// Per-class loss weights (n / (k * count)), an alternative to balanced batches.
+    pub class_weights: bool,
+    /// Stop after this many epochs without improvement of the selection loss.
+    pub patience: Option<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
+    pub seconds: f64,
+    /// Time the device side waited for the host scheduler's next batch.
+    pub input_wait_seconds: f64,
+    pub samples_per_second: f64,
+}
+
+/// Where a run stands: everything needed to continue it identically.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Progress {
+    pub history: Vec<EpochRecord>,
+    /// Adam steps taken so far.
+    pub steps: u64,
+    pub best_epoch: Option<usize>,
+    pub best_loss: Option<f64>,
+}
+
+/// The device-side buffers of one run: two input slots so the next batch can be
+/// uploaded while the current one is in flight, and the on-device loss sum.
+pub struct Slots {
+    pub x: [TensorId; 2],
+    targets: [TensorId; 2],
+    weights: [TensorId; 2],
+    loss_sum: TensorId,
+}
+
+impl Slots {
+    pub fn new(be: &mut dyn Backend, net: &Network) -> Slots {
+        let n = net.batch * net.input.numel();
+        let b = net.batch;
+        Slots {
+            x: [be.alloc(n), be.alloc(n)],
+            targets: [be.alloc(b), be.alloc(b)],
+            weights: [be.alloc(b), be.alloc(b)],
+            loss_sum: be.alloc(1),
+        }
+    }
+}
+
+struct HostBatch {
+    x: Vec<f32>,
+    targets: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+/// What the caller does at the end of every epoch (checkpoints, progress output);
+/// `improved` says whether this epoch is the new best.
+pub trait EpochHook {
+    fn step(&mut self, _done: usize, _of: usize, _loss_so_far: Option<f64>) {}
+    fn epoch_end(
+        &mut self,
+        net: &Network,
+        be: &mut dyn Backend,
+        progress: &Progress,
+        improved: bool,
+    ) -> Result<()>;
+    /// Asked between steps; true stops the run after the current step (Ctrl-C).
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
+pub struct Trainer<'a> {
+    pub net: &'a Network,
+    pub slots: &'a Slots,
+    pub opts: &'a TrainOptions,
+    pub layout: Layout,
+}
+
+impl Trainer<'_> {
+    /// Runs the remaining epochs of `progress`. Returns false if interrupted.
+    pub fn run(
+        &self,
+        be: &mut dyn Backend,
+        train: &Arc<Prepared>,
+        val: Option<&Prepared>,
+        progress: &mut Progress,
+        hook: &mut dyn EpochHook,
+    ) -> Result<bool> {
+        let truth = train.classes.clone().ok_or_else(|| anyhow::anyhow!("training data need labels"))?;
+        let n_classes = self.net.output.units().max(2);
+        let labels: Vec<i64> = truth.iter().map(|&c| c as i64).collect();
+        let class_weights: Vec<f32> = if self.opts.class_weights {
+            balanced_class_weights(&labels, &(0..n_classes as i64).collect::<Vec<_>>())
+        } else {
+            vec![1.0; n_classes]
+        };
+        let o = self.opts;
+        let sampler = BatchPlan::new(&labels, train.len, o.batch, o.sampling, o.roll, o.seed)?;
+        let steps_per_epoch = sampler.steps_per_epoch();
+        while progress.history.len() < self.opts.epochs {
+            let epoch = progress.history.len();
+            let started = Instant::now();
+            let plan: Vec<Vec<Pick>> = sampler.epoch(epoch as u64).collect();
+            let mut prefetch = self.spawn_scheduler(train, plan, &truth, &class_weights);
+            be.fill(self.slots.loss_sum, 0.0);
+            for i in 0..steps_per_epoch {
+                let batch = prefetch.next()?;
+                self.step(be, &batch, i % 2, progress.steps + 1);
+                progress.steps += 1;
+                // the bar's loss is the only readback, and only every few steps
+                let loss = (i % 16 == 15 || i + 1 == steps_per_epoch)
+                    .then(|| be.download(self.slots.loss_sum)[0] as f64 / (i + 1) as f64);
+                if let Some(l) = loss.filter(|l| !l.is_finite()) {
+                    bail!(
+                        "the training loss became {l} at epoch {}, step {} (global step {}): lower the learning rate \
+                         (--lr) or check the input data for extreme values; the last checkpoint is intact",
+                        epoch + 1,
+                        i + 1,
+                        progress.steps
+                    );
+                }
+                hook.step(i + 1, steps_per_epoch, loss);
+                if hook.interrupted() {
+                    return Ok(false);
+                }
+            }
+            let train_loss = be.download(self.slots.loss_sum)[0] as f64 / steps_per_epoch as f64;
+            let (val_loss, val_accuracy) = match val {
+                Some(v) => {
+                    let probs = evaluate::predict(be, self.net, self.slots.x[0], v, self.layout);
+                    let vt = v.classes.as_deref().unwrap_or_default();
+                    (
+                        Some(evaluate::mean_log_loss(&probs, vt, Some(&class_weights))),
+                        Some(evaluate::accuracy(&probs, vt)),
+                    )
+                }
+                None => (None, None),
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            progress.history.push(EpochRecord {
+                epoch: epoch + 1,
+                train_loss,
+                val_loss,
+                val_accuracy,
+                seconds,
+                input_wait_seconds: prefetch.waited.as_secs_f64(),
+                samples_per_second: (steps_per_epoch * self.opts.batch) as f64 / seconds,
+            });
+            let selection = val_loss.unwrap_or(train_loss);
+            let improved = progress.best_loss.is_none_or(|b| selection < b);
+            if improved {
+                progress.best_loss = Some(selection);
+                progress.best_epoch = Some(epoch + 1);
+            }
+            hook.epoch_end(self.net, be, progress, improved)?;
+            let since_best = epoch + 1 - progress.best_epoch.unwrap_or(0);
+            if self.opts.patience.is_some_and(|p| since_best >= p) {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forward, loss, backward, Adam, loss sum: one submission.
+    fn step(&self, be: &mut dyn Backend, batch: &HostBatch, slot: usize, t: u64) {
+        let (x, targets, weights) = (self.slots.x[slot], self.slots.targets[slot], self.slots.weights[slot]);
+        be.upload(x, &batch.x);
+        be.upload(targets, &batch.targets);
+        be.upload(weights, &batch.weights);
+        self.net.forward(be, x, true, self.opts.seed, t);
+        self.net.loss(be, targets, weights);
+        self.net.backward(be, x, self.opts.seed, t);
+        self.net.adam_step(be, &self.opts.adam, t as u32);
+        be.add_assign(self.slots.loss_sum, self.net.loss);
+        be.flush();
+    }
+
+    fn spawn_scheduler(
+        &self,
+        train: &Arc<Prepared>,
+        plan: Vec<Vec<Pick>>,
+        truth: &[usize],
+        class_weights: &[f32],
+    ) -> Prefetcher<HostBatch> {
+        let (data, truth, cw, layout) =
+            (Arc::clone(train), truth.to_vec(), class_weights.to_vec(), self.layout);
+        let numel = self.net.batch * self.net.input.numel();
+        let batch = self.net.batch;
+        Prefetcher::spawn(plan.len(), 2, move |i| {
+            // A short last batch (shuffled mode) is padded with zero-weight copies and its
+            // real rows weighted batch/real, so the loss is exactly the short batch's mean.
+            let real = plan[i].len();
+            let scale = batch as f32 / real as f32;
+            let picks: Vec<Pick> = (0..batch).map(|j| plan[i][j % real]).collect();
+            let mut x = vec![0.0; numel];
+            gather_batch(&data.values, data.channels, data.len, &picks, layout, &mut x);
+            HostBatch {
+                x,
+                targets: picks.iter().map(|&(r, _)| truth[r] as f32).collect(),
+                weights: picks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &(r, _))| if j < real { cw[truth[r]] * scale } else { 0.0 })
+                    .collect(),
+            }
+        })
+    }
+}
