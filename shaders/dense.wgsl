@@ -1,1 +1,84 @@
-// (being written)
+// C (m x n) = A (m x k) B (k x n) [+ bias per column], A and B read through strides so one
+// kernel serves x W^T, dy W and dy^T x without transposing anything in memory.
+// Each invocation keeps a 4x4 tile of C in registers: per step of k it loads 4 values of
+// A and 4 of B and does 16 multiply-adds. No workgroup memory and no barriers: on
+// lavapipe barriers cost more than the reuse they buy. Each output is one sequential sum
+// over k, so results are deterministic.
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    // A(i, l) = a[i * a_row + l * a_col]; B(l, j) = b[l * b_row + j * b_col]
+    a_row: u32,
+    a_col: u32,
+    b_row: u32,
+    b_col: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+const TILE: u32 = 4u;
+
+// acc[r][q] = C(row0 + r, col0 + q). Rows and columns past the edge read clamped (valid)
+// addresses and are computed but never stored: no branch in the inner loop.
+fn tile_product(row0: u32, col0: u32) -> array<vec4<f32>, 4> {
+    var acc: array<vec4<f32>, 4>;
+    var a_base: array<u32, 4>;
+    var b_base: vec4<u32>;
+    for (var r = 0u; r < TILE; r = r + 1u) {
+        a_base[r] = min(row0 + r, p.m - 1u) * p.a_row;
+    }
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        b_base[q] = min(col0 + q, p.n - 1u) * p.b_col;
+    }
+    for (var l = 0u; l < p.k; l = l + 1u) {
+        let bl = l * p.b_row;
+        let bv = vec4<f32>(b[bl + b_base.x], b[bl + b_base.y], b[bl + b_base.z], b[bl + b_base.w]);
+        let al = l * p.a_col;
+        acc[0] = acc[0] + a[a_base[0] + al] * bv;
+        acc[1] = acc[1] + a[a_base[1] + al] * bv;
+        acc[2] = acc[2] + a[a_base[2] + al] * bv;
+        acc[3] = acc[3] + a[a_base[3] + al] * bv;
+    }
+    return acc;
+}
+
+fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 4>, add: vec4<f32>) {
+    for (var r = 0u; r < TILE; r = r + 1u) {
+        for (var q = 0u; q < TILE; q = q + 1u) {
+            if (row0 + r < p.m && col0 + q < p.n) {
+                c[(row0 + r) * p.n + col0 + q] = acc[r][q] + add[q];
+            }
+        }
+    }
+}
+
+// 8 x 8 invocations cover a 32 x 32 block of C; x runs along columns.
+@compute @workgroup_size(8, 8)
+fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.y * TILE;
+    let col0 = gid.x * TILE;
+    if (row0 >= p.m || col0 >= p.n) {
+        return;
+    }
+    store(row0, col0, tile_product(row0, col0), vec4<f32>(0.0));
+}
+
+@compute @workgroup_size(8, 8)
+fn gemm_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row0 = gid.y * TILE;
+    let col0 = gid.x * TILE;
+    if (row0 >= p.m || col0 >= p.n) {
+        return;
+    }
+    var add: vec4<f32>;
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        add[q] = bias[min(col0 + q, p.n - 1u)];
+    }
+    store(row0, col0, tile_product(row0, col0), add);
+}

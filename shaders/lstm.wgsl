@@ -1,1 +1,169 @@
-// (being written)
+// LSTM recurrences (gate order i, f, g, o). The input projection x W_ih^T + b of every
+// step is one GEMM (dense.wgsl) written into `gates` beforehand; what is left is
+// sequential in time, so ONE dispatch runs the whole sequence: one workgroup per batch
+// row looping over t, the state in workgroup memory, one barrier per step. Invocation
+// lid owns hidden units j = lid, lid + WG, ...: it computes all four gates of its units,
+// so within a step it needs no other invocation's results.
+
+struct Params {
+    batch: u32,
+    time: u32,
+    input: u32,
+    hidden: u32,
+}
+
+// Workgroup arrays need a size fixed at compile time; src/gpu/lstm.rs checks it.
+const MAX_HIDDEN: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w_hh: array<f32>;
+
+// lstm_forward_sequence
+@group(0) @binding(2) var<storage, read_write> gates: array<f32>;
+@group(0) @binding(3) var<storage, read_write> h: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// lstm_backward_sequence: w_hh, gates, c, dh -> dgates
+@group(0) @binding(2) var<storage, read> gates_in: array<f32>;
+@group(0) @binding(3) var<storage, read> c_in: array<f32>;
+@group(0) @binding(4) var<storage, read> dh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dgates: array<f32>;
+
+// last_step_forward, last_step_backward, previous_h: src -> dst
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+// h_{t-1}, double-buffered: step t reads one half and writes the other, so one barrier
+// per step separates the writes from the next step's reads.
+var<workgroup> h_prev: array<f32, 2u * MAX_HIDDEN>;
+// c_{t-1} and, backward, dc_{t+1} f_{t+1}: only ever touched by the unit's own invocation.
+var<workgroup> cell: array<f32, MAX_HIDDEN>;
+// dgates of step t+1, double-buffered like h_prev.
+var<workgroup> dgates_next: array<f32, 8u * MAX_HIDDEN>;
+
+@compute @workgroup_size(WG)
+fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let n = wid.x;
+    let hs = p.hidden;
+    for (var j = lid; j < hs; j = j + WG) {
+        h_prev[j] = 0.0;
+        cell[j] = 0.0;
+    }
+    workgroupBarrier();
+    for (var t = 0u; t < p.time; t = t + 1u) {
+        let read = (t % 2u) * MAX_HIDDEN;
+        let write = MAX_HIDDEN - read;
+        let g_row = (n * p.time + t) * 4u * hs;
+        let h_row = (n * p.time + t) * hs;
+        for (var j = lid; j < hs; j = j + WG) {
+            // the input projection and bias, then + W_hh h_{t-1} for the four gate rows of j
+            var pre = vec4<f32>(gates[g_row + j], gates[g_row + hs + j], gates[g_row + 2u * hs + j], gates[g_row + 3u * hs + j]);
+            for (var m = 0u; m < hs; m = m + 1u) {
+                let wv = vec4<f32>(w_hh[j * hs + m], w_hh[(hs + j) * hs + m], w_hh[(2u * hs + j) * hs + m], w_hh[(3u * hs + j) * hs + m]);
+                pre = pre + wv * h_prev[read + m];
+            }
+            let i = sigmoid(pre.x);
+            let f = sigmoid(pre.y);
+            let g = tanh_stable(pre.z);
+            let o = sigmoid(pre.w);
+            gates[g_row + j] = i;
+            gates[g_row + hs + j] = f;
+            gates[g_row + 2u * hs + j] = g;
+            gates[g_row + 3u * hs + j] = o;
+            let cj = f * cell[j] + i * g;
+            let hj = o * tanh_stable(cj);
+            cell[j] = cj;
+            c[h_row + j] = cj;
+            h[h_row + j] = hj;
+            h_prev[write + j] = hj;
+        }
+        workgroupBarrier();
+    }
+}
+
+// Backpropagation through time for one batch row per workgroup, t from last to first.
+// Writes dgates (N, T, 4H) (pre-activation gradients); the weight, bias and input
+// gradients are GEMMs and reductions over it afterwards (src/gpu/lstm.rs).
+@compute @workgroup_size(WG)
+fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let n = wid.x;
+    let hs = p.hidden;
+    let g4 = 4u * hs;
+    for (var j = lid; j < hs; j = j + WG) {
+        cell[j] = 0.0;
+    }
+    for (var k = lid; k < g4; k = k + WG) {
+        dgates_next[k] = 0.0;
+    }
+    workgroupBarrier();
+    for (var s = 0u; s < p.time; s = s + 1u) {
+        let t = p.time - 1u - s;
+        let read = (s % 2u) * 4u * MAX_HIDDEN;
+        let write = 4u * MAX_HIDDEN - read;
+        let g_row = (n * p.time + t) * g4;
+        let h_row = (n * p.time + t) * hs;
+        for (var j = lid; j < hs; j = j + WG) {
+            // dh_t = upstream + W_hh^T dgates_{t+1}
+            var dht = dh[h_row + j];
+            for (var k = 0u; k < g4; k = k + 1u) {
+                dht = dht + dgates_next[read + k] * w_hh[k * hs + j];
+            }
+            let i = gates_in[g_row + j];
+            let f = gates_in[g_row + hs + j];
+            let g = gates_in[g_row + 2u * hs + j];
+            let o = gates_in[g_row + 3u * hs + j];
+            let tc = tanh_stable(c_in[h_row + j]);
+            var c_before = 0.0;
+            if (t > 0u) {
+                c_before = c_in[h_row - hs + j];
+            }
+            let dc = dht * o * (1.0 - tc * tc) + cell[j];
+            cell[j] = dc * f;
+            let d = vec4<f32>(
+                dc * g * i * (1.0 - i),
+                dc * c_before * f * (1.0 - f),
+                dc * i * (1.0 - g * g),
+                dht * tc * o * (1.0 - o),
+            );
+            for (var q = 0u; q < 4u; q = q + 1u) {
+                dgates[g_row + q * hs + j] = d[q];
+                dgates_next[write + q * hs + j] = d[q];
+            }
+        }
+        workgroupBarrier();
+    }
+}
+
+// y (N, H) = h (N, T, H) at t = T - 1; one element per invocation.
+@compute @workgroup_size(WG)
+fn last_step_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_id(gid, nwg);
+    if (i >= p.batch * p.hidden) {
+        return;
+    }
+    let n = i / p.hidden;
+    dst[i] = src[(n * p.time + p.time - 1u) * p.hidden + i % p.hidden];
+}
+
+// dh (N, T, H) = dy at t = T - 1, 0 elsewhere.
+@compute @workgroup_size(WG)
+fn last_step_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_id(gid, nwg);
+    if (i >= p.batch * p.time * p.hidden) {
+        return;
+    }
+    let t = (i / p.hidden) % p.time;
+    let n = i / (p.hidden * p.time);
+    dst[i] = select(0.0, src[n * p.hidden + i % p.hidden], t == p.time - 1u);
+}
+
+// dst (N, T, H) = h_{t-1}, 0 at t = 0: the right operand of dW_hh = dgates^T h_{t-1}.
+@compute @workgroup_size(WG)
+fn previous_h(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_id(gid, nwg);
+    if (i >= p.batch * p.time * p.hidden) {
+        return;
+    }
+    let t = (i / p.hidden) % p.time;
+    dst[i] = select(0.0, src[max(i, p.hidden) - p.hidden], t > 0u);
+}

@@ -439,7 +439,7 @@ fn softmax_is_stable_at_large_logits() {
 fn adam_first_step_moves_each_parameter_by_lr_times_sign() {
     // at t = 1 the bias corrections give m_hat = g, v_hat = g^2: p' = p - lr g / (|g| + eps)
     let p = adam::Params { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7 };
-    let grad = [0.5, -2.0, 1e-3, 0.0];
+    let grad = [0.5f64, -2.0, 1e-3, 0.0];
     let mut param = [1.0, 1.0, 1.0, 1.0];
     let (mut m, mut v) = ([0.0; 4], [0.0; 4]);
     adam::step(&p, 1, &mut param, &grad, &mut m, &mut v);

@@ -107,7 +107,8 @@ fn binary_areas_with_tied_scores() {
         close(got.1, want.1, "tpr");
     }
     assert!(b.roc_curve[0].threshold.is_infinite());
-    assert!((b.roc_curve[3].threshold - 0.35).abs() < 1e-6);
+    // Thresholds read as the model's f32 scores print, not as their binary expansion.
+    assert_eq!(b.roc_curve[3].threshold, 0.35);
     let pr: Vec<(f64, f64)> = b.pr_curve.iter().map(|p| (p.recall, p.precision)).collect();
     let expected = [(0.0, 1.0), (third, 1.0), (third, 0.5), (1.0, 0.6), (1.0, 0.5)];
     for (got, want) in pr.iter().zip(expected) {
@@ -284,7 +285,7 @@ fn curves_are_capped_keeping_exact_endpoints() {
     assert_eq!((first.fpr, first.tpr), (0.0, 0.0));
     assert_eq!((last.fpr, last.tpr), (1.0, 1.0));
     let min_score = scores.iter().copied().fold(f32::INFINITY, f32::min);
-    assert_eq!(last.threshold, f64::from(min_score));
+    assert_eq!(last.threshold as f32, min_score);
     assert_eq!(b.pr_curve.last().unwrap().recall, 1.0);
     assert!(b.roc_curve.windows(2).all(|w| w[0].threshold > w[1].threshold));
     // The areas use every point, not the thinned curve.
@@ -295,7 +296,9 @@ fn curves_are_capped_keeping_exact_endpoints() {
 
 #[test]
 fn bad_input_is_an_error_that_says_what_is_wrong() {
-    let cases: [(&[i64], &[usize], &[f32], &str); 6] = [
+    // (classes, truth, probabilities, what the message must say)
+    type Case<'a> = (&'a [i64], &'a [usize], &'a [f32], &'a str);
+    let cases: [Case; 6] = [
         (&[1], &[0], &[1.0], "at least 2 classes"),
         (&[2, 1], &[0], &[0.5, 0.5], "ascending"),
         (&[1, 2], &[], &[], "at least one sample"),
@@ -353,14 +356,15 @@ fn assert_png(path: &std::path::Path) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
 }
 
-/// A K2-like test set: 5 planets among 570 stars, a good but imperfect classifier.
-fn planet_report(rng: &mut ChaCha8Rng) -> Report {
-    let truth: Vec<usize> = (0..570).map(|i| usize::from(i % 114 == 0)).collect();
+/// A K2-like test set of 570 stars with `planets` hosts; `sharpness` pushes the
+/// non-planets' scores towards 0 (higher: a better classifier).
+fn planet_report(rng: &mut ChaCha8Rng, planets: usize, sharpness: i32) -> Report {
+    let truth: Vec<usize> = (0..570).map(|i| usize::from(i % (570 / planets) == 0)).collect();
     let scores: Vec<f32> = truth
         .iter()
         .map(|&t| match t {
             1 => rng.gen_range(0.3..0.99),
-            _ => rng.gen::<f32>().powi(6),
+            _ => rng.gen::<f32>().powi(sharpness),
         })
         .collect();
     binary(&truth, &scores)
@@ -370,7 +374,8 @@ fn planet_report(rng: &mut ChaCha8Rng) -> Report {
 fn plots_are_png_files() {
     let (dir, _keep) = plot_dir();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
-    let report = planet_report(&mut rng);
+    let report = planet_report(&mut rng, 5, 6);
+    let strong = planet_report(&mut rng, 60, 25);
 
     let epochs: Vec<EpochPoint> = (1..=30)
         .map(|e| {
@@ -400,6 +405,10 @@ fn plots_are_png_files() {
     plot_roc(&roc, &report).unwrap();
     let pr = dir.join("pr.png");
     plot_pr(&pr, &report).unwrap();
+    let roc_strong = dir.join("roc-strong.png");
+    plot_roc(&roc_strong, &strong).unwrap();
+    let pr_strong = dir.join("pr-strong.png");
+    plot_pr(&pr_strong, &strong).unwrap();
 
     let truth: Vec<usize> = (0..200).map(|i| i % 4).collect();
     let predicted: Vec<usize> =
@@ -431,7 +440,9 @@ fn plots_are_png_files() {
     let curves = dir.join("light-curves.png");
     plot_light_curves(&curves, &examples).unwrap();
 
-    for path in [&history, &history_bare, &confusion, &roc, &pr, &confusion_multi, &curves] {
+    let all =
+        [&history, &history_bare, &confusion, &roc, &pr, &roc_strong, &pr_strong, &confusion_multi, &curves];
+    for path in all {
         assert_png(path);
     }
     assert!(plot_history(&dir.join("missing-dir/x.png"), &epochs, None).is_err());

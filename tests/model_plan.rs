@@ -62,9 +62,11 @@ fn json_models_parse_and_errors_point_at_the_text() {
     )
     .unwrap();
     assert_eq!(spec.output(2).unwrap(), Output::Softmax { classes: 2 });
-    let err = ModelSpec::from_json(r#"{"name": "x", "layers": [{"type": "conv2d"}]}"#, "bad.json").unwrap_err();
+    let err =
+        ModelSpec::from_json(r#"{"name": "x", "layers": [{"type": "conv2d"}]}"#, "bad.json").unwrap_err();
     assert!(err.to_string().contains("bad.json: line 1"), "{err}");
-    let spec = ModelSpec::from_json(r#"{"name": "d", "layers": [{"type": "dense", "units": 3}]}"#, "d.json").unwrap();
+    let spec = ModelSpec::from_json(r#"{"name": "d", "layers": [{"type": "dense", "units": 3}]}"#, "d.json")
+        .unwrap();
     let err = plan(&spec, input_dims(&spec, 1, 10), Output::Sigmoid).unwrap_err().to_string();
     assert!(err.contains("flatten"), "{err}");
 }

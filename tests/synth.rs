@@ -2,8 +2,8 @@
 //! its truth table says it holds.
 
 use starskope::data::synth::{
-    generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig,
-    SynthSet, TruthRow, CADENCE_DAYS,
+    generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig, SynthSet, TruthRow,
+    CADENCE_DAYS,
 };
 
 fn small(seed: u64, samples: usize) -> SynthConfig {
@@ -23,11 +23,7 @@ fn make(cfg: &SynthConfig) -> SynthSet {
 }
 
 fn in_pool<T: Send>(threads: usize, job: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool")
-        .install(job)
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool").install(job)
 }
 
 #[test]
@@ -107,8 +103,9 @@ fn every_value_is_finite_and_positive_at_every_length() {
 }
 
 /// Median relative flux loss at mid-transit: cadences within a quarter duration of each
-/// mid-transit, against the median of the cadences 0.75 to 1.75 durations away (a local
-/// baseline that cancels spots).
+/// mid-transit, against a quadratic in time fitted to the cadences 0.75 to 1.75 durations
+/// away on both sides (a local baseline that follows even a fast-rotating spotted star).
+/// Also returns the median residual of the baseline cadences, which should be ~0.
 fn measured_depth(series: &[f32], t: &TruthRow) -> (f64, f64) {
     let duration = t.duration_hours / 24.0;
     let wing = duration.max(0.25);
@@ -117,25 +114,53 @@ fn measured_depth(series: &[f32], t: &TruthRow) -> (f64, f64) {
     let mut epoch = t.epoch_days;
     let end = series.len() as f64 * CADENCE_DAYS;
     while epoch < end {
-        let at = |lo: f64, hi: f64| -> Vec<f64> {
+        let at = |lo: f64, hi: f64| -> Vec<(f64, f64)> {
             (0..series.len())
-                .filter(|&c| {
-                    let off = (c as f64 * CADENCE_DAYS - epoch).abs();
-                    off >= lo && off < hi
-                })
-                .map(|c| series[c] as f64)
+                .map(|c| (c as f64 * CADENCE_DAYS - epoch, series[c] as f64))
+                .filter(|&(off, _)| off.abs() >= lo && off.abs() < hi)
                 .collect()
         };
         let inside = at(0.0, duration / 4.0);
         let baseline = at(0.75 * duration, 0.75 * duration + wing);
-        if !inside.is_empty() && baseline.len() >= 4 {
-            let base = median(baseline.clone());
-            deficits.extend(inside.iter().map(|v| 1.0 - v / base));
-            wings_off.extend(baseline.iter().map(|v| 1.0 - v / base));
+        let both_sides = baseline.iter().any(|p| p.0 < 0.0) && baseline.iter().any(|p| p.0 > 0.0);
+        if !inside.is_empty() && baseline.len() >= 6 && both_sides {
+            let fit = quadratic_fit(&baseline);
+            deficits.extend(inside.iter().map(|&(x, y)| 1.0 - y / fit(x)));
+            wings_off.extend(baseline.iter().map(|&(x, y)| 1.0 - y / fit(x)));
         }
         epoch += t.period_days;
     }
     (median(deficits), median(wings_off))
+}
+
+/// Least-squares y = a + b x + c x^2, by the 3x3 normal equations (Cramer's rule).
+fn quadratic_fit(points: &[(f64, f64)]) -> impl Fn(f64) -> f64 {
+    let mut m = [[0.0; 3]; 3];
+    let mut v = [0.0; 3];
+    for &(x, y) in points {
+        let p = [1.0, x, x * x];
+        for i in 0..3 {
+            v[i] += p[i] * y;
+            for j in 0..3 {
+                m[i][j] += p[i] * p[j];
+            }
+        }
+    }
+    let det = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let whole = det(&m);
+    let coef: Vec<f64> = (0..3)
+        .map(|col| {
+            let mut mc = m;
+            for row in 0..3 {
+                mc[row][col] = v[row];
+            }
+            det(&mc) / whole
+        })
+        .collect();
+    move |x| coef[0] + coef[1] * x + coef[2] * x * x
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -182,10 +207,7 @@ fn transits_and_eclipses_sit_at_the_truth_epochs_with_the_truth_depth() {
 
 #[test]
 fn transit_snr_spans_undetectable_to_obvious() {
-    let cfg = SynthConfig {
-        train_planets: 80,
-        ..small(9, 3197)
-    };
+    let cfg = SynthConfig { train_planets: 80, ..small(9, 3197) };
     let set = make(&cfg);
     let snr: Vec<f64> = set.train_truth.iter().filter(|t| t.kind == Kind::Planet).map(|t| t.snr).collect();
     let below_7 = snr.iter().filter(|&&s| s < 7.0).count();
@@ -205,10 +227,8 @@ fn recall_by_snr_counts_each_planet_once_in_its_bin() {
     let set = make(&small(13, 2000));
     let truth = &set.train_truth;
     // A detector that finds exactly the planets above SNR 10, and flags every EB too.
-    let predicted: Vec<bool> = truth
-        .iter()
-        .map(|t| (t.kind == Kind::Planet && t.snr >= 10.0) || t.kind == Kind::Eb)
-        .collect();
+    let predicted: Vec<bool> =
+        truth.iter().map(|t| (t.kind == Kind::Planet && t.snr >= 10.0) || t.kind == Kind::Eb).collect();
     let bins = recall_by_snr(truth, &predicted);
     assert_eq!(bins.len(), snr_bins().len() - 1);
     let planets: usize = bins.iter().map(|b| b.planets).sum();
@@ -236,9 +256,8 @@ fn exo_csv_round_trips_header_labels_and_two_decimals() {
     write_exo_csv(&path, &set.train).unwrap();
     let mut reader = csv::Reader::from_path(&path).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    let expected: Vec<String> = std::iter::once("LABEL".to_string())
-        .chain((1..=150).map(|i| format!("FLUX.{i}")))
-        .collect();
+    let expected: Vec<String> =
+        std::iter::once("LABEL".to_string()).chain((1..=150).map(|i| format!("FLUX.{i}"))).collect();
     assert_eq!(header, expected);
     let mut rows = 0;
     for (row, record) in reader.records().enumerate() {
@@ -261,7 +280,18 @@ fn exo_csv_round_trips_header_labels_and_two_decimals() {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header,
-        ["star", "label", "kind", "n_planets", "period_days", "epoch_days", "depth_ppm", "duration_hours", "snr", "kepmag"]
+        [
+            "star",
+            "label",
+            "kind",
+            "n_planets",
+            "period_days",
+            "epoch_days",
+            "depth_ppm",
+            "duration_hours",
+            "snr",
+            "kepmag"
+        ]
     );
     let kinds: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_string()).collect();
     assert_eq!(kinds.len(), 12);

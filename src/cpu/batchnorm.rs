@@ -78,7 +78,7 @@ pub fn forward_train<T: Real>(
 ) {
     check_shapes(s, x, gamma, y);
     for (what, t) in [
-        ("beta", &*beta),
+        ("beta", beta),
         ("running_mean", &*running_mean),
         ("running_var", &*running_var),
         ("mean", &*mean),

@@ -160,4 +160,22 @@ mod tests {
             }
         }
     }
+
+    /// The weight and bias gradients sum over the batch: same bits on any thread count.
+    #[test]
+    fn backward_is_independent_of_thread_count() {
+        let s = Conv1dShape { batch: 7, c_in: 3, c_out: 4, len_in: 50, kernel: 5, pad_left: 0, len_out: 46 };
+        let x: Vec<f32> = (0..7 * 3 * 50).map(|i| (i as f32 * 0.731).sin()).collect();
+        let w: Vec<f32> = (0..4 * 3 * 5).map(|i| (i as f32 * 1.37).cos()).collect();
+        let dy: Vec<f32> = (0..7 * 4 * 46).map(|i| (i as f32 * 0.377).sin()).collect();
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; 4]);
+                backward(&s, &x, &w, &dy, Some(&mut dx), &mut dw, &mut db);
+                (dx, dw, db)
+            })
+        };
+        assert_eq!(run(1), run(4));
+    }
 }

@@ -7,6 +7,7 @@ use crate::backend::ChannelShape;
 pub fn forward<T: Real>(s: &ChannelShape, x: &[T], y: &mut [T]) {
     check::len("global_avg_pool x", x.len(), s.batch * s.channels * s.len);
     check::len("global_avg_pool y", y.len(), s.batch * s.channels);
+    assert!(s.len > 0, "global_avg_pool: the mean over 0 elements is undefined");
     let len = T::of(s.len as f64);
     for (out, row) in y.iter_mut().zip(x.chunks(s.len.max(1))) {
         *out = row.iter().fold(T::zero(), |sum, &v| sum + v) / len;

@@ -3,13 +3,15 @@
 //!   i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
 //!   c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 //! The input projection of every step is one matrix product up front; the recurrence is
-//! one (batch, H) x (H, 4H) product per step. The backward pass runs through time
+//! one (batch, H) x (H, 4H) product per step, then the cell updates in parallel over
+//! the batch. The backward pass runs through time
 //! keeping dh and dc of the step after, then forms the weight gradients as single
 //! products over all (sample, step) rows.
 
 use super::check;
 use super::real::{MatMut, MatRef, Real};
 use crate::backend::LstmShape;
+use rayon::prelude::*;
 
 fn sigmoid<T: Real>(v: T) -> T {
     T::one() / (T::one() + (-v).exp())
@@ -65,20 +67,24 @@ pub fn forward<T: Real>(
                 MatMut::strided(&mut gates[t * g4..], s.batch, g4, s.time * g4),
             );
         }
-        for n in 0..s.batch {
-            let at = (n * s.time + t) * hid;
-            let a = &mut gates[4 * at..4 * at + g4];
-            for j in 0..hid {
-                let i = sigmoid(a[j]);
-                let f = sigmoid(a[hid + j]);
-                let g = a[2 * hid + j].tanh();
-                let o = sigmoid(a[3 * hid + j]);
-                (a[j], a[hid + j], a[2 * hid + j], a[3 * hid + j]) = (i, f, g, o);
-                let c_prev = if t > 0 { c[at - hid + j] } else { T::zero() };
-                c[at + j] = f * c_prev + i * g;
-                h[at + j] = o * c[at + j].tanh();
-            }
-        }
+        // each sample's sequence is one chunk: the cell updates of step t run in parallel
+        let seq = (s.time * hid).max(1);
+        gates.par_chunks_mut(4 * seq).zip(c.par_chunks_mut(seq).zip(h.par_chunks_mut(seq))).for_each(
+            |(gates_n, (c_n, h_n))| {
+                let at = t * hid;
+                let a = &mut gates_n[4 * at..4 * at + g4];
+                for j in 0..hid {
+                    let i = sigmoid(a[j]);
+                    let f = sigmoid(a[hid + j]);
+                    let g = a[2 * hid + j].tanh();
+                    let o = sigmoid(a[3 * hid + j]);
+                    (a[j], a[hid + j], a[2 * hid + j], a[3 * hid + j]) = (i, f, g, o);
+                    let c_prev = if t > 0 { c_n[at - hid + j] } else { T::zero() };
+                    c_n[at + j] = f * c_prev + i * g;
+                    h_n[at + j] = o * c_n[at + j].tanh();
+                }
+            },
+        );
     }
 }
 
@@ -115,23 +121,27 @@ pub fn backward<T: Real>(
     let mut dh_next = vec![T::zero(); s.batch * hid];
     let mut dc_next = vec![T::zero(); s.batch * hid];
     for t in (0..s.time).rev() {
-        for n in 0..s.batch {
-            let at = (n * s.time + t) * hid;
-            let gate = &gates[4 * at..4 * at + g4];
-            let d = &mut da[4 * at..4 * at + g4];
-            for j in 0..hid {
-                let (i, f, g, o) = (gate[j], gate[hid + j], gate[2 * hid + j], gate[3 * hid + j]);
-                let tanh_c = c[at + j].tanh();
-                let c_prev = if t > 0 { c[at - hid + j] } else { T::zero() };
-                let dh_t = dh[at + j] + dh_next[n * hid + j];
-                let dc_t = dc_next[n * hid + j] + dh_t * o * (one - tanh_c * tanh_c);
-                d[j] = dc_t * g * i * (one - i);
-                d[hid + j] = dc_t * c_prev * f * (one - f);
-                d[2 * hid + j] = dc_t * i * (one - g * g);
-                d[3 * hid + j] = dh_t * tanh_c * o * (one - o);
-                dc_next[n * hid + j] = dc_t * f;
-            }
-        }
+        let (seq, carry) = ((s.time * hid).max(1), hid.max(1));
+        da.par_chunks_mut(4 * seq)
+            .zip(dh_next.par_chunks_mut(carry).zip(dc_next.par_chunks_mut(carry)))
+            .enumerate()
+            .for_each(|(n, (da_n, (dh_next_n, dc_next_n)))| {
+                let at = (n * s.time + t) * hid;
+                let gate = &gates[4 * at..4 * at + g4];
+                let d = &mut da_n[4 * t * hid..4 * t * hid + g4];
+                for j in 0..hid {
+                    let (i, f, g, o) = (gate[j], gate[hid + j], gate[2 * hid + j], gate[3 * hid + j]);
+                    let tanh_c = c[at + j].tanh();
+                    let c_prev = if t > 0 { c[at - hid + j] } else { T::zero() };
+                    let dh_t = dh[at + j] + dh_next_n[j];
+                    let dc_t = dc_next_n[j] + dh_t * o * (one - tanh_c * tanh_c);
+                    d[j] = dc_t * g * i * (one - i);
+                    d[hid + j] = dc_t * c_prev * f * (one - f);
+                    d[2 * hid + j] = dc_t * i * (one - g * g);
+                    d[3 * hid + j] = dh_t * tanh_c * o * (one - o);
+                    dc_next_n[j] = dc_t * f;
+                }
+            });
         if t > 0 {
             T::gemm(
                 one,

@@ -27,7 +27,7 @@ pub fn sum_over_batch<T: Real>(batch: usize, out: &mut [T], add_sample: impl Fn(
     out.fill(T::zero());
     for partial in partials.chunks(len.max(1)) {
         for (o, &p) in out.iter_mut().zip(partial) {
-            *o = *o + p;
+            *o += p;
         }
     }
 }

@@ -51,9 +51,9 @@ pub fn read_csv(path: &Path, opts: &ReadOptions) -> Result<Dataset, DataError> {
 /// Reads a labelled light-curve CSV and reports what the NaN policy changed.
 pub fn read_csv_report(path: &Path, opts: &ReadOptions) -> Result<(Dataset, ReadReport), DataError> {
     let name = path.display().to_string();
+    // csv-core skips a leading UTF-8 byte-order mark itself.
     let bytes = read_bytes(path, &name)?;
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    parse(text, name, opts.nan)
+    parse(&bytes, name, opts.nan)
 }
 
 fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {

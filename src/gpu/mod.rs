@@ -4,18 +4,30 @@
 //! `flush()` (or a `download`) submits everything as one command buffer. See
 //! `recorder` for the mechanics and `device` for adapter choice.
 
+mod batchnorm;
+mod conv;
+mod dense;
 pub mod device;
 mod elementwise;
+mod heads;
+mod lstm;
+mod optimizer;
 mod params;
 mod pipelines;
+mod pool;
 mod recorder;
+mod reduce;
 mod tensors;
 
 use anyhow::Result;
 
 pub use device::{list_adapters, AdapterInfoRow, GpuContext, NO_ADAPTER_HELP};
+pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
 
-use crate::backend::TensorId;
+use crate::backend::{
+    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
+    LstmTensors, PoolShape, TensorId,
+};
 use recorder::Recorder;
 
 pub struct GpuBackend {
@@ -36,5 +48,252 @@ impl GpuBackend {
     /// `alloc` that reports a tensor too large for this device instead of panicking.
     pub fn try_alloc(&mut self, len: usize) -> Result<TensorId> {
         self.rec.alloc(len)
+    }
+
+    /// Bind groups created so far: a repeated training step must not add any.
+    pub fn bind_groups_created(&self) -> usize {
+        self.rec.bind_groups_created
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        self.rec.ctx.name()
+    }
+
+    /// Panics with `try_alloc`'s message when the tensor cannot be bound on this device.
+    fn alloc(&mut self, len: usize) -> TensorId {
+        self.try_alloc(len).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn len(&self, t: TensorId) -> usize {
+        self.rec.len(t)
+    }
+
+    fn upload(&mut self, t: TensorId, data: &[f32]) {
+        self.rec.upload(t, data);
+    }
+
+    fn download(&mut self, t: TensorId) -> Vec<f32> {
+        self.rec.submit(Some(t)).unwrap_or_default()
+    }
+
+    fn fill(&mut self, t: TensorId, value: f32) {
+        elementwise::fill(&mut self.rec, t, value);
+    }
+
+    fn add_assign(&mut self, dst: TensorId, src: TensorId) {
+        elementwise::add_assign(&mut self.rec, dst, src);
+    }
+
+    fn copy(&mut self, src: TensorId, dst: TensorId) {
+        elementwise::copy(&mut self.rec, src, dst);
+    }
+
+    fn flush(&mut self) {
+        self.rec.submit(None);
+    }
+
+    fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+        conv::forward(&mut self.rec, s, x, w, b, y);
+    }
+
+    fn conv1d_backward(
+        &mut self,
+        s: &Conv1dShape,
+        x: TensorId,
+        w: TensorId,
+        dy: TensorId,
+        dx: Option<TensorId>,
+        dw: TensorId,
+        db: TensorId,
+    ) {
+        conv::backward(&mut self.rec, s, x, w, dy, dx, dw, db);
+    }
+
+    fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId) {
+        pool::maxpool_forward(&mut self.rec, s, x, y);
+    }
+
+    fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId) {
+        pool::maxpool_backward(&mut self.rec, s, x, dy, dx);
+    }
+
+    fn batchnorm_forward_train(
+        &mut self,
+        s: &ChannelShape,
+        cfg: &BatchNormConfig,
+        x: TensorId,
+        gamma: TensorId,
+        beta: TensorId,
+        running_mean: TensorId,
+        running_var: TensorId,
+        y: TensorId,
+        mean: TensorId,
+        inv_std: TensorId,
+    ) {
+        batchnorm::forward_train(
+            &mut self.rec,
+            s,
+            cfg,
+            x,
+            gamma,
+            beta,
+            running_mean,
+            running_var,
+            y,
+            mean,
+            inv_std,
+        );
+    }
+
+    fn batchnorm_forward_eval(
+        &mut self,
+        s: &ChannelShape,
+        cfg: &BatchNormConfig,
+        x: TensorId,
+        gamma: TensorId,
+        beta: TensorId,
+        running_mean: TensorId,
+        running_var: TensorId,
+        y: TensorId,
+    ) {
+        batchnorm::forward_eval(&mut self.rec, s, cfg, x, gamma, beta, running_mean, running_var, y);
+    }
+
+    fn batchnorm_backward(
+        &mut self,
+        s: &ChannelShape,
+        batch_stats: bool,
+        x: TensorId,
+        gamma: TensorId,
+        mean: TensorId,
+        inv_std: TensorId,
+        dy: TensorId,
+        dx: TensorId,
+        dgamma: TensorId,
+        dbeta: TensorId,
+    ) {
+        batchnorm::backward(&mut self.rec, s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta);
+    }
+
+    fn lstm_forward(
+        &mut self,
+        s: &LstmShape,
+        x: TensorId,
+        w_ih: TensorId,
+        w_hh: TensorId,
+        b: TensorId,
+        saved: &LstmTensors,
+    ) {
+        lstm::forward(&mut self.rec, s, x, w_ih, w_hh, b, saved);
+    }
+
+    fn lstm_backward(
+        &mut self,
+        s: &LstmShape,
+        x: TensorId,
+        w_ih: TensorId,
+        w_hh: TensorId,
+        saved: &LstmTensors,
+        dh: TensorId,
+        dx: Option<TensorId>,
+        dw_ih: TensorId,
+        dw_hh: TensorId,
+        db: TensorId,
+    ) {
+        lstm::backward(&mut self.rec, s, x, w_ih, w_hh, saved, dh, dx, dw_ih, dw_hh, db);
+    }
+
+    fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId) {
+        lstm::last_step_forward(&mut self.rec, s, h, y);
+    }
+
+    fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId) {
+        lstm::last_step_backward(&mut self.rec, s, dy, dh);
+    }
+
+    fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+        dense::forward(&mut self.rec, s, x, w, b, y);
+    }
+
+    fn dense_backward(
+        &mut self,
+        s: &DenseShape,
+        x: TensorId,
+        w: TensorId,
+        dy: TensorId,
+        dx: Option<TensorId>,
+        dw: TensorId,
+        db: TensorId,
+    ) {
+        dense::backward(&mut self.rec, s, x, w, dy, dx, dw, db);
+    }
+
+    fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId) {
+        elementwise::activation_forward(&mut self.rec, f, x, y);
+    }
+
+    fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
+        elementwise::activation_backward(&mut self.rec, f, y, dy, dx);
+    }
+
+    fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId) {
+        elementwise::dropout(&mut self.rec, rate, key, x, y);
+    }
+
+    fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId) {
+        elementwise::dropout(&mut self.rec, rate, key, dy, dx);
+    }
+
+    fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId) {
+        pool::global_avg_pool_forward(&mut self.rec, s, x, y);
+    }
+
+    fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId) {
+        pool::global_avg_pool_backward(&mut self.rec, s, dy, dx);
+    }
+
+    fn sigmoid_bce(
+        &mut self,
+        batch: usize,
+        logits: TensorId,
+        targets: TensorId,
+        weights: TensorId,
+        probs: TensorId,
+        loss: TensorId,
+        dlogits: TensorId,
+    ) {
+        heads::sigmoid_bce(&mut self.rec, batch, logits, targets, weights, probs, loss, dlogits);
+    }
+
+    fn softmax_ce(
+        &mut self,
+        batch: usize,
+        classes: usize,
+        logits: TensorId,
+        labels: TensorId,
+        weights: TensorId,
+        probs: TensorId,
+        loss: TensorId,
+        dlogits: TensorId,
+    ) {
+        heads::softmax_ce(&mut self.rec, batch, classes, logits, labels, weights, probs, loss, dlogits);
+    }
+
+    fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
+        heads::softmax_forward(&mut self.rec, batch, classes, logits, probs);
+    }
+
+    fn adam_step(
+        &mut self,
+        cfg: &AdamConfig,
+        t: u32,
+        param: TensorId,
+        grad: TensorId,
+        m: TensorId,
+        v: TensorId,
+    ) {
+        optimizer::adam_step(&mut self.rec, cfg, t, param, grad, m, v);
     }
 }

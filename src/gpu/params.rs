@@ -34,10 +34,6 @@ impl ParamsArena {
         offset as u32
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
-    }
-
     /// Makes the device buffer large enough for what is staged (doubling, so a step
     /// that grows settles after a few submissions).
     pub fn reserve(&mut self, device: &wgpu::Device) {

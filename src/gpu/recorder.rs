@@ -34,6 +34,8 @@ pub struct Recorder {
     pending: Vec<Dispatch>,
     bind_groups: HashMap<BindGroupKey, wgpu::BindGroup>,
     bind_groups_generation: u64,
+    /// How many bind groups were ever created: flat in steady state.
+    pub bind_groups_created: usize,
     readback: Readback,
     /// Backend-internal tensors (e.g. the LSTM's dgates), reused across steps by purpose.
     scratch: HashMap<(&'static str, usize), TensorId>,
@@ -49,6 +51,7 @@ impl Recorder {
             pending: Vec::new(),
             bind_groups: HashMap::new(),
             bind_groups_generation: 0,
+            bind_groups_created: 0,
             readback: Readback::default(),
             scratch: HashMap::new(),
         }
@@ -177,6 +180,7 @@ impl Recorder {
             entries: &entries,
         });
         self.bind_groups.insert(key, bg.clone());
+        self.bind_groups_created += 1;
         bg
     }
 }

@@ -9,6 +9,9 @@ pub mod report;
 pub mod table;
 pub mod thresholds;
 
+pub use plots::{
+    plot_confusion, plot_history, plot_light_curves, plot_pr, plot_roc, CurveExample, EpochPoint,
+};
 pub use report::{BinaryReport, ClassStats, Report};
 pub use table::render_table;
 pub use thresholds::{OperatingPoint, Rule};

@@ -145,15 +145,22 @@ impl Ranking {
     }
 
     /// The precision-recall curve from (recall 0, precision 1), thresholds descending.
+    /// Of each run of thresholds that add only negatives (recall constant, a vertical
+    /// line on the plot) only the ends are kept, as scikit-learn's
+    /// `drop_intermediate=True` does; the average precision is unchanged.
     pub fn pr_curve(&self) -> Vec<PrPoint> {
+        let n = self.steps();
+        let corner = |k: usize| {
+            k == 0 || k + 1 == n || self.tps[k - 1] != self.tps[k] || self.tps[k + 1] != self.tps[k]
+        };
         let first = PrPoint { recall: 0.0, precision: 1.0, threshold: f64::INFINITY };
         std::iter::once(first)
-            .chain((1..=self.steps()).map(|s| {
-                let counts = self.counts_after(s);
+            .chain((0..n).filter(|&k| corner(k)).map(|k| {
+                let counts = self.counts_after(k + 1);
                 PrPoint {
                     recall: counts.recall(),
                     precision: counts.precision(),
-                    threshold: self.step_threshold(s),
+                    threshold: self.thresholds[k],
                 }
             }))
             .collect()

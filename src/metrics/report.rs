@@ -87,7 +87,7 @@ impl Report {
             })
             .collect();
         let binary = (k == 2).then(|| {
-            let scores: Vec<f64> = probs.chunks(2).map(|row| f64::from(row[1])).collect();
+            let scores: Vec<f64> = probs.chunks(2).map(|row| shortest_decimal(row[1])).collect();
             let positive: Vec<bool> = truth.iter().map(|&t| t == 1).collect();
             (Ranking::new(&scores, &positive), confusion.one_vs_rest(1))
         });
@@ -112,6 +112,13 @@ impl Report {
             }),
         })
     }
+}
+
+/// The f64 nearest the shortest decimal that reads back as `p`: thresholds print as the
+/// 0.35 the model produced rather than 0.3499999940395355. Distinct f32 values stay
+/// distinct and in order, so rankings and ties are unchanged.
+fn shortest_decimal(p: f32) -> f64 {
+    p.to_string().parse().unwrap_or(f64::from(p))
 }
 
 /// Index of the largest value; the first on a tie, as numpy's argmax.

@@ -30,13 +30,24 @@ pub fn write_exo_csv(path: impl AsRef<Path>, ds: &Dataset) -> Result<(), SynthEr
         line.clear();
         // Writing into a String cannot fail.
         let _ = write!(line, "{}", ds.labels[row]);
-        for v in ds.series(row) {
-            let _ = write!(line, ",{v:.2}");
+        for &v in ds.series(row) {
+            push_two_decimals(&mut line, v);
         }
         line.push('\n');
         out.write_all(line.as_bytes()).map_err(&fail)?;
     }
     out.flush().map_err(&fail)
+}
+
+/// Appends `,v` with two decimals. Formatting whole cents as integers is ~5x faster than
+/// `{:.2}` on 18 M values; both round to the nearest cent (they may differ on exact ties).
+fn push_two_decimals(line: &mut String, v: f32) {
+    use std::fmt::Write as _;
+    let cents = (f64::from(v) * 100.0).round() as i64;
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    // Writing into a String cannot fail.
+    let _ = write!(line, ",{sign}{}.{:02}", cents / 100, cents % 100);
 }
 
 /// Writes the truth table, one row per star, with a header naming the `TruthRow` fields.

@@ -24,6 +24,7 @@ mod curve;
 mod draw;
 mod eclipse;
 mod gaps;
+mod oscillator;
 mod planet;
 mod star;
 mod systematics;

@@ -9,19 +9,21 @@
 //!   0.2%), either sign, ramp shape u^g with u the fraction of the interval elapsed and
 //!   g uniform in [1, 2]; the amplitude is modulated by up to +/-50% over a time
 //!   log-uniform in [10, 60] d (the roll depends on the spacecraft's attitude to the Sun).
-//! - Thruster-firing dips: each cadence that holds a firing dips, with probability 5%,
-//!   by 4 to 25 times the white noise (the image smears during the firing).
+//! - Thruster-firing dips: each cadence that holds a firing dips, with probability 2%,
+//!   by 4 to 25 times the white noise (the image smears during the firing): ~5 per
+//!   65-d curve.
 //! - Cosmic rays: each cadence, with probability 5e-4 (~1.6 per 65-d curve), rises by 5 to
 //!   50 times the white noise.
 
 use std::f64::consts::TAU;
 
 use super::draw::Draw;
+use super::oscillator::Oscillator;
 use super::star::CADENCE_DAYS;
 
 const FIRING_INTERVAL_DAYS: f64 = 5.885 / 24.0;
 const FIRING_JITTER: f64 = 0.02;
-const FIRING_DIP_CHANCE: f64 = 0.05;
+const FIRING_DIP_CHANCE: f64 = 0.02;
 const COSMIC_RAY_CHANCE: f64 = 5e-4;
 
 #[derive(Clone, Debug)]
@@ -62,7 +64,8 @@ impl Roll {
         let mut firings = Vec::new();
         let mut previous = self.first_firing_days - FIRING_INTERVAL_DAYS;
         let mut next = self.first_firing_days;
-        for (i, value) in out.iter_mut().enumerate() {
+        let modulation = Oscillator::new(TAU * CADENCE_DAYS / self.modulation_days, self.modulation_phase);
+        for ((i, value), wave) in out.iter_mut().enumerate().zip(modulation) {
             let t = i as f64 * CADENCE_DAYS;
             if t >= next {
                 firings.push(i);

@@ -12,6 +12,7 @@
 use std::f64::consts::TAU;
 
 use super::draw::Draw;
+use super::oscillator::Oscillator;
 use super::star::CADENCE_DAYS;
 
 #[derive(Clone, Copy, Debug)]
@@ -69,20 +70,20 @@ impl Variability {
     /// Adds the relative variation at each cadence to `out`.
     pub(crate) fn add_to(&self, draw: &mut Draw, out: &mut [f64]) {
         let window = out.len() as f64 * CADENCE_DAYS;
+        for (order, h) in self.harmonics.iter().enumerate() {
+            // Rotation phase per cadence, including the drift spread over the window.
+            let omega = (TAU * (order + 1) as f64 / self.rotation_days + h.drift / window) * CADENCE_DAYS;
+            let spot = Oscillator::new(omega, h.phase);
+            let evolution = Oscillator::new(TAU * CADENCE_DAYS / self.evolution_days, h.evolution_phase);
+            for ((value, s), e) in out.iter_mut().zip(spot).zip(evolution) {
+                *value += h.amplitude * (1.0 + self.evolution_depth * e) * s;
+            }
+        }
         let decay = (-CADENCE_DAYS / self.granulation_days).exp();
         let kick = self.granulation_rms * (1.0 - decay * decay).sqrt();
         let mut granulation = self.granulation_rms * draw.normal();
-        for (i, value) in out.iter_mut().enumerate() {
-            let t = i as f64 * CADENCE_DAYS;
-            let mut spots = 0.0;
-            for (order, h) in self.harmonics.iter().enumerate() {
-                let evolution =
-                    1.0 + self.evolution_depth * (TAU * t / self.evolution_days + h.evolution_phase).sin();
-                let phase =
-                    TAU * (order + 1) as f64 * t / self.rotation_days + h.phase + h.drift * t / window;
-                spots += h.amplitude * evolution * phase.sin();
-            }
-            *value += spots + granulation;
+        for value in out.iter_mut() {
+            *value += granulation;
             granulation = decay * granulation + kick * draw.normal();
         }
     }

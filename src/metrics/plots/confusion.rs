@@ -33,7 +33,7 @@ pub fn plot_confusion(path: &Path, report: &Report) -> Result<()> {
         .disable_mesh()
         .x_desc("predicted class")
         .y_desc("true class")
-        .label_style(font(16))
+        .label_style(font(20))
         .axis_desc_style(font(18))
         .x_labels(k)
         .y_labels(k)

@@ -29,7 +29,12 @@ pub fn plot_roc(path: &Path, report: &Report) -> Result<()> {
         .label(format!("classifier (AUC = {auc})"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], BLUE.stroke_width(3)));
     mark_thresholds(&mut chart, &binary.thresholds, |p| (p.counts().false_positive_rate(), p.recall))?;
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    // A useful classifier leaves the lower right empty; an inverted one, the upper left.
+    let corner = match report.roc_auc {
+        Some(a) if a < 0.5 => SeriesLabelPosition::UpperLeft,
+        _ => SeriesLabelPosition::LowerRight,
+    };
+    legend(&mut chart, corner)?;
     finish(&root, path)
 }
 
@@ -57,7 +62,13 @@ pub fn plot_pr(path: &Path, report: &Report) -> Result<()> {
         .label(format!("classifier (AP = {ap:.3})"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], BLUE.stroke_width(3)));
     mark_thresholds(&mut chart, &binary.thresholds, |p| (p.recall, p.precision))?;
-    legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+    // A good classifier keeps precision high across recall and leaves the lower left
+    // empty; a weak one (the usual case for a rare class) hugs the bottom instead.
+    let corner = match ap {
+        a if a >= 0.5 => SeriesLabelPosition::LowerLeft,
+        _ => SeriesLabelPosition::UpperRight,
+    };
+    legend(&mut chart, corner)?;
     finish(&root, path)
 }
 

@@ -18,15 +18,24 @@ pub struct EpochPoint {
     pub val_accuracy: Option<f64>,
 }
 
-/// Two panels, loss and accuracy, each with training and validation curves; `selected`
-/// (the epoch model selection kept) is marked with a vertical line.
+/// Two panels, loss and accuracy (the loss alone when no accuracy was recorded), each with
+/// training and validation curves; `selected` (the epoch model selection kept) is marked
+/// with a vertical line.
 pub fn plot_history(path: &Path, epochs: &[EpochPoint], selected: Option<usize>) -> Result<()> {
     ensure!(!epochs.is_empty(), "no epochs to plot in {}", path.display());
     let root = canvas(path, (WIDTH, HEIGHT))?;
     let root = root.titled("Training history", title_font())?;
-    let panels = root.split_evenly((1, 2));
+    // A diverged run's NaN or infinite losses are left out rather than drawn off-chart.
     let metric = |get: fn(&EpochPoint) -> Option<f64>| -> Vec<(f64, f64)> {
-        epochs.iter().filter_map(|e| get(e).map(|v| (e.epoch as f64, v))).collect()
+        epochs.iter().filter_map(|e| get(e).filter(|v| v.is_finite()).map(|v| (e.epoch as f64, v))).collect()
+    };
+    let train_accuracy = metric(|e| e.train_accuracy);
+    let val_accuracy = metric(|e| e.val_accuracy);
+    let has_accuracy = !(train_accuracy.is_empty() && val_accuracy.is_empty());
+    // Without any accuracy the loss gets the whole width rather than an empty half.
+    let panels = match has_accuracy {
+        true => root.split_evenly((1, 2)),
+        false => vec![root.clone()],
     };
     draw_panel(
         &panels[0],
@@ -37,15 +46,17 @@ pub fn plot_history(path: &Path, epochs: &[EpochPoint], selected: Option<usize>)
         selected,
         SeriesLabelPosition::UpperRight,
     )?;
-    draw_panel(
-        &panels[1],
-        "Accuracy",
-        "accuracy",
-        &metric(|e| e.train_accuracy),
-        &metric(|e| e.val_accuracy),
-        selected,
-        SeriesLabelPosition::LowerRight,
-    )?;
+    if has_accuracy {
+        draw_panel(
+            &panels[1],
+            "Accuracy",
+            "accuracy",
+            &train_accuracy,
+            &val_accuracy,
+            selected,
+            SeriesLabelPosition::LowerRight,
+        )?;
+    }
     finish(&root, path)
 }
 
@@ -59,10 +70,7 @@ fn draw_panel(
     legend_at: SeriesLabelPosition,
 ) -> Result<()> {
     let all = || train.iter().chain(val);
-    let Some((y_lo, y_hi)) = padded_range(all().map(|p| p.1), 0.08) else {
-        area.draw(&Text::new(format!("{caption}: not recorded"), (40, 60), font(18)))?;
-        return Ok(());
-    };
+    let (y_lo, y_hi) = padded_range(all().map(|p| p.1), 0.08).unwrap_or((0.0, 1.0));
     let x_values = all().map(|p| p.0).chain(selected.map(|s| s as f64));
     let (x_lo, x_hi) = padded_range(x_values, 0.02).unwrap_or((0.0, 1.0));
     let mut chart = ChartBuilder::on(area)

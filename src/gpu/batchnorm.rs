@@ -1,0 +1,105 @@
+//! Batch norm: shaders/batchnorm.wgsl.
+
+use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{groups_1d, u, Recorder};
+use crate::backend::{BatchNormConfig, ChannelShape, TensorId};
+
+/// Mirrors `Params` in shaders/batchnorm.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    batch: u32,
+    channels: u32,
+    len: u32,
+    eps: f32,
+    momentum: f32,
+    unbiased: u32,
+    batch_stats: u32,
+}
+
+fn params(s: &ChannelShape, cfg: &BatchNormConfig, batch_stats: bool) -> Params {
+    Params {
+        batch: u(s.batch),
+        channels: u(s.channels),
+        len: u(s.len),
+        eps: cfg.eps,
+        momentum: cfg.momentum,
+        unbiased: cfg.unbiased_running_var.into(),
+        batch_stats: batch_stats.into(),
+    }
+}
+
+const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
+    Kernel { shader: Shader::BatchNorm, entry, bindings }
+}
+
+static STATS: Kernel = kernel("batchnorm_stats", &[R, RW, RW, RW, RW]);
+static NORMALIZE: Kernel = kernel("batchnorm_normalize", &[R, R, R, R, R, RW]);
+static EVAL: Kernel = kernel("batchnorm_eval", &[R, R, R, R, R, RW]);
+static BACKWARD_SUMS: Kernel = kernel("batchnorm_backward_sums", &[R, R, R, R, R, RW, RW]);
+static BACKWARD_DX: Kernel = kernel("batchnorm_backward_dx", &[R, R, R, R, R, RW, RW, RW]);
+
+fn elements(s: &ChannelShape) -> [u32; 3] {
+    groups_1d(s.batch * s.channels * s.len, 64)
+}
+
+/// The statistics (one workgroup per channel), then the normalization.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_train(
+    r: &mut Recorder,
+    s: &ChannelShape,
+    cfg: &BatchNormConfig,
+    x: TensorId,
+    gamma: TensorId,
+    beta: TensorId,
+    running_mean: TensorId,
+    running_var: TensorId,
+    y: TensorId,
+    mean: TensorId,
+    inv_std: TensorId,
+) {
+    let p = params(s, cfg, true);
+    let stats = [x, running_mean, running_var, mean, inv_std];
+    r.dispatch(&STATS, &p, &stats, [u(s.channels), 1, 1]);
+    r.dispatch(&NORMALIZE, &p, &[x, gamma, beta, mean, inv_std, y], elements(s));
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn forward_eval(
+    r: &mut Recorder,
+    s: &ChannelShape,
+    cfg: &BatchNormConfig,
+    x: TensorId,
+    gamma: TensorId,
+    beta: TensorId,
+    running_mean: TensorId,
+    running_var: TensorId,
+    y: TensorId,
+) {
+    let p = params(s, cfg, false);
+    let tensors = [x, gamma, beta, running_mean, running_var, y];
+    r.dispatch(&EVAL, &p, &tensors, elements(s));
+}
+
+/// dgamma, dbeta (one workgroup per channel), then dx from them.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    r: &mut Recorder,
+    s: &ChannelShape,
+    batch_stats: bool,
+    x: TensorId,
+    gamma: TensorId,
+    mean: TensorId,
+    inv_std: TensorId,
+    dy: TensorId,
+    dx: TensorId,
+    dgamma: TensorId,
+    dbeta: TensorId,
+) {
+    // eps and momentum play no part in the backward pass
+    let p = params(s, &BatchNormConfig::KERAS, batch_stats);
+    let sums = [x, gamma, dy, mean, inv_std, dgamma, dbeta];
+    r.dispatch(&BACKWARD_SUMS, &p, &sums, [u(s.channels), 1, 1]);
+    let all = [x, gamma, dy, mean, inv_std, dgamma, dbeta, dx];
+    r.dispatch(&BACKWARD_DX, &p, &all, elements(s));
+}

@@ -1,0 +1,69 @@
+//! Conv1d forward and backward: shaders/conv.wgsl (4 x 4 register tiles).
+
+use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{u, Recorder};
+use super::reduce::channel_sum;
+use crate::backend::{ChannelShape, Conv1dShape, TensorId};
+
+/// Mirrors `Params` in shaders/conv.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    batch: u32,
+    c_in: u32,
+    c_out: u32,
+    len_in: u32,
+    kernel: u32,
+    pad_left: u32,
+    len_out: u32,
+}
+
+impl From<&Conv1dShape> for Params {
+    fn from(s: &Conv1dShape) -> Self {
+        Params {
+            batch: u(s.batch),
+            c_in: u(s.c_in),
+            c_out: u(s.c_out),
+            len_in: u(s.len_in),
+            kernel: u(s.kernel),
+            pad_left: u(s.pad_left),
+            len_out: u(s.len_out),
+        }
+    }
+}
+
+static FORWARD: Kernel = Kernel { shader: Shader::Conv, entry: "conv1d_forward", bindings: &[R, R, R, RW] };
+static BACKWARD_INPUT: Kernel =
+    Kernel { shader: Shader::Conv, entry: "conv1d_backward_input", bindings: &[R, R, RW] };
+static BACKWARD_WEIGHT: Kernel =
+    Kernel { shader: Shader::Conv, entry: "conv1d_backward_weight", bindings: &[R, R, RW] };
+
+/// Workgroups of 16 x 4 invocations, each a 4 x 4 tile: 64 positions x 16 channels.
+fn tiles(positions: usize, channels: usize, z: usize) -> [u32; 3] {
+    [u(positions.div_ceil(64)), u(channels.div_ceil(16)), u(z)]
+}
+
+pub fn forward(r: &mut Recorder, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+    let groups = tiles(s.len_out, s.c_out, s.batch);
+    r.dispatch(&FORWARD, &Params::from(s), &[x, w, b, y], groups);
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    r: &mut Recorder,
+    s: &Conv1dShape,
+    x: TensorId,
+    w: TensorId,
+    dy: TensorId,
+    dx: Option<TensorId>,
+    dw: TensorId,
+    db: TensorId,
+) {
+    let p = Params::from(s);
+    if let Some(dx) = dx {
+        r.dispatch(&BACKWARD_INPUT, &p, &[dy, w, dx], tiles(s.len_in, s.c_in, s.batch));
+    }
+    r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, dw], tiles(s.kernel, s.c_out, s.c_in));
+    let out = ChannelShape { batch: s.batch, channels: s.c_out, len: s.len_out };
+    channel_sum(r, &out, dy, db);
+}

@@ -1,0 +1,106 @@
+//! Dense layers on the strided GEMM of shaders/dense.wgsl; the GEMM also serves the LSTM.
+
+use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{u, Recorder};
+use super::reduce::channel_sum;
+use crate::backend::{ChannelShape, DenseShape, TensorId};
+
+/// Mirrors `Params` in shaders/dense.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    a_row: u32,
+    a_col: u32,
+    b_row: u32,
+    b_col: u32,
+}
+
+static GEMM: Kernel = Kernel { shader: Shader::Dense, entry: "gemm", bindings: &[R, R, RW] };
+static GEMM_BIAS: Kernel = Kernel { shader: Shader::Dense, entry: "gemm_bias", bindings: &[R, R, RW, R] };
+
+/// A row-major matrix operand, possibly read transposed.
+#[derive(Clone, Copy)]
+pub struct Operand {
+    pub tensor: TensorId,
+    pub rows: usize,
+    pub cols: usize,
+    pub transposed: bool,
+}
+
+impl Operand {
+    pub fn plain(tensor: TensorId, rows: usize, cols: usize) -> Self {
+        Operand { tensor, rows, cols, transposed: false }
+    }
+
+    /// The stored (rows x cols) matrix read as its transpose (cols x rows).
+    pub fn t(tensor: TensorId, rows: usize, cols: usize) -> Self {
+        Operand { tensor, rows, cols, transposed: true }
+    }
+
+    /// (logical rows, logical cols, row stride, col stride)
+    fn logical(&self) -> (usize, usize, usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows, 1, self.cols)
+        } else {
+            (self.rows, self.cols, self.cols, 1)
+        }
+    }
+}
+
+/// c (m x n, row-major) = a b [+ bias broadcast over rows].
+pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c: TensorId) {
+    let (m, k, a_row, a_col) = a.logical();
+    let (k2, n, b_row, b_col) = b.logical();
+    assert_eq!(k, k2, "gemm: inner dimensions differ");
+    let p = Params {
+        m: u(m),
+        n: u(n),
+        k: u(k),
+        a_row: u(a_row),
+        a_col: u(a_col),
+        b_row: u(b_row),
+        b_col: u(b_col),
+    };
+    // 8 x 8 invocations of 4 x 4 outputs each per workgroup
+    let groups = [u(n.div_ceil(32)), u(m.div_ceil(32)), 1];
+    match bias {
+        Some(bias) => r.dispatch(&GEMM_BIAS, &p, &[a.tensor, b.tensor, c, bias], groups),
+        None => r.dispatch(&GEMM, &p, &[a.tensor, b.tensor, c], groups),
+    }
+}
+
+/// db[j] = sum over rows of m (rows x cols).
+pub fn column_sums(r: &mut Recorder, m: TensorId, rows: usize, cols: usize, db: TensorId) {
+    let s = ChannelShape { batch: rows, channels: cols, len: 1 };
+    channel_sum(r, &s, m, db);
+}
+
+pub fn forward(r: &mut Recorder, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+    let xm = Operand::plain(x, s.batch, s.input);
+    let wt = Operand::t(w, s.output, s.input);
+    gemm(r, xm, wt, Some(b), y);
+}
+
+/// dx = dy W, dw = dy^T x, db = column sums of dy.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    r: &mut Recorder,
+    s: &DenseShape,
+    x: TensorId,
+    w: TensorId,
+    dy: TensorId,
+    dx: Option<TensorId>,
+    dw: TensorId,
+    db: TensorId,
+) {
+    if let Some(dx) = dx {
+        let dym = Operand::plain(dy, s.batch, s.output);
+        gemm(r, dym, Operand::plain(w, s.output, s.input), None, dx);
+    }
+    let dyt = Operand::t(dy, s.batch, s.output);
+    gemm(r, dyt, Operand::plain(x, s.batch, s.input), None, dw);
+    column_sums(r, dy, s.batch, s.output, db);
+}

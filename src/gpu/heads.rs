@@ -1,0 +1,59 @@
+//! Output heads (shaders/heads.wgsl): probabilities, mean loss and its gradient.
+
+use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{groups_1d, u, Recorder};
+use crate::backend::TensorId;
+
+/// Mirrors `Params` in shaders/heads.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    batch: u32,
+    classes: u32,
+}
+
+const LOSS_BINDINGS: &[super::pipelines::Access] = &[R, R, R, RW, RW, RW];
+
+static SIGMOID_BCE: Kernel = Kernel { shader: Shader::Heads, entry: "sigmoid_bce", bindings: LOSS_BINDINGS };
+static SOFTMAX_CE: Kernel = Kernel { shader: Shader::Heads, entry: "softmax_ce", bindings: LOSS_BINDINGS };
+static SOFTMAX_FORWARD: Kernel =
+    Kernel { shader: Shader::Heads, entry: "softmax_forward", bindings: &[R, RW] };
+
+/// The loss heads run as ONE workgroup so that the loss is one deterministic reduction.
+#[allow(clippy::too_many_arguments)]
+pub fn sigmoid_bce(
+    r: &mut Recorder,
+    batch: usize,
+    logits: TensorId,
+    targets: TensorId,
+    weights: TensorId,
+    probs: TensorId,
+    loss: TensorId,
+    dlogits: TensorId,
+) {
+    let p = Params { batch: u(batch), classes: 1 };
+    let tensors = [logits, targets, weights, probs, loss, dlogits];
+    r.dispatch(&SIGMOID_BCE, &p, &tensors, [1, 1, 1]);
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_ce(
+    r: &mut Recorder,
+    batch: usize,
+    classes: usize,
+    logits: TensorId,
+    labels: TensorId,
+    weights: TensorId,
+    probs: TensorId,
+    loss: TensorId,
+    dlogits: TensorId,
+) {
+    let p = Params { batch: u(batch), classes: u(classes) };
+    let tensors = [logits, labels, weights, probs, loss, dlogits];
+    r.dispatch(&SOFTMAX_CE, &p, &tensors, [1, 1, 1]);
+}
+
+pub fn softmax_forward(r: &mut Recorder, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
+    let p = Params { batch: u(batch), classes: u(classes) };
+    r.dispatch(&SOFTMAX_FORWARD, &p, &[logits, probs], groups_1d(batch, 64));
+}

@@ -1,0 +1,48 @@
+//! Adam: shaders/optimizer.wgsl.
+
+use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::recorder::{groups_1d, u, Recorder};
+use crate::backend::{AdamConfig, TensorId};
+
+/// Mirrors `Params` in shaders/optimizer.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    correction1: f32,
+    correction2: f32,
+}
+
+static ADAM_STEP: Kernel =
+    Kernel { shader: Shader::Optimizer, entry: "adam_step", bindings: &[RW, R, RW, RW] };
+
+/// `t` changes every step: it reaches the kernel through the params arena.
+pub fn adam_step(
+    r: &mut Recorder,
+    cfg: &AdamConfig,
+    t: u32,
+    param: TensorId,
+    grad: TensorId,
+    m: TensorId,
+    v: TensorId,
+) {
+    let n = r.len(param);
+    for other in [grad, m, v] {
+        assert_eq!(r.len(other), n, "adam_step: tensors of different lengths");
+    }
+    let step = i32::try_from(t).expect("Adam step beyond i32");
+    let p = Params {
+        n: u(n),
+        lr: cfg.lr,
+        beta1: cfg.beta1,
+        beta2: cfg.beta2,
+        eps: cfg.eps,
+        correction1: 1.0 - cfg.beta1.powi(step),
+        correction2: 1.0 - cfg.beta2.powi(step),
+    };
+    r.dispatch(&ADAM_STEP, &p, &[param, grad, m, v], groups_1d(n, 64));
+}

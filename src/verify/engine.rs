@@ -1,0 +1,449 @@
+//! What runs a golden case: the ops in the golden files' terms (host f64 tensors in and
+//! out), implemented twice: by the generic CPU functions in f64, and through any
+//! `Backend` in f32. The golden naming conventions live in the caller, once.
+
+use crate::backend::{
+    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
+    LstmTensors, PoolShape, TensorId,
+};
+use crate::cpu::{activation, adam, batchnorm, conv1d, dense, loss, lstm, maxpool};
+
+pub struct BatchNormTrain {
+    pub y: Vec<f64>,
+    pub dx: Vec<f64>,
+    pub dgamma: Vec<f64>,
+    pub dbeta: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub inv_std: Vec<f64>,
+    pub running_mean: Vec<f64>,
+    pub running_var: Vec<f64>,
+}
+
+pub struct Lstm {
+    /// (batch, time, hidden)
+    pub h: Vec<f64>,
+    /// (batch, hidden): h at the last step, from `last_step_forward`.
+    pub h_last: Vec<f64>,
+    /// (batch, time, hidden)
+    pub c: Vec<f64>,
+    pub dx: Vec<f64>,
+    pub dw_ih: Vec<f64>,
+    pub dw_hh: Vec<f64>,
+    pub db: Vec<f64>,
+}
+
+/// A head's outputs: probs, the 1-element loss, dlogits.
+pub type Head = [Vec<f64>; 3];
+
+/// Each method runs one op family forward and backward on fresh tensors.
+pub trait Engine {
+    /// Largest normwise relative error accepted for `op` (a golden op name).
+    fn tolerance(&self, op: &str) -> f64;
+    /// Returns [y, dx, dweight, dbias].
+    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4];
+    /// Returns [y, dx].
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2];
+    /// The window maxima's positions, from x rounded to the engine's precision.
+    fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize>;
+    /// Training-mode forward, then the backward with batch statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn batchnorm_train(
+        &mut self,
+        s: &ChannelShape,
+        p: &batchnorm::Params<f64>,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        dy: &[f64],
+    ) -> BatchNormTrain;
+    /// Eval-mode forward, then the backward with constant statistics (`inv_std` from
+    /// the running variance). Returns [y, dx, dgamma, dbeta].
+    #[allow(clippy::too_many_arguments)]
+    fn batchnorm_eval(
+        &mut self,
+        s: &ChannelShape,
+        eps: f64,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        inv_std: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 4];
+    /// `dy` is (batch, time, H), or (batch, H) on the last step when `last_only`.
+    #[allow(clippy::too_many_arguments)]
+    fn lstm(
+        &mut self,
+        s: &LstmShape,
+        x: &[f64],
+        w_ih: &[f64],
+        w_hh: &[f64],
+        b: &[f64],
+        dy: &[f64],
+        last_only: bool,
+    ) -> Lstm;
+    /// z = x W^T + b, y = relu(z) (or z); returns [z, y, dx, dweight, dbias].
+    #[allow(clippy::too_many_arguments)]
+    fn dense(
+        &mut self,
+        s: &DenseShape,
+        relu: bool,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 5];
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head;
+    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head;
+    /// Returns [param, m, v] after the step.
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3];
+}
+
+/// The CPU reference functions in f64: the golden values to ~1e-12.
+pub struct HostF64;
+
+impl Engine for HostF64 {
+    fn tolerance(&self, _op: &str) -> f64 {
+        1e-9
+    }
+
+    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4] {
+        let mut y = vec![0.0; dy.len()];
+        conv1d::forward(s, x, w, b, &mut y);
+        let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; b.len()]);
+        conv1d::backward(s, x, w, dy, Some(&mut dx), &mut dw, &mut db);
+        [y, dx, dw, db]
+    }
+
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2] {
+        let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
+        maxpool::forward(s, x, &mut y);
+        maxpool::backward(s, x, dy, &mut dx);
+        [y, dx]
+    }
+
+    fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize> {
+        maxpool::argmax_indices(s, x)
+    }
+
+    fn batchnorm_train(
+        &mut self,
+        s: &ChannelShape,
+        p: &batchnorm::Params<f64>,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        dy: &[f64],
+    ) -> BatchNormTrain {
+        let c = s.channels;
+        let (mut running_mean, mut running_var) = (running[0].to_vec(), running[1].to_vec());
+        let (mut y, mut mean, mut inv_std) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
+        batchnorm::forward_train(
+            s,
+            p,
+            x,
+            gamma,
+            beta,
+            &mut running_mean,
+            &mut running_var,
+            &mut y,
+            &mut mean,
+            &mut inv_std,
+        );
+        let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
+        batchnorm::backward(s, true, x, gamma, &mean, &inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
+        BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var }
+    }
+
+    fn batchnorm_eval(
+        &mut self,
+        s: &ChannelShape,
+        eps: f64,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        inv_std: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 4] {
+        let c = s.channels;
+        let mut y = vec![0.0; x.len()];
+        batchnorm::forward_eval(s, eps, x, gamma, beta, running[0], running[1], &mut y);
+        let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
+        batchnorm::backward(s, false, x, gamma, running[0], inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
+        [y, dx, dgamma, dbeta]
+    }
+
+    fn lstm(
+        &mut self,
+        s: &LstmShape,
+        x: &[f64],
+        w_ih: &[f64],
+        w_hh: &[f64],
+        b: &[f64],
+        dy: &[f64],
+        last_only: bool,
+    ) -> Lstm {
+        let hs = s.batch * s.time * s.hidden;
+        let (mut h, mut c, mut gates) = (vec![0.0; hs], vec![0.0; hs], vec![0.0; 4 * hs]);
+        lstm::forward(s, x, w_ih, w_hh, b, &mut h, &mut c, &mut gates);
+        let mut h_last = vec![0.0; s.batch * s.hidden];
+        lstm::last_step_forward(s, &h, &mut h_last);
+        let dh = if last_only {
+            let mut dh = vec![0.0; hs];
+            lstm::last_step_backward(s, dy, &mut dh);
+            dh
+        } else {
+            dy.to_vec()
+        };
+        let mut dx = vec![0.0; x.len()];
+        let (mut dw_ih, mut dw_hh, mut db) =
+            (vec![0.0; w_ih.len()], vec![0.0; w_hh.len()], vec![0.0; b.len()]);
+        lstm::backward(s, x, w_ih, w_hh, &h, &c, &gates, &dh, Some(&mut dx), &mut dw_ih, &mut dw_hh, &mut db);
+        Lstm { h, h_last, c, dx, dw_ih, dw_hh, db }
+    }
+
+    fn dense(
+        &mut self,
+        s: &DenseShape,
+        relu: bool,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 5] {
+        let mut z = vec![0.0; dy.len()];
+        dense::forward(s, x, w, b, &mut z);
+        let (mut y, mut dz) = (z.clone(), dy.to_vec());
+        if relu {
+            activation::forward(Activation::Relu, &z, &mut y);
+            activation::backward(Activation::Relu, &y, dy, &mut dz);
+        }
+        let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; b.len()]);
+        dense::backward(s, x, w, &dz, Some(&mut dx), &mut dw, &mut db);
+        [z, y, dx, dw, db]
+    }
+
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head {
+        let n = logits.len();
+        let (mut probs, mut dlogits) = (vec![0.0; n], vec![0.0; n]);
+        let l = loss::sigmoid_bce(n, logits, targets, weights, &mut probs, &mut dlogits);
+        [probs, vec![l], dlogits]
+    }
+
+    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head {
+        let (mut probs, mut dlogits) = (vec![0.0; logits.len()], vec![0.0; logits.len()]);
+        let l = loss::softmax_ce(labels.len(), classes, logits, labels, weights, &mut probs, &mut dlogits);
+        [probs, vec![l], dlogits]
+    }
+
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3] {
+        let [param, grad, m, v] = tensors;
+        let (mut param, mut m, mut v) = (param.to_vec(), m.to_vec(), v.to_vec());
+        adam::step(p, t, &mut param, grad, &mut m, &mut v);
+        [param, m, v]
+    }
+}
+
+/// Any backend through the `Backend` trait, tensors uploaded as f32.
+pub struct ThroughBackend<'a> {
+    pub backend: &'a mut dyn Backend,
+}
+
+fn to_f32(data: &[f64]) -> Vec<f32> {
+    data.iter().map(|&v| v as f32).collect()
+}
+
+impl ThroughBackend<'_> {
+    fn upload(&mut self, data: &[f64]) -> TensorId {
+        let t = self.backend.alloc(data.len());
+        self.backend.upload(t, &to_f32(data));
+        t
+    }
+
+    fn download(&mut self, t: TensorId) -> Vec<f64> {
+        self.backend.download(t).into_iter().map(f64::from).collect()
+    }
+
+    fn download_all<const K: usize>(&mut self, ts: [TensorId; K]) -> [Vec<f64>; K] {
+        self.backend.flush();
+        ts.map(|t| self.download(t))
+    }
+
+    fn head(
+        &mut self,
+        logits: &[f64],
+        labels: &[f64],
+        weights: &[f64],
+        run: impl FnOnce(&mut dyn Backend, [TensorId; 6]),
+    ) -> Head {
+        let ts = [
+            self.upload(logits),
+            self.upload(labels),
+            self.upload(weights),
+            self.backend.alloc(logits.len()),
+            self.backend.alloc(1),
+            self.backend.alloc(logits.len()),
+        ];
+        run(&mut *self.backend, ts);
+        self.download_all([ts[3], ts[4], ts[5]])
+    }
+}
+
+impl Engine for ThroughBackend<'_> {
+    /// f32 rounding of the inputs alone gives ~1e-7; the LSTM compounds it over timesteps.
+    fn tolerance(&self, op: &str) -> f64 {
+        if op == "lstm" {
+            1e-3
+        } else {
+            1e-4
+        }
+    }
+
+    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4] {
+        let (xt, wt, bt, dyt) = (self.upload(x), self.upload(w), self.upload(b), self.upload(dy));
+        let be = &mut *self.backend;
+        let (y, dx, dw, db) = (be.alloc(dy.len()), be.alloc(x.len()), be.alloc(w.len()), be.alloc(b.len()));
+        be.conv1d_forward(s, xt, wt, bt, y);
+        be.conv1d_backward(s, xt, wt, dyt, Some(dx), dw, db);
+        self.download_all([y, dx, dw, db])
+    }
+
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2] {
+        let (xt, dyt) = (self.upload(x), self.upload(dy));
+        let (y, dx) = (self.backend.alloc(dy.len()), self.backend.alloc(x.len()));
+        self.backend.maxpool_forward(s, xt, y);
+        self.backend.maxpool_backward(s, xt, dyt, dx);
+        self.download_all([y, dx])
+    }
+
+    fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize> {
+        maxpool::argmax_indices(s, &to_f32(x))
+    }
+
+    fn batchnorm_train(
+        &mut self,
+        s: &ChannelShape,
+        p: &batchnorm::Params<f64>,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        dy: &[f64],
+    ) -> BatchNormTrain {
+        let cfg = BatchNormConfig {
+            eps: p.eps as f32,
+            momentum: p.momentum as f32,
+            unbiased_running_var: p.unbiased_running_var,
+        };
+        let [xt, gt, bt, rm, rv, dyt] = [x, gamma, beta, running[0], running[1], dy].map(|d| self.upload(d));
+        let be = &mut *self.backend;
+        let c = s.channels;
+        let [y, mean, inv_std, dx, dgamma, dbeta] = [x.len(), c, c, x.len(), c, c].map(|n| be.alloc(n));
+        be.batchnorm_forward_train(s, &cfg, xt, gt, bt, rm, rv, y, mean, inv_std);
+        be.batchnorm_backward(s, true, xt, gt, mean, inv_std, dyt, dx, dgamma, dbeta);
+        let [y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var] =
+            self.download_all([y, dx, dgamma, dbeta, mean, inv_std, rm, rv]);
+        BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var }
+    }
+
+    fn batchnorm_eval(
+        &mut self,
+        s: &ChannelShape,
+        eps: f64,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        running: [&[f64]; 2],
+        inv_std: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 4] {
+        let cfg = BatchNormConfig { eps: eps as f32, ..BatchNormConfig::KERAS };
+        let [xt, gt, bt, rm, rv, is, dyt] =
+            [x, gamma, beta, running[0], running[1], inv_std, dy].map(|d| self.upload(d));
+        let be = &mut *self.backend;
+        let c = s.channels;
+        let [y, dx, dgamma, dbeta] = [x.len(), x.len(), c, c].map(|n| be.alloc(n));
+        be.batchnorm_forward_eval(s, &cfg, xt, gt, bt, rm, rv, y);
+        be.batchnorm_backward(s, false, xt, gt, rm, is, dyt, dx, dgamma, dbeta);
+        self.download_all([y, dx, dgamma, dbeta])
+    }
+
+    fn lstm(
+        &mut self,
+        s: &LstmShape,
+        x: &[f64],
+        w_ih: &[f64],
+        w_hh: &[f64],
+        b: &[f64],
+        dy: &[f64],
+        last_only: bool,
+    ) -> Lstm {
+        let [xt, wi, wh, bt, dyt] = [x, w_ih, w_hh, b, dy].map(|d| self.upload(d));
+        let be = &mut *self.backend;
+        let hs = s.batch * s.time * s.hidden;
+        let saved = LstmTensors { h: be.alloc(hs), c: be.alloc(hs), gates: be.alloc(4 * hs) };
+        let [h_last, dx, dw_ih, dw_hh, db] =
+            [s.batch * s.hidden, x.len(), w_ih.len(), w_hh.len(), b.len()].map(|n| be.alloc(n));
+        be.lstm_forward(s, xt, wi, wh, bt, &saved);
+        be.last_step_forward(s, saved.h, h_last);
+        let dh = if last_only {
+            let dh = be.alloc(hs);
+            be.last_step_backward(s, dyt, dh);
+            dh
+        } else {
+            dyt
+        };
+        be.lstm_backward(s, xt, wi, wh, &saved, dh, Some(dx), dw_ih, dw_hh, db);
+        let [h, h_last, c, dx, dw_ih, dw_hh, db] =
+            self.download_all([saved.h, h_last, saved.c, dx, dw_ih, dw_hh, db]);
+        Lstm { h, h_last, c, dx, dw_ih, dw_hh, db }
+    }
+
+    fn dense(
+        &mut self,
+        s: &DenseShape,
+        relu: bool,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> [Vec<f64>; 5] {
+        let [xt, wt, bt, dyt] = [x, w, b, dy].map(|d| self.upload(d));
+        let be = &mut *self.backend;
+        let [z, dx, dw, db] = [dy.len(), x.len(), w.len(), b.len()].map(|n| be.alloc(n));
+        be.dense_forward(s, xt, wt, bt, z);
+        let (y, dz) = if relu {
+            let (y, dz) = (be.alloc(dy.len()), be.alloc(dy.len()));
+            be.activation_forward(Activation::Relu, z, y);
+            be.activation_backward(Activation::Relu, y, dyt, dz);
+            (y, dz)
+        } else {
+            (z, dyt)
+        };
+        be.dense_backward(s, xt, wt, dz, Some(dx), dw, db);
+        self.download_all([z, y, dx, dw, db])
+    }
+
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head {
+        self.head(logits, targets, weights, |be, [z, t, w, p, l, dz]| {
+            be.sigmoid_bce(weights.len(), z, t, w, p, l, dz)
+        })
+    }
+
+    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head {
+        self.head(logits, labels, weights, |be, [z, t, w, p, l, dz]| {
+            be.softmax_ce(weights.len(), classes, z, t, w, p, l, dz)
+        })
+    }
+
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3] {
+        let cfg =
+            AdamConfig { lr: p.lr as f32, beta1: p.beta1 as f32, beta2: p.beta2 as f32, eps: p.eps as f32 };
+        let [param, grad, m, v] = tensors.map(|d| self.upload(d));
+        self.backend.adam_step(&cfg, t, param, grad, m, v);
+        self.download_all([param, m, v])
+    }
+}
