@@ -26,7 +26,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dy_in: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// conv1d_backward_weight: x, dy -> dw
+// conv1d_backward_weight: x, dy -> per-sample dw
 @group(0) @binding(2) var<storage, read> dy_w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 
@@ -107,33 +107,37 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// dw[o, c, k] = sum over n, t of dy[n, o, t] x[n, c, t + k - pad_left], summed in (n, t)
-// order. gid.x: block of 4 taps, gid.y: block of 4 output channels, gid.z: input channel.
-@compute @workgroup_size(16, 4)
+// Per-sample weight gradients: partial[n, o, c, k] = sum over t of
+// dy[n, o, t] x[n, c, t + k - pad_left]. One sample per invocation column keeps the GPU
+// busy when c_out * c_in * kernel is small; src/gpu/conv.rs then adds the samples up in
+// order (reduce.wgsl column_sum), so dw stays deterministic.
+// gid.x: block of 4 taps, gid.y: block of 4 output channels, gid.z: n * c_in + c.
+// Kernels are short (3 to 11 taps): 4 x 16 invocations waste fewer lanes than 16 x 4.
+@compute @workgroup_size(4, 16)
 fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
     let k0 = gid.x * TILE;
     let o0 = gid.y * TILE;
-    let c = gid.z;
+    let n = gid.z / p.c_in;
+    let c = gid.z % p.c_in;
     if (k0 >= p.kernel || o0 >= p.c_out) {
         return;
     }
     var acc: array<vec4<f32>, 4>;
-    for (var n = 0u; n < p.batch; n = n + 1u) {
-        let row = (n * p.c_in + c) * p.len_in;
-        for (var t = 0u; t < p.len_out; t = t + 1u) {
-            let pos = i32(t + k0) - i32(p.pad_left);
-            let xv = vec4<f32>(x_at(row, pos), x_at(row, pos + 1), x_at(row, pos + 2), x_at(row, pos + 3));
-            for (var r = 0u; r < TILE; r = r + 1u) {
-                let o = min(o0 + r, p.c_out - 1u);
-                acc[r] = acc[r] + dy_w[(n * p.c_out + o) * p.len_out + t] * xv;
-            }
+    let row = (n * p.c_in + c) * p.len_in;
+    for (var t = 0u; t < p.len_out; t = t + 1u) {
+        let pos = i32(t + k0) - i32(p.pad_left);
+        let xv = vec4<f32>(x_at(row, pos), x_at(row, pos + 1), x_at(row, pos + 2), x_at(row, pos + 3));
+        for (var r = 0u; r < TILE; r = r + 1u) {
+            let o = min(o0 + r, p.c_out - 1u);
+            acc[r] = acc[r] + dy_w[(n * p.c_out + o) * p.len_out + t] * xv;
         }
     }
+    let sample = n * p.c_out * p.c_in * p.kernel;
     for (var r = 0u; r < TILE; r = r + 1u) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (o < p.c_out && k0 + q < p.kernel) {
-                dw[(o * p.c_in + c) * p.kernel + k0 + q] = acc[r][q];
+                dw[sample + (o * p.c_in + c) * p.kernel + k0 + q] = acc[r][q];
             }
         }
     }

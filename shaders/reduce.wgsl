@@ -1,4 +1,4 @@
-// out[c] = sum over (n, t) of x[n, c, t]: conv bias gradients, dense/LSTM bias gradients
+// channel_sum: out[c] = sum over (n, t) of x[n, c, t]: conv bias gradients, dense/LSTM bias gradients
 // (len 1: column sums). One workgroup per channel; each invocation strides over (n, t)
 // and the workgroup adds the partial sums as a fixed tree, so the result is deterministic.
 
@@ -25,4 +25,20 @@ fn channel_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     if (lid == 0u) {
         out[c] = total;
     }
+}
+
+// column_sum: out[j] = sum over rows r of x[r * channels + j] (batch = rows,
+// channels = columns), one column per invocation, rows in order: for few rows and many
+// columns (per-sample weight gradients).
+@compute @workgroup_size(WG)
+fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = flat_id(gid, nwg);
+    if (j >= p.channels) {
+        return;
+    }
+    var acc = 0.0;
+    for (var r = 0u; r < p.batch; r = r + 1u) {
+        acc = acc + x[r * p.channels + j];
+    }
+    out[j] = acc;
 }

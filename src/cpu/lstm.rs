@@ -4,9 +4,8 @@
 //!   c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 //! The input projection of every step is one matrix product up front; the recurrence is
 //! one (batch, H) x (H, 4H) product per step, then the cell updates in parallel over
-//! the batch. The backward pass runs through time
-//! keeping dh and dc of the step after, then forms the weight gradients as single
-//! products over all (sample, step) rows.
+//! the batch. The backward pass runs through time keeping dh and dc of the step after,
+//! then forms the weight gradients as single products over all (sample, step) rows.
 
 use super::check;
 use super::real::{MatMut, MatRef, Real};

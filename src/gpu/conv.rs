@@ -2,7 +2,7 @@
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Recorder};
-use super::reduce::channel_sum;
+use super::reduce::{channel_sum, column_sum};
 use crate::backend::{ChannelShape, Conv1dShape, TensorId};
 
 /// Mirrors `Params` in shaders/conv.wgsl.
@@ -63,7 +63,13 @@ pub fn backward(
     if let Some(dx) = dx {
         r.dispatch(&BACKWARD_INPUT, &p, &[dy, w, dx], tiles(s.len_in, s.c_in, s.batch));
     }
-    r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, dw], tiles(s.kernel, s.c_out, s.c_in));
+    // per-sample partial gradients for parallelism, then their sum in sample order
+    let weights = s.c_out * s.c_in * s.kernel;
+    let partial = r.scratch("conv dw per sample", s.batch * weights);
+    // 4 x 16 invocations of 4 x 4 tiles: 16 taps x 64 output channels per workgroup
+    let groups = [u(s.kernel.div_ceil(16)), u(s.c_out.div_ceil(64)), u(s.batch * s.c_in)];
+    r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, partial], groups);
+    column_sum(r, s.batch, weights, partial, dw);
     let out = ChannelShape { batch: s.batch, channels: s.c_out, len: s.len_out };
     channel_sum(r, &out, dy, db);
 }

@@ -1,7 +1,8 @@
-//! Per-channel sums (shaders/reduce.wgsl): bias gradients of conv, dense and LSTM.
+//! Deterministic sums (shaders/reduce.wgsl): bias gradients of conv, dense and LSTM, and
+//! the sum of per-sample conv weight gradients.
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
-use super::recorder::{u, Recorder};
+use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::{ChannelShape, TensorId};
 
 /// Mirrors `Params` in shaders/reduce.wgsl.
@@ -15,8 +16,16 @@ struct Params {
 
 static CHANNEL_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "channel_sum", bindings: &[R, RW] };
 
+static COLUMN_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "column_sum", bindings: &[R, RW] };
+
 /// out[c] = sum over (n, t) of x[n, c, t]; one workgroup per channel.
 pub fn channel_sum(r: &mut Recorder, s: &ChannelShape, x: TensorId, out: TensorId) {
     let p = Params { batch: u(s.batch), channels: u(s.channels), len: u(s.len) };
     r.dispatch(&CHANNEL_SUM, &p, &[x, out], [u(s.channels), 1, 1]);
+}
+
+/// out[j] = sum over r of x[r, j] for a (rows, cols) matrix; one invocation per column.
+pub fn column_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: TensorId) {
+    let p = Params { batch: u(rows), channels: u(cols), len: 1 };
+    r.dispatch(&COLUMN_SUM, &p, &[x, out], groups_1d(cols, 64));
 }

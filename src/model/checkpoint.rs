@@ -45,9 +45,12 @@ impl ModelCard {
 /// Parameters (and optimizer moments) by name, as host vectors.
 pub type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
+/// Tensors by name: (shape, values).
+pub type TensorMap = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
 pub struct Checkpoint {
     pub card: ModelCard,
-    pub tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    pub tensors: TensorMap,
     /// Free-form training progress (JSON) for `--resume`, if the file holds it.
     pub train_state: Option<String>,
 }

@@ -133,7 +133,7 @@ fn infer(layer: &LayerSpec, dims: Dims, name: &str) -> Result<(Dims, Vec<ParamPl
             (Dims::Seq { channels, len: (len - pool) / stride + 1 }, vec![])
         }
         (LayerSpec::BatchNorm { eps, momentum, .. }, Dims::Seq { channels: c, .. } | Dims::Flat(c)) => {
-            if !(*eps > 0.0) || !(0.0..=1.0).contains(momentum) {
+            if !eps.is_finite() || *eps <= 0.0 || !(0.0..=1.0).contains(momentum) {
                 bail!("batch norm needs eps > 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
             }
             let params = vec![

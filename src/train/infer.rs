@@ -15,6 +15,22 @@ use crate::train::evaluate::{self, argmax, Prepared};
 /// Series scored per device batch at inference.
 const BATCH: usize = 64;
 
+/// Reads a CSV and tells the user what `--nan fill|drop` changed.
+pub fn read_data(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
+    let (ds, report) = data::read_csv_report(path, opts)?;
+    if report.dropped_rows > 0 {
+        eprintln!(
+            "{}: dropped {} rows with missing values (--nan drop)",
+            path.display(),
+            report.dropped_rows
+        );
+    }
+    if report.filled_cells > 0 {
+        eprintln!("{}: interpolated {} missing values (--nan fill)", path.display(), report.filled_cells);
+    }
+    Ok(ds)
+}
+
 pub struct Scored {
     pub card: ModelCard,
     pub data: Dataset,
@@ -25,7 +41,7 @@ pub struct Scored {
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
     let card = ck.card.clone();
-    let ds = data::read_csv(data_path, opts)?;
+    let ds = read_data(data_path, opts)?;
     if ds.len != card.length {
         bail!(
             "{}: the series have {} samples, but the model in {} was trained on {}: give it series of the same length",

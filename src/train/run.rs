@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
-use crate::model::checkpoint::{self, ModelCard, Tensors};
+use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
 use crate::model::{self, plan, Network};
 use crate::train::defaults;
 use crate::train::evaluate::{self, Prepared};
+use crate::train::infer::read_data;
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
@@ -97,7 +98,10 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let layers = card.plan().map_err(|e| too_short(&spec, &card, e))?;
 
     let options = match &resumed {
-        Some((_, state, _)) => state.options.clone(),
+        // A resumed run keeps its options; only --epochs may extend it.
+        Some((_, state, _)) => {
+            TrainOptions { epochs: args.epochs.unwrap_or(state.options.epochs), ..state.options.clone() }
+        }
         None => TrainOptions {
             epochs: args.epochs.unwrap_or(d.epochs),
             batch: args.batch.unwrap_or(d.batch),
@@ -223,7 +227,7 @@ fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> any
 
 fn load_inputs(args: &TrainArgs) -> Result<Inputs> {
     let opts = ReadOptions { nan: args.nan };
-    let read = |p: &PathBuf| -> Result<Dataset> { Ok(data::read_csv(p, &opts)?) };
+    let read = |p: &PathBuf| read_data(p, &opts);
     let (train, mut test, test_truth) = match &args.train {
         Some(path) => (read(path)?, None, None),
         None => {
@@ -260,9 +264,7 @@ fn load_inputs(args: &TrainArgs) -> Result<Inputs> {
     Ok(Inputs { train, val, test, test_truth })
 }
 
-fn load_resume(
-    dir: &Path,
-) -> Result<(ModelCard, ResumeState, std::collections::HashMap<String, (Vec<usize>, Vec<f32>)>)> {
+fn load_resume(dir: &Path) -> Result<(ModelCard, ResumeState, TensorMap)> {
     let path = dir.join("checkpoint.safetensors");
     if !path.exists() {
         bail!("--resume: {} has no checkpoint.safetensors to continue from", dir.display());
@@ -277,7 +279,7 @@ fn load_resume(
 fn load_tensors(
     be: &mut dyn Backend,
     net: &Network,
-    tensors: &std::collections::HashMap<String, (Vec<usize>, Vec<f32>)>,
+    tensors: &TensorMap,
     with_optimizer: bool,
 ) -> Result<()> {
     for p in &net.params {

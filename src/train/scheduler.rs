@@ -34,7 +34,7 @@ impl<T: Send + 'static> Prefetcher<T> {
     }
 
     /// The next item; an error if the worker died (a panic in batch construction).
-    pub fn next(&mut self) -> Result<T> {
+    pub fn recv(&mut self) -> Result<T> {
         let start = Instant::now();
         let item = self.rx.recv();
         self.waited += start.elapsed();

@@ -134,7 +134,7 @@ impl Trainer<'_> {
             let mut prefetch = self.spawn_scheduler(train, plan, &truth, &class_weights);
             be.fill(self.slots.loss_sum, 0.0);
             for i in 0..steps_per_epoch {
-                let batch = prefetch.next()?;
+                let batch = prefetch.recv()?;
                 self.step(be, &batch, i % 2, progress.steps + 1);
                 progress.steps += 1;
                 // the bar's loss is the only readback, and only every few steps

@@ -14,8 +14,7 @@ fn write_error(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
 
 /// Writes `ds` as `LABEL,FLUX.1,...,FLUX.n` then one row per curve, flux with two
 /// decimals (e-/s, as Kaggle's file has it).
-pub fn write_exo_csv(path: impl AsRef<Path>, ds: &Dataset) -> Result<(), SynthError> {
-    let path = path.as_ref();
+pub fn write_exo_csv(path: &Path, ds: &Dataset) -> Result<(), SynthError> {
     let fail = write_error(path);
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path).map_err(&fail)?);
     let mut line = String::with_capacity(ds.len * 12);
@@ -51,8 +50,7 @@ fn push_two_decimals(line: &mut String, v: f32) {
 }
 
 /// Writes the truth table, one row per star, with a header naming the `TruthRow` fields.
-pub fn write_truth_csv(path: impl AsRef<Path>, rows: &[TruthRow]) -> Result<(), SynthError> {
-    let path = path.as_ref();
+pub fn write_truth_csv(path: &Path, rows: &[TruthRow]) -> Result<(), SynthError> {
     let fail = write_error(path);
     let mut out = csv::Writer::from_path(path).map_err(|e| fail(e.into()))?;
     for row in rows {

@@ -75,8 +75,7 @@ impl Roll {
                 }
             }
             let elapsed = (t - previous) / (next - previous);
-            let modulation =
-                1.0 + self.modulation_depth * (TAU * t / self.modulation_days + self.modulation_phase).sin();
+            let modulation = 1.0 + self.modulation_depth * wave;
             *value += self.amplitude * modulation * (elapsed.powf(self.curvature) - mean_ramp);
         }
         firings
