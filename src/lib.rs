@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod data;
+pub mod device;
 pub mod gpu;
 pub mod metrics;
 pub mod model;

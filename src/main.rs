@@ -1,1 +1,355 @@
-fn main() {}
+//! The `starskope` command line: one function per subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use starskope::data::synth::{self, SynthConfig};
+use starskope::data::{NanPolicy, ReadOptions, SampleMode};
+use starskope::device::{self, DeviceChoice};
+use starskope::metrics::{render_table, Report};
+use starskope::model::{self, plan, summary};
+use starskope::train::infer;
+use starskope::train::run::{self, TrainArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "starskope",
+    version,
+    about = "Train and evaluate light-curve classifiers (1D CNN, LSTM, FCN) on any GPU or on the CPU",
+    long_about = "Train and evaluate light-curve classifiers (1D CNN, LSTM, FCN) on any GPU or on the CPU.\n\n\
+        Data are CSV files with one light curve per row: the class label first, then the flux values \
+        (the Kaggle exoTrain.csv/exoTest.csv layout, or UCR archive data in the same layout).\n\n\
+        Start with `starskope train`: with no data it generates a synthetic K2-like set and trains the \
+        seed CNN on it, then writes a report to runs/."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; writes metrics.json, history.csv, model.safetensors and plots to --out.
+    Train(TrainCmd),
+    /// Score a labelled CSV with a trained model and print the full report.
+    Eval {
+        /// A model.safetensors written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// CSV in the training layout (label column first).
+        #[arg(long)]
+        data: PathBuf,
+        /// The truth table `synth` wrote for this file: adds recall by transit S/N.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        device: DeviceChoice,
+        #[arg(long, value_enum, default_value_t = NanArg::Error)]
+        nan: NanArg,
+    },
+    /// Write one row per light curve: index, label, class probabilities, predicted label.
+    Predict {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        device: DeviceChoice,
+        #[arg(long, value_enum, default_value_t = NanArg::Error)]
+        nan: NanArg,
+    },
+    /// Generate synthetic K2-like light curves as exoTrain.csv/exoTest.csv plus truth tables.
+    Synth(SynthCmd),
+    /// Print a model's layers, output shapes and parameter counts.
+    Summary {
+        /// A preset (seed-cnn, seed-lstm, fcn) or a JSON model file.
+        #[arg(long, default_value = "seed-cnn")]
+        model: String,
+        /// Samples per light curve.
+        #[arg(long, default_value_t = 3197)]
+        length: usize,
+        /// Input channels (2: flux and its moving average).
+        #[arg(long, default_value_t = 2)]
+        channels: usize,
+        #[arg(long, default_value_t = 2)]
+        classes: usize,
+    },
+    /// Check every op against the golden reference values in DIR; non-zero exit on a failure.
+    Verify {
+        #[arg(long)]
+        golden: PathBuf,
+        #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+        device: DeviceChoice,
+    },
+    /// List the GPU adapters wgpu sees, with backend, type and limits.
+    Devices,
+}
+
+#[derive(clap::Args)]
+struct TrainCmd {
+    /// Training CSV. Without it, trains on the built-in synthetic K2-like set.
+    #[arg(long)]
+    train: Option<PathBuf>,
+    /// Test CSV: measured once, with the selected model; never used for selection.
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Validation CSV used for model selection and early stopping.
+    #[arg(long, conflicts_with = "val_split")]
+    val: Option<PathBuf>,
+    /// Hold out this fraction of the training set (stratified) for validation.
+    #[arg(long)]
+    val_split: Option<f64>,
+    /// A preset (seed-cnn, seed-lstm, fcn) or a JSON model file.
+    #[arg(long, default_value = "seed-cnn")]
+    model: String,
+    /// Default: 40 for seed-cnn, 10 for seed-lstm, 200 for fcn.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Default: 32 (16 for fcn).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam learning rate. Default: 3e-4 for seed-cnn, 1e-3 otherwise.
+    #[arg(long, allow_hyphen_values = true)]
+    lr: Option<f32>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t)]
+    device: DeviceChoice,
+    /// Run directory. Default: runs/<model>-seed<seed>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the interrupted run in --out from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Batches: balanced (equal share per class, the seed notebook's) or shuffled.
+    #[arg(long, value_enum)]
+    sampling: Option<SamplingArg>,
+    /// Roll each sample by a random offset (on by default for seed-cnn and seed-lstm).
+    #[arg(long, overrides_with = "no_roll")]
+    roll: bool,
+    #[arg(long)]
+    no_roll: bool,
+    /// Weight each class's loss by n / (k * count) (use with --sampling shuffled).
+    #[arg(long)]
+    class_weights: bool,
+    /// Stop after this many epochs without improvement.
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Moving-average window of the second input channel; 0 = no second channel.
+    #[arg(long)]
+    smooth: Option<usize>,
+    /// Missing or non-finite values: error, fill (interpolate), or drop the row.
+    #[arg(long, value_enum, default_value_t = NanArg::Error)]
+    nan: NanArg,
+    /// Stars in the built-in synthetic training set (default: 5087, as Kaggle's exoTrain).
+    #[arg(long)]
+    synth_stars: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct SynthCmd {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 5087)]
+    train_stars: usize,
+    #[arg(long, default_value_t = 37)]
+    train_planets: usize,
+    #[arg(long, default_value_t = 570)]
+    test_stars: usize,
+    #[arg(long, default_value_t = 5)]
+    test_planets: usize,
+    /// Samples per light curve (29.4-minute cadence).
+    #[arg(long, default_value_t = 3197)]
+    samples: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SamplingArg {
+    Balanced,
+    Shuffled,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NanArg {
+    Error,
+    Fill,
+    Drop,
+}
+
+impl From<NanArg> for ReadOptions {
+    fn from(n: NanArg) -> ReadOptions {
+        let nan = match n {
+            NanArg::Error => NanPolicy::Error,
+            NanArg::Fill => NanPolicy::Fill,
+            NanArg::Drop => NanPolicy::Drop,
+        };
+        ReadOptions { nan }
+    }
+}
+
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Train(t) => train(t),
+        Command::Eval { model, data, truth, device, nan } => eval(model, data, truth, device, nan),
+        Command::Predict { model, data, out, device, nan } => {
+            let mut be = device::open(device)?;
+            let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
+            scored.write_csv(&out)?;
+            eprintln!("Wrote {} predictions to {}", scored.data.rows(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth(s) => synth_cmd(s),
+        Command::Summary { model, length, channels, classes } => {
+            let spec = model::resolve(&model)?;
+            let layers = plan::plan(&spec, plan::input_dims(&spec, channels, length), spec.output(classes)?)?;
+            print!("{}", summary::render(&spec.name, &layers));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { golden, device } => {
+            let mut be = device::open(device)?;
+            let reports = starskope::verify::verify_dir(&golden, be.as_mut())?;
+            println!("golden files in {} on {}:", golden.display(), be.name());
+            for r in &reports {
+                println!("{r}");
+            }
+            let failed = reports.iter().filter(|r| !r.passed).count();
+            println!("{} passed, {} failed", reports.len() - failed, failed);
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Devices => {
+            let adapters = starskope::gpu::list_adapters();
+            if adapters.is_empty() {
+                println!("{}", starskope::gpu::NO_ADAPTER_HELP);
+            }
+            for a in adapters {
+                println!("{a}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn train(t: TrainCmd) -> Result<ExitCode> {
+    let args = TrainArgs {
+        out: t.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", model_stem(&t.model), t.seed))),
+        train: t.train,
+        test: t.test,
+        val: t.val,
+        val_split: t.val_split,
+        model: t.model,
+        epochs: t.epochs,
+        batch: t.batch,
+        lr: t.lr,
+        seed: t.seed,
+        resume: t.resume,
+        sampling: t.sampling.map(|s| match s {
+            SamplingArg::Balanced => SampleMode::Balanced,
+            SamplingArg::Shuffled => SampleMode::Shuffled,
+        }),
+        roll: (t.roll || t.no_roll).then_some(t.roll),
+        class_weights: t.class_weights,
+        patience: t.patience,
+        smooth: t.smooth,
+        nan: ReadOptions::from(t.nan).nan,
+        synth: t.synth_stars.map(|n| SynthConfig { train_stars: n, seed: t.seed, ..SynthConfig::default() }),
+    };
+    let mut be = device::open(t.device)?;
+    let report = run::train(&args, be.as_mut())?;
+    println!("{}", report.render());
+    println!("Report, plots and model written to {}/", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_stem(model: &str) -> String {
+    std::path::Path::new(model).file_stem().map_or(model.into(), |s| s.to_string_lossy().into_owned())
+}
+
+fn eval(
+    model: PathBuf,
+    data: PathBuf,
+    truth: Option<PathBuf>,
+    device: DeviceChoice,
+    nan: NanArg,
+) -> Result<ExitCode> {
+    let mut be = device::open(device)?;
+    let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
+    let report = Report::new(&scored.card.classes, &scored.truth()?, &scored.probs)?;
+    println!(
+        "{} on {} ({} light curves, {}):",
+        model.display(),
+        data.display(),
+        scored.data.rows(),
+        be.name()
+    );
+    println!("{}", render_table(&report));
+    if let Some(path) = truth {
+        let rows = synth::read_truth_csv(&path)?;
+        let k = scored.card.classes.len();
+        let positive: Vec<bool> =
+            scored.probs.chunks(k).map(|p| starskope::train::evaluate::argmax(p) == k - 1).collect();
+        anyhow::ensure!(
+            rows.len() == positive.len(),
+            "{} has {} rows but {} has {} light curves: give the truth table written with this file",
+            path.display(),
+            rows.len(),
+            data.display(),
+            positive.len()
+        );
+        println!("Recall of planet hosts by transit signal-to-noise:");
+        for b in synth::recall_by_snr(&rows, &positive) {
+            println!(
+                "  S/N {:>6.1} - {:<6.1} {:>4} planets  recall {}",
+                b.lo,
+                b.hi,
+                b.planets,
+                b.recall.map_or("-".into(), |r| format!("{r:.2}"))
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn synth_cmd(s: SynthCmd) -> Result<ExitCode> {
+    let cfg = SynthConfig {
+        train_stars: s.train_stars,
+        train_planets: s.train_planets,
+        test_stars: s.test_stars,
+        test_planets: s.test_planets,
+        samples: s.samples,
+        seed: s.seed,
+        ..SynthConfig::default()
+    };
+    let set = synth::generate(&cfg)?;
+    std::fs::create_dir_all(&s.out).with_context(|| format!("cannot create {}", s.out.display()))?;
+    synth::write_exo_csv(&s.out.join("exoTrain.csv"), &set.train)?;
+    synth::write_exo_csv(&s.out.join("exoTest.csv"), &set.test)?;
+    synth::write_truth_csv(&s.out.join("truth_train.csv"), &set.train_truth)?;
+    synth::write_truth_csv(&s.out.join("truth_test.csv"), &set.test_truth)?;
+    println!(
+        "Wrote exoTrain.csv ({} stars, {} planet hosts), exoTest.csv ({} stars, {} hosts) and truth tables to {}",
+        cfg.train_stars,
+        cfg.train_planets,
+        cfg.test_stars,
+        cfg.test_planets,
+        s.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

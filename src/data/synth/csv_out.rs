@@ -58,3 +58,22 @@ pub fn write_truth_csv(path: &Path, rows: &[TruthRow]) -> Result<(), SynthError>
     }
     out.flush().map_err(&fail)
 }
+
+/// Reads a truth table written by [`write_truth_csv`] (for `eval --truth`).
+pub fn read_truth_csv(path: &Path) -> anyhow::Result<Vec<TruthRow>> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| anyhow::anyhow!("cannot read truth table {}: {e}", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, row)| {
+            row.map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: line {}: not a truth-table row ({e}); give the truth_*.csv that `starskope synth` wrote",
+                    path.display(),
+                    i + 2
+                )
+            })
+        })
+        .collect()
+}

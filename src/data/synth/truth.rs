@@ -1,9 +1,9 @@
 //! What each synthetic light curve really holds, and recall measured against it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a synthetic star is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Hosts one or two transiting planets (label 2).
@@ -18,7 +18,7 @@ pub enum Kind {
 ///
 /// For planet hosts the orbital columns describe the planet with the highest SNR; for
 /// eclipsing binaries the primary eclipse (with `snr` 0); for other stars they are 0.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TruthRow {
     /// Row of the star in its data set, from 0.
     pub star: usize,
