@@ -432,7 +432,7 @@ fn plots_are_png_files() {
             let smooth = moving_average(&raw, 200);
             CurveExample {
                 title: format!("{} star #{i}", if planet { "planet (2)" } else { "non-planet (1)" }),
-                raw,
+                flux: raw,
                 smooth: Some(smooth),
             }
         })

@@ -5,6 +5,7 @@
 //! `recorder` for the mechanics and `device` for adapter choice.
 
 mod batchnorm;
+mod ceilings;
 mod conv;
 mod dense;
 pub mod device;
@@ -18,6 +19,7 @@ mod pool;
 mod recorder;
 mod reduce;
 mod tensors;
+mod timing;
 
 use anyhow::Result;
 
@@ -32,6 +34,8 @@ use recorder::Recorder;
 
 pub struct GpuBackend {
     rec: Recorder,
+    /// Created on the first timed run (bench only).
+    timestamps: Option<timing::TimestampReader>,
 }
 
 impl GpuBackend {
@@ -42,7 +46,7 @@ impl GpuBackend {
 
     /// A backend on an already opened device (tests share one device this way).
     pub fn with_context(ctx: GpuContext) -> Self {
-        GpuBackend { rec: Recorder::new(ctx) }
+        GpuBackend { rec: Recorder::new(ctx), timestamps: None }
     }
 
     /// `alloc` that reports a tensor too large for this device instead of panicking.
@@ -53,6 +57,11 @@ impl GpuBackend {
     /// Bind groups created so far: a repeated training step must not add any.
     pub fn bind_groups_created(&self) -> usize {
         self.rec.bind_groups_created
+    }
+
+    /// Command buffers submitted so far (each `flush`, or `download`, with work pending).
+    pub fn submissions(&self) -> usize {
+        self.rec.submissions
     }
 }
 

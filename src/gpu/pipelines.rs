@@ -21,6 +21,7 @@ pub enum Shader {
     Lstm,
     Heads,
     Optimizer,
+    Bench,
 }
 
 impl Shader {
@@ -35,6 +36,7 @@ impl Shader {
             Shader::Lstm => include_str!("../../shaders/lstm.wgsl"),
             Shader::Heads => include_str!("../../shaders/heads.wgsl"),
             Shader::Optimizer => include_str!("../../shaders/optimizer.wgsl"),
+            Shader::Bench => include_str!("../../shaders/bench.wgsl"),
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Recorder {
     bind_groups_generation: u64,
     /// How many bind groups were ever created: flat in steady state.
     pub bind_groups_created: usize,
+    /// Command buffers submitted so far: one per training step.
+    pub submissions: usize,
     readback: Readback,
     /// Backend-internal tensors (e.g. the LSTM's dgates), reused across steps by purpose.
     scratch: HashMap<(&'static str, usize), TensorId>,
@@ -52,6 +54,7 @@ impl Recorder {
             bind_groups: HashMap::new(),
             bind_groups_generation: 0,
             bind_groups_created: 0,
+            submissions: 0,
             readback: Readback::default(),
             scratch: HashMap::new(),
         }
@@ -105,6 +108,19 @@ impl Recorder {
 
     /// Submits everything recorded, then, if asked, reads one tensor back (blocking).
     pub fn submit(&mut self, read: Option<TensorId>) -> Option<Vec<f32>> {
+        self.submit_with(read, None)
+    }
+
+    /// Submits everything recorded with timestamps written at the start and the end of
+    /// its compute pass (queries 0 and 1 of `queries`). False when nothing was recorded,
+    /// so no timestamp was written.
+    pub fn submit_timestamped(&mut self, queries: &wgpu::QuerySet) -> bool {
+        let recorded = !self.pending.is_empty();
+        self.submit_with(None, Some(queries));
+        recorded
+    }
+
+    fn submit_with(&mut self, read: Option<TensorId>, queries: Option<&wgpu::QuerySet>) -> Option<Vec<f32>> {
         if self.pending.is_empty() && read.is_none() {
             return None;
         }
@@ -127,7 +143,13 @@ impl Recorder {
         self.arena.upload(&self.ctx.queue);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         if !work.is_empty() {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            let timestamp_writes = queries.map(|query_set| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+            let mut pass =
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
             for (pipeline, bind_group, offset, [x, y, z]) in &work {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind_group, &[*offset]);
@@ -140,6 +162,7 @@ impl Recorder {
             encoder.copy_buffer_to_buffer(&self.tensors.get(t).buffer, 0, staging, 0, n);
         }
         self.ctx.queue.submit([encoder.finish()]);
+        self.submissions += 1;
         let (_, n) = bytes?;
         if n == 0 {
             return Some(Vec::new());

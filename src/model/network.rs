@@ -68,6 +68,8 @@ enum Op {
 #[derive(Clone, Debug)]
 struct Node {
     op: Op,
+    /// The layer the op belongs to, as messages name it: "layer 3 (dense_0)".
+    layer: String,
     /// The op's output, and the gradient of the loss with respect to it.
     out: TensorId,
     d_out: TensorId,
@@ -97,7 +99,7 @@ impl Network {
         let input = layers.first().map(|l| l.input).ok_or_else(|| anyhow::anyhow!("empty model"))?;
         let mut params = Vec::new();
         let mut nodes = Vec::new();
-        for layer in layers {
+        for (index, layer) in layers.iter().enumerate() {
             let first = params.len();
             for p in &layer.params {
                 let value = be.alloc(p.numel());
@@ -111,7 +113,8 @@ impl Network {
             // every op of a layer (a conv and its activation) has the layer's output shape
             for op in ops_of(be, layer, batch, first) {
                 let out_len = batch * layer.output.numel();
-                nodes.push(Node { op, out: be.alloc(out_len), d_out: be.alloc(out_len) });
+                let name = format!("layer {} ({})", index + 1, layer.name);
+                nodes.push(Node { op, layer: name, out: be.alloc(out_len), d_out: be.alloc(out_len) });
             }
         }
         let classes = output.units();
@@ -281,6 +284,24 @@ impl Network {
                 be.adam_step(cfg, t, p.value, st.grad, st.m, st.v);
             }
         }
+    }
+
+    /// Where the last step first produced NaN or inf, in the order it computed: each
+    /// op's output, then the gradients from the head back, then the parameter gradients
+    /// and values (already updated by that step). Downloads every tensor once: for the
+    /// numerical guard's failure path only, never per step.
+    pub fn first_non_finite(&self, be: &mut dyn Backend) -> Option<String> {
+        let mut bad = |t: TensorId| be.download(t).iter().any(|v| !v.is_finite());
+        if let Some(n) = self.nodes.iter().find(|n| bad(n.out)) {
+            return Some(format!("the output of {}", n.layer));
+        }
+        if let Some(n) = self.nodes.iter().rev().find(|n| bad(n.d_out)) {
+            return Some(format!("the gradient at the output of {}", n.layer));
+        }
+        if let Some(p) = self.params.iter().find(|p| p.train.is_some_and(|st| bad(st.grad))) {
+            return Some(format!("the gradient of {}", p.plan.name));
+        }
+        self.params.iter().find(|p| bad(p.value)).map(|p| format!("the parameter {}", p.plan.name))
     }
 
     pub fn trainable_count(&self) -> usize {

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::data::synth::{self, SnrBin, TruthRow};
-use crate::data::Dataset;
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
 use crate::metrics::Report;
 use crate::train::evaluate::{argmax, Prepared};
@@ -117,7 +116,7 @@ pub fn write_run_dir(
     run: &RunReport,
     progress: &Progress,
     data: &Prepared,
-    raw: &Dataset,
+    probs: &[f32],
 ) -> Result<()> {
     let json = serde_json::to_string_pretty(run)?;
     crate::model::checkpoint::write_atomically(&dir.join("metrics.json"), json.as_bytes())?;
@@ -140,7 +139,7 @@ pub fn write_run_dir(
     }
     std::fs::write(dir.join("history.csv"), csv)
         .with_context(|| format!("cannot write {}", dir.display()))?;
-    write_plots(dir, run, progress, data, raw)
+    write_plots(dir, run, progress, data, probs)
 }
 
 fn write_plots(
@@ -148,7 +147,7 @@ fn write_plots(
     run: &RunReport,
     progress: &Progress,
     data: &Prepared,
-    raw: &Dataset,
+    probs: &[f32],
 ) -> Result<()> {
     let points: Vec<EpochPoint> = progress
         .history
@@ -167,24 +166,24 @@ fn write_plots(
         plots::plot_roc(&dir.join("roc.png"), &run.report)?;
         plots::plot_pr(&dir.join("pr.png"), &run.report)?;
     }
-    plots::plot_light_curves(&dir.join("light_curves.png"), &curve_examples(run, data, raw))?;
+    plots::plot_light_curves(&dir.join("light_curves.png"), &curve_examples(run, data, probs))?;
     Ok(())
 }
 
-/// Up to three series per class, with the selected model's probability of the true class.
-fn curve_examples(run: &RunReport, data: &Prepared, raw: &Dataset) -> Vec<CurveExample> {
+/// Up to three series per class as the model saw them (standardized flux and, when the
+/// model has it, the smoothed channel, in the same units), titled with the selected
+/// model's probability of the true class.
+fn curve_examples(run: &RunReport, data: &Prepared, probs: &[f32]) -> Vec<CurveExample> {
     let classes = &run.report.classes;
+    let k = classes.len();
     let truth = data.classes.as_deref().unwrap_or_default();
     let mut out = Vec::new();
     for (c, label) in classes.iter().enumerate() {
         for row in truth.iter().enumerate().filter(|&(_, &t)| t == c).map(|(r, _)| r).take(3) {
-            if row >= raw.rows() {
-                continue;
-            }
             let prepared = &data.values[row * data.channels * data.len..(row + 1) * data.channels * data.len];
             out.push(CurveExample {
-                title: format!("row {row}: label {label}"),
-                raw: raw.series(row).to_vec(),
+                title: format!("row {row}: label {label}, p({label}) = {:.3}", probs[row * k + c]),
+                flux: prepared[..data.len].to_vec(),
                 smooth: (data.channels > 1).then(|| prepared[data.len..2 * data.len].to_vec()),
             });
         }

@@ -189,13 +189,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         evaluated_on,
         snr_truth: if evaluated_on == "test" { inputs.test_truth.as_deref() } else { None },
     })?;
-    report::write_run_dir(
-        &args.out,
-        &run,
-        &progress,
-        evaluated,
-        inputs.test.as_ref().unwrap_or(&inputs.train),
-    )?;
+    report::write_run_dir(&args.out, &run, &progress, evaluated, &probs)?;
     Ok(run)
 }
 

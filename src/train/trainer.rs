@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend, TensorId};
@@ -13,6 +13,7 @@ use crate::data::sampler::{gather_batch, BatchPlan, Layout, Pick, SampleMode};
 use crate::data::split::balanced_class_weights;
 use crate::model::Network;
 use crate::train::evaluate::{self, Prepared};
+use crate::train::guard::NonFinite;
 use crate::train::scheduler::Prefetcher;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -141,13 +142,14 @@ impl Trainer<'_> {
                 let loss = (i % 16 == 15 || i + 1 == steps_per_epoch)
                     .then(|| be.download(self.slots.loss_sum)[0] as f64 / (i + 1) as f64);
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
-                    bail!(
-                        "the training loss became {l} at epoch {}, step {} (global step {}): lower the learning rate \
-                         (--lr) or check the input data for extreme values; the last checkpoint is intact",
-                        epoch + 1,
-                        i + 1,
-                        progress.steps
-                    );
+                    return Err(NonFinite {
+                        epoch: epoch + 1,
+                        step: i + 1,
+                        global_step: progress.steps,
+                        what: format!("the training loss became {l}"),
+                        layer: self.net.first_non_finite(be),
+                    }
+                    .into());
                 }
                 hook.step(i + 1, steps_per_epoch, loss);
                 if hook.interrupted() {

@@ -1,4 +1,4 @@
-//! Example light curves: what the classifier sees, raw and smoothed.
+//! Example light curves: what the classifier sees, flux and smoothed channel.
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use super::style::{canvas, finish, font, padded_range, BLUE, ORANGE, WIDTH};
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurveExample {
     pub title: String,
-    pub raw: Vec<f32>,
+    pub flux: Vec<f32>,
     pub smooth: Option<Vec<f32>>,
 }
 
@@ -28,10 +28,12 @@ pub fn plot_light_curves(path: &Path, examples: &[CurveExample]) -> Result<()> {
     let rows = examples.len().div_ceil(COLUMNS);
     let height = TITLE_HEIGHT + PANEL_HEIGHT * rows as u32;
     let root = canvas(path, (WIDTH, height))?;
-    let root = root.titled(
-        "Example light curves: flux (blue) and smoothed flux (orange) against sample index",
-        font(20),
-    )?;
+    let title = if examples.iter().any(|e| e.smooth.is_some()) {
+        "Light curves as the model sees them: standardized flux (blue), its moving average (orange)"
+    } else {
+        "Light curves as the model sees them: standardized flux"
+    };
+    let root = root.titled(title, font(20))?;
     let panels = root.split_evenly((rows, COLUMNS));
     for (panel, example) in panels.iter().zip(examples) {
         draw_curve(panel, example)?;
@@ -48,13 +50,13 @@ fn draw_curve(area: &DrawingArea<BitMapBackend<'_>, Shift>, example: &CurveExamp
             .map(|(i, &v)| (i as f64, f64::from(v)))
             .collect()
     };
-    let raw = series(&example.raw);
+    let raw = series(&example.flux);
     let smooth = example.smooth.as_deref().map(series).unwrap_or_default();
     let Some((y_lo, y_hi)) = padded_range(raw.iter().chain(&smooth).map(|p| p.1), 0.05) else {
         area.draw(&Text::new(format!("{}: no finite values", example.title), (10, 30), font(14)))?;
         return Ok(());
     };
-    let length = example.raw.len().max(example.smooth.as_ref().map_or(0, Vec::len));
+    let length = example.flux.len().max(example.smooth.as_ref().map_or(0, Vec::len));
     let mut chart = ChartBuilder::on(area)
         .caption(&example.title, font(15))
         .margin(6)

@@ -1,0 +1,68 @@
+//! What the bench needs from a backend beyond the ops: a clock for recorded work, a way
+//! to wait for the device, and the device's own ceilings.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::backend::Backend;
+use crate::bench::ceilings::{self, Ceilings};
+use crate::bench::Budget;
+use crate::cpu::CpuBackend;
+use crate::gpu::GpuBackend;
+
+pub trait BenchDevice: Backend {
+    /// Seconds the device spent on the ops `record` issues, with all earlier work done
+    /// before the clock starts: wall clock on the CPU (its ops run when called), GPU
+    /// timestamps around one compute pass (or a synchronized wall clock without them).
+    fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64;
+
+    /// Blocks until every op issued so far has run.
+    fn sync(&mut self);
+
+    /// How `time_ops` measures, for the report.
+    fn clock(&self) -> &'static str;
+
+    /// Memory bandwidth and arithmetic throughput this device reaches at best.
+    fn ceilings(&mut self, budget: &Budget) -> Result<Ceilings>;
+}
+
+impl BenchDevice for CpuBackend {
+    fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64 {
+        let start = Instant::now();
+        record(self);
+        start.elapsed().as_secs_f64()
+    }
+
+    fn sync(&mut self) {}
+
+    fn clock(&self) -> &'static str {
+        "wall clock"
+    }
+
+    fn ceilings(&mut self, budget: &Budget) -> Result<Ceilings> {
+        Ok(ceilings::cpu(budget))
+    }
+}
+
+impl BenchDevice for GpuBackend {
+    fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64 {
+        self.time_recorded(|be| record(be)).as_secs_f64()
+    }
+
+    fn sync(&mut self) {
+        self.wait_idle();
+    }
+
+    fn clock(&self) -> &'static str {
+        if self.has_timestamps() {
+            "GPU timestamps"
+        } else {
+            "synchronized wall clock"
+        }
+    }
+
+    fn ceilings(&mut self, budget: &Budget) -> Result<Ceilings> {
+        ceilings::gpu(self, budget)
+    }
+}

@@ -1,0 +1,261 @@
+//! One backend call as the bench sees it: which op, which pass, at which shape, and the
+//! minimum work it implies. `cost` is the single place where FLOPs and bytes are counted.
+//!
+//! Counting rules: FLOPs are the arithmetic a straightforward implementation cannot
+//! avoid (a multiply-add is 2; a comparison, exp or sqrt is 1; multiplications by the
+//! zero padding of a "same" convolution are not work). Bytes are every input tensor read
+//! once plus every output tensor written once, at 4 bytes per f32; tensors updated in
+//! place (running statistics, Adam moments) count as read and written.
+
+use serde::Serialize;
+
+use crate::backend::{Activation, ChannelShape, Conv1dShape, DenseShape, LstmShape, PoolShape};
+
+const F32: f64 = 4.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pass {
+    Forward,
+    Backward,
+    /// The optimizer step.
+    Update,
+    /// Memory ops (copy, fill, accumulate) that belong to neither pass.
+    Memory,
+}
+
+/// The ops of `backend::Backend`, with what their cost depends on. `dx` says whether the
+/// backward pass also computes the input gradient (not for a network's first layer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Copy { n: usize },
+    Fill { n: usize },
+    AddAssign { n: usize },
+    ConvForward(Conv1dShape),
+    ConvBackward { s: Conv1dShape, dx: bool },
+    MaxPoolForward(PoolShape),
+    MaxPoolBackward(PoolShape),
+    BatchNormTrain(ChannelShape),
+    BatchNormEval(ChannelShape),
+    BatchNormBackward { s: ChannelShape, batch_stats: bool },
+    LstmForward(LstmShape),
+    LstmBackward { s: LstmShape, dx: bool },
+    LastStepForward(LstmShape),
+    LastStepBackward(LstmShape),
+    DenseForward(DenseShape),
+    DenseBackward { s: DenseShape, dx: bool },
+    ActivationForward { f: Activation, n: usize },
+    ActivationBackward { f: Activation, n: usize },
+    DropoutForward { n: usize },
+    DropoutBackward { n: usize },
+    GlobalAvgPoolForward(ChannelShape),
+    GlobalAvgPoolBackward(ChannelShape),
+    SigmoidBce { batch: usize },
+    SoftmaxCe { batch: usize, classes: usize },
+    Softmax { batch: usize, classes: usize },
+    Adam { n: usize },
+}
+
+/// Minimum floating-point operations and memory traffic of one call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Cost {
+    pub flops: f64,
+    pub bytes: f64,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, o: Cost) -> Cost {
+        Cost { flops: self.flops + o.flops, bytes: self.bytes + o.bytes }
+    }
+}
+
+fn cost(flops: usize, floats_moved: usize) -> Cost {
+    Cost { flops: flops as f64, bytes: floats_moved as f64 * F32 }
+}
+
+/// Multiply-adds of one conv1d over the whole batch, padding excluded: for each tap k,
+/// only the output positions whose input position lies inside the series.
+fn conv_macs(s: &Conv1dShape) -> usize {
+    let valid_positions: usize = (0..s.kernel)
+        .map(|k| {
+            // t + k - pad_left in 0..len_in, t in 0..len_out
+            let start = s.pad_left.saturating_sub(k);
+            let end = (s.len_in + s.pad_left).saturating_sub(k).min(s.len_out);
+            end.saturating_sub(start)
+        })
+        .sum();
+    s.batch * s.c_out * s.c_in * valid_positions
+}
+
+/// FLOPs per element of a nonlinearity and of its derivative from the output.
+fn activation_flops(f: Activation) -> (usize, usize) {
+    match f {
+        Activation::Relu => (1, 1),
+        // 1 / (1 + exp(-x)): negate, exp, add, divide; derivative y (1 - y) dy
+        Activation::Sigmoid => (4, 3),
+        // tanh counted as one transcendental; derivative (1 - y^2) dy
+        Activation::Tanh => (1, 3),
+    }
+}
+
+impl Op {
+    pub fn pass(&self) -> Pass {
+        use Op::*;
+        match self {
+            Copy { .. } | Fill { .. } | AddAssign { .. } => Pass::Memory,
+            ConvForward(_) | MaxPoolForward(_) | BatchNormTrain(_) | BatchNormEval(_) | LstmForward(_)
+            | LastStepForward(_) | DenseForward(_) | ActivationForward { .. } | DropoutForward { .. }
+            | GlobalAvgPoolForward(_) | SigmoidBce { .. } | SoftmaxCe { .. } | Softmax { .. } => Pass::Forward,
+            ConvBackward { .. } | MaxPoolBackward(_) | BatchNormBackward { .. } | LstmBackward { .. }
+            | LastStepBackward(_) | DenseBackward { .. } | ActivationBackward { .. } | DropoutBackward { .. }
+            | GlobalAvgPoolBackward(_) => Pass::Backward,
+            Adam { .. } => Pass::Update,
+        }
+    }
+
+    /// A short name with the shape, e.g. "conv1d 32x2x3197 k11 -> 8".
+    pub fn label(&self) -> String {
+        use Op::*;
+        let conv = |s: &Conv1dShape| {
+            format!("conv1d {}x{}x{} k{} -> {}", s.batch, s.c_in, s.len_in, s.kernel, s.c_out)
+        };
+        let chan = |s: &ChannelShape| format!("{}x{}x{}", s.batch, s.channels, s.len);
+        let pool = |s: &PoolShape| {
+            format!("max_pool {}x{}x{} p{} s{}", s.batch, s.channels, s.len_in, s.pool, s.stride)
+        };
+        let lstm = |s: &LstmShape| format!("{}x{}x{} -> {}", s.batch, s.time, s.input, s.hidden);
+        let dense = |s: &DenseShape| format!("dense {}x{} -> {}", s.batch, s.input, s.output);
+        let no_dx = |dx: bool| if dx { "" } else { " (no dx)" };
+        match self {
+            Copy { n } => format!("copy {n}"),
+            Fill { n } => format!("fill {n}"),
+            AddAssign { n } => format!("add_assign {n}"),
+            ConvForward(s) => conv(s),
+            ConvBackward { s, dx } => format!("{}{}", conv(s), no_dx(*dx)),
+            MaxPoolForward(s) | MaxPoolBackward(s) => pool(s),
+            BatchNormTrain(s) => format!("batch_norm {}", chan(s)),
+            BatchNormEval(s) => format!("batch_norm (eval) {}", chan(s)),
+            BatchNormBackward { s, batch_stats } => {
+                format!("batch_norm {}{}", chan(s), if *batch_stats { "" } else { " (fixed stats)" })
+            }
+            LstmForward(s) => format!("lstm {}", lstm(s)),
+            LstmBackward { s, dx } => format!("lstm {}{}", lstm(s), no_dx(*dx)),
+            LastStepForward(s) | LastStepBackward(s) => format!("last_step {}", lstm(s)),
+            DenseForward(s) => dense(s),
+            DenseBackward { s, dx } => format!("{}{}", dense(s), no_dx(*dx)),
+            ActivationForward { f, n } | ActivationBackward { f, n } => {
+                format!("{} {n}", format!("{f:?}").to_lowercase())
+            }
+            DropoutForward { n } | DropoutBackward { n } => format!("dropout {n}"),
+            GlobalAvgPoolForward(s) | GlobalAvgPoolBackward(s) => format!("global_avg_pool {}", chan(s)),
+            SigmoidBce { batch } => format!("sigmoid_bce {batch}"),
+            SoftmaxCe { batch, classes } => format!("softmax_ce {batch}x{classes}"),
+            Softmax { batch, classes } => format!("softmax {batch}x{classes}"),
+            // one call per parameter tensor: the bench sums them into one row
+            Adam { .. } => "adam (all parameters)".to_string(),
+        }
+    }
+
+    /// The minimum work of this call (see the module doc for the rules).
+    pub fn cost(&self) -> Cost {
+        use Op::*;
+        match *self {
+            Copy { n } => cost(0, 2 * n),
+            Fill { n } => cost(0, n),
+            AddAssign { n } => cost(n, 3 * n),
+            ConvForward(s) => {
+                let y = s.batch * s.c_out * s.len_out;
+                let moved = s.batch * s.c_in * s.len_in + s.c_out * s.c_in * s.kernel + s.c_out + y;
+                cost(2 * conv_macs(&s) + y, moved)
+            }
+            ConvBackward { s, dx } => {
+                let (x, w, y) = (s.batch * s.c_in * s.len_in, s.c_out * s.c_in * s.kernel, s.batch * s.c_out * s.len_out);
+                // dW = dy x^T (one MAC per forward MAC), db = row sums of dy, dx = W^T dy
+                let dx_macs = if dx { conv_macs(&s) } else { 0 };
+                let moved = x + w + y + w + s.c_out + if dx { x } else { 0 };
+                cost(2 * conv_macs(&s) + y + 2 * dx_macs, moved)
+            }
+            MaxPoolForward(s) => {
+                let (x, y) = (s.batch * s.channels * s.len_in, s.batch * s.channels * s.len_out);
+                cost(y * (s.pool - 1), x + y)
+            }
+            MaxPoolBackward(s) => {
+                // the argmax is recomputed from x; dx is written whole (zeros included)
+                let (x, y) = (s.batch * s.channels * s.len_in, s.batch * s.channels * s.len_out);
+                cost(y * (s.pool - 1), x + y + x)
+            }
+            BatchNormTrain(s) => {
+                let n = s.batch * s.channels * s.len;
+                // sum and sum of squares (3), normalize and scale-shift (4); per channel:
+                // read gamma, beta, running mean/var (read and written), write mean, inv_std
+                cost(7 * n, n + n + s.channels * 8)
+            }
+            BatchNormEval(s) => {
+                let n = s.batch * s.channels * s.len;
+                cost(2 * n, n + n + s.channels * 4)
+            }
+            BatchNormBackward { s, batch_stats } => {
+                let n = s.batch * s.channels * s.len;
+                // xhat (2), dbeta and dgamma sums (3); dx: with batch statistics
+                // g - mean(g) - xhat mean(g xhat), times inv_std (5), else dy gamma inv_std (2)
+                let dx_flops = if batch_stats { 5 } else { 2 };
+                cost((5 + dx_flops) * n, n + n + n + s.channels * 5)
+            }
+            LstmForward(s) => {
+                let (h, steps) = (s.hidden, s.batch * s.time);
+                // gates = W_ih x + W_hh h + b (8H(I+H) + 4H), 4H nonlinearities, and
+                // c = f c + i g, h = o tanh(c) (5H), per sample and step
+                let flops = steps * (8 * h * (s.input + h) + 13 * h);
+                let weights = 4 * h * (s.input + h) + 4 * h;
+                cost(flops, steps * s.input + weights + steps * 6 * h)
+            }
+            LstmBackward { s, dx } => {
+                let (h, steps) = (s.hidden, s.batch * s.time);
+                // gate and cell gradients (16H), dW_ih += dg x^T (8HI), dW_hh += dg h^T and
+                // dh_prev = W_hh^T dg (16H^2), db (4H), dx = W_ih^T dg (8HI)
+                let dx_flops = if dx { 8 * h * s.input } else { 0 };
+                let flops = steps * (16 * h + 8 * h * s.input + 16 * h * h + 4 * h + dx_flops);
+                let weights = 4 * h * (s.input + h) + 4 * h;
+                // read x, W_ih, W_hh, h, c, gates, dh; write dW_ih, dW_hh, db, dx
+                let moved = steps * s.input + (weights - 4 * h) + steps * 7 * h + weights
+                    + if dx { steps * s.input } else { 0 };
+                cost(flops, moved)
+            }
+            LastStepForward(s) => cost(0, 2 * s.batch * s.hidden),
+            LastStepBackward(s) => cost(0, s.batch * s.hidden + s.batch * s.time * s.hidden),
+            DenseForward(s) => {
+                let y = s.batch * s.output;
+                cost(2 * s.batch * s.input * s.output + y, s.batch * s.input + s.output * s.input + s.output + y)
+            }
+            DenseBackward { s, dx } => {
+                let (x, w, y) = (s.batch * s.input, s.output * s.input, s.batch * s.output);
+                let macs = s.batch * s.input * s.output;
+                let dx_flops = if dx { 2 * macs } else { 0 };
+                cost(2 * macs + y + dx_flops, x + w + y + w + s.output + if dx { x } else { 0 })
+            }
+            ActivationForward { f, n } => cost(activation_flops(f).0 * n, 2 * n),
+            ActivationBackward { f, n } => cost(activation_flops(f).1 * n, 3 * n),
+            DropoutForward { n } | DropoutBackward { n } => cost(n, 2 * n),
+            GlobalAvgPoolForward(s) => {
+                let (x, y) = (s.batch * s.channels * s.len, s.batch * s.channels);
+                cost(x, x + y)
+            }
+            GlobalAvgPoolBackward(s) => {
+                let (x, y) = (s.batch * s.channels * s.len, s.batch * s.channels);
+                cost(y, x + y)
+            }
+            // per sample: stable BCE from the logit (~8), sigmoid (4), gradient (3)
+            SigmoidBce { batch } => cost(15 * batch, 5 * batch + 1),
+            SoftmaxCe { batch, classes } => {
+                // max, subtract, exp, sum, divide per logit (5K), log and weighting (4),
+                // gradient (2K + 1)
+                let k = classes;
+                cost(batch * (7 * k + 5), batch * k + 2 * batch + 2 * batch * k + 1)
+            }
+            Softmax { batch, classes } => cost(5 * batch * classes, 2 * batch * classes),
+            // m (3), v (4), bias corrections (2), sqrt, + eps, divide, * lr, subtract (5)
+            Adam { n } => cost(14 * n, 7 * n),
+        }
+    }
+}

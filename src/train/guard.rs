@@ -1,0 +1,54 @@
+//! The numerical guard: a non-finite loss or parameter stops the epoch loop with a
+//! [`NonFinite`] error that names the step and the layer, and `--on-nan` says whether the
+//! run ends there or goes back to the last checkpoint with a smaller learning rate.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What `starskope train` does when the loss or a parameter becomes NaN or infinite.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum OnNan {
+    /// Stop with a message naming the step and the layer; the last checkpoint stays.
+    #[default]
+    Stop,
+    /// Reload the last checkpoint and continue with the learning rate halved.
+    ReduceLr,
+}
+
+/// How many times `--on-nan reduce-lr` halves the learning rate before giving up: past
+/// 1/16 of the asked rate the cause is more likely the data or the model than the step size.
+pub const MAX_LR_HALVINGS: u32 = 4;
+
+/// Training produced NaN or inf. `step` is where it was detected: the loss is read back
+/// only every few steps, so it may have appeared a few steps earlier.
+#[derive(Debug)]
+pub struct NonFinite {
+    pub epoch: usize,
+    pub step: usize,
+    pub global_step: u64,
+    /// What became non-finite: "the training loss became NaN", "the parameters became non-finite".
+    pub what: String,
+    /// The first tensor holding NaN or inf (`Network::first_non_finite`).
+    pub layer: Option<String>,
+}
+
+impl fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at epoch {}, step {} (global step {})",
+            self.what, self.epoch, self.step, self.global_step
+        )?;
+        if let Some(layer) = &self.layer {
+            write!(f, "; the first non-finite values are in {layer}")?;
+        }
+        write!(
+            f,
+            ". Lower the learning rate (--lr), pass --on-nan reduce-lr to continue from the last checkpoint \
+             with half the rate, or check the input data for extreme values"
+        )
+    }
+}
+
+impl std::error::Error for NonFinite {}
