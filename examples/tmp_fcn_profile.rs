@@ -46,6 +46,9 @@ fn main() {
         time(&mut be, &format!("conv bwd {ci}->{co} k{k} (dx)"), sync, reps, |be| {
             be.conv1d_backward(&s, x, w, y, (ci > 1).then_some(dx), dw, db)
         });
+        time(&mut be, &format!("conv bwd {ci}->{co} k{k} (no dx)"), sync, reps, |be| {
+            be.conv1d_backward(&s, x, w, y, None, dw, db)
+        });
         let cs = ChannelShape { batch: n, channels: co, len: l };
         let cfg = BatchNormConfig::PYTORCH;
         let (g, bt, rm, rv, m, is) =

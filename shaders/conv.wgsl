@@ -107,37 +107,50 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// Per-sample weight gradients: partial[n, o, c, k] = sum over t of
-// dy[n, o, t] x[n, c, t + k - pad_left]. One sample per invocation column keeps the GPU
-// busy when c_out * c_in * kernel is small; src/gpu/conv.rs then adds the samples up in
-// order (reduce.wgsl column_sum), so dw stays deterministic.
-// gid.x: block of 4 taps, gid.y: block of 4 output channels, gid.z: n * c_in + c.
-// Kernels are short (3 to 11 taps): 4 x 16 invocations waste fewer lanes than 16 x 4.
-@compute @workgroup_size(4, 16)
+// Per-sample weight gradients: partial[n, o, j] = sum over t of dy[n, o, t] x[n, c, t + k - pad_left],
+// j = c * kernel + k (the (c, k) pairs flattened, as they lie in dw). One sample per
+// invocation column keeps the GPU busy when c_out * c_in * kernel is small; src/gpu/conv.rs
+// then adds the samples up in order (reduce.wgsl column_sum), so dw stays deterministic.
+// Tiling (c, k) pairs rather than taps alone wastes no lanes on short kernels (k = 3 or 5
+// filled 3/16 or 5/16 of a 4-tap x 4-channel tile): only the tail of c_in * kernel idles.
+// gid.x: block of 4 (c, k) pairs, gid.y: block of 4 output channels, gid.z: sample.
+@compute @workgroup_size(16, 4)
 fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let k0 = gid.x * TILE;
+    let taps = p.c_in * p.kernel;
+    let j0 = gid.x * TILE;
     let o0 = gid.y * TILE;
-    let n = gid.z / p.c_in;
-    let c = gid.z % p.c_in;
-    if (k0 >= p.kernel || o0 >= p.c_out) {
+    let n = gid.z;
+    if (j0 >= taps || o0 >= p.c_out) {
         return;
     }
+    // x[n, c, t + k - pad_left] = x_at(row[q], t + shift[q]) for pair j0 + q (clamped at the tail)
+    var row: array<u32, 4>;
+    var shift: array<i32, 4>;
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        let j = min(j0 + q, taps - 1u);
+        row[q] = (n * p.c_in + j / p.kernel) * p.len_in;
+        shift[q] = i32(j % p.kernel) - i32(p.pad_left);
+    }
     var acc: array<vec4<f32>, 4>;
-    let row = (n * p.c_in + c) * p.len_in;
     for (var t = 0u; t < p.len_out; t = t + 1u) {
-        let pos = i32(t + k0) - i32(p.pad_left);
-        let xv = vec4<f32>(x_at(row, pos), x_at(row, pos + 1), x_at(row, pos + 2), x_at(row, pos + 3));
+        let ti = i32(t);
+        let xv = vec4<f32>(
+            x_at(row[0], ti + shift[0]),
+            x_at(row[1], ti + shift[1]),
+            x_at(row[2], ti + shift[2]),
+            x_at(row[3], ti + shift[3]),
+        );
         for (var r = 0u; r < TILE; r = r + 1u) {
             let o = min(o0 + r, p.c_out - 1u);
             acc[r] = acc[r] + dy_w[(n * p.c_out + o) * p.len_out + t] * xv;
         }
     }
-    let sample = n * p.c_out * p.c_in * p.kernel;
+    let sample = n * p.c_out * taps;
     for (var r = 0u; r < TILE; r = r + 1u) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
-            if (o < p.c_out && k0 + q < p.kernel) {
-                dw[sample + (o * p.c_in + c) * p.kernel + k0 + q] = acc[r][q];
+            if (o < p.c_out && j0 + q < taps) {
+                dw[sample + o * taps + j0 + q] = acc[r][q];
             }
         }
     }

@@ -137,6 +137,11 @@ pub trait Backend {
     // ---- memory ----
     /// A new zero-filled tensor of `len` f32 elements.
     fn alloc(&mut self, len: usize) -> TensorId;
+    /// The most elements one tensor may hold (a GPU binds each tensor as one storage
+    /// buffer), so that callers can size a batch before `alloc` fails. None: no such limit.
+    fn max_tensor_len(&self) -> Option<usize> {
+        None
+    }
     fn len(&self, t: TensorId) -> usize;
     fn upload(&mut self, t: TensorId, data: &[f32]);
     /// Blocks until every recorded op has run.

@@ -6,11 +6,13 @@
 //! drives it all; `metrics` reports what a user needs to trust a classifier.
 
 pub mod backend;
+pub mod bench;
 pub mod cpu;
 pub mod data;
 pub mod device;
 pub mod gpu;
 pub mod metrics;
 pub mod model;
+pub mod survey;
 pub mod train;
 pub mod verify;

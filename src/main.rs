@@ -11,6 +11,7 @@ use starskope::data::{NanPolicy, ReadOptions, SampleMode};
 use starskope::device::{self, DeviceChoice};
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
+use starskope::train::guard::OnNan;
 use starskope::train::infer;
 use starskope::train::run::{self, TrainArgs};
 
@@ -89,6 +90,34 @@ enum Command {
     },
     /// List the GPU adapters wgpu sees, with backend, type and limits.
     Devices,
+    /// Multi-band survey light curves (PLAsTiCC layout): train, eval, features, synth.
+    Survey {
+        #[command(subcommand)]
+        command: starskope::survey::cli::SurveyCmd,
+    },
+    /// Time every op of each preset's training step, and whole steps per second.
+    Bench(BenchCmd),
+}
+
+#[derive(clap::Args)]
+struct BenchCmd {
+    #[arg(long, value_enum, default_value_t)]
+    device: DeviceChoice,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Fewer runs per figure (for software Vulkan and smoke runs); shapes stay the same.
+    #[arg(long)]
+    quick: bool,
+    /// Only this preset (repeatable). Default: seed-cnn, seed-lstm, fcn.
+    #[arg(long)]
+    preset: Vec<String>,
+    /// Series length for every preset instead of its own (3197, 512); reported as such.
+    #[arg(long)]
+    length: Option<usize>,
+    /// Skip the per-op table: whole steps only.
+    #[arg(long)]
+    no_ops: bool,
 }
 
 #[derive(clap::Args)]
@@ -147,6 +176,10 @@ struct TrainCmd {
     /// Missing or non-finite values: error, fill (interpolate), or drop the row.
     #[arg(long, value_enum, default_value_t = NanArg::Error)]
     nan: NanArg,
+    /// A NaN or infinite loss: stop (keeping the last checkpoint), or reload the last
+    /// checkpoint and continue with the learning rate halved (up to 4 times).
+    #[arg(long, value_enum, default_value_t)]
+    on_nan: OnNan,
     /// Stars in the built-in synthetic training set (default: 5087, as Kaggle's exoTrain).
     #[arg(long)]
     synth_stars: Option<usize>,
@@ -234,6 +267,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             println!("{} passed, {} failed", reports.len() - failed, failed);
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Bench(b) => bench(b),
+        Command::Survey { command } => {
+            starskope::survey::cli::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Devices => {
             let adapters = starskope::gpu::list_adapters();
             if adapters.is_empty() {
@@ -248,6 +286,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 fn train(t: TrainCmd) -> Result<ExitCode> {
+    if t.model == "survey-mlp" && t.train.is_none() {
+        let (epochs, batch, lr, out) = (t.epochs, t.batch, t.lr, t.out);
+        starskope::survey::cli::train_builtin(epochs, batch, lr, t.seed, t.device, out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let args = TrainArgs {
         out: t.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", model_stem(&t.model), t.seed))),
         train: t.train,
@@ -269,12 +312,26 @@ fn train(t: TrainCmd) -> Result<ExitCode> {
         patience: t.patience,
         smooth: t.smooth,
         nan: ReadOptions::from(t.nan).nan,
+        on_nan: t.on_nan,
         synth: t.synth_stars.map(|n| SynthConfig { train_stars: n, seed: t.seed, ..SynthConfig::default() }),
     };
     let mut be = device::open(t.device)?;
     let report = run::train(&args, be.as_mut())?;
     println!("{}", report.render());
     println!("Report, plots and model written to {}/", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(b: BenchCmd) -> Result<ExitCode> {
+    let opts = starskope::bench::Options {
+        presets: b.preset,
+        length: b.length,
+        budget: if b.quick { starskope::bench::Budget::QUICK } else { starskope::bench::Budget::FULL },
+        ops: !b.no_ops,
+    };
+    let mut be = starskope::bench::open(b.device)?;
+    let report = starskope::bench::run(be.as_mut(), &opts)?;
+    println!("{}", if b.json { report.to_json() } else { report.render() });
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,9 +9,13 @@ use crate::backend::Backend;
 use crate::bench::ceilings::{self, Ceilings};
 use crate::bench::Budget;
 use crate::cpu::CpuBackend;
-use crate::gpu::GpuBackend;
+use crate::device::DeviceChoice;
+use crate::gpu::{list_adapters, GpuBackend};
 
 pub trait BenchDevice: Backend {
+    /// This device as a plain backend (what `Network` runs on).
+    fn as_backend(&mut self) -> &mut dyn Backend;
+
     /// Seconds the device spent on the ops `record` issues, with all earlier work done
     /// before the clock starts: wall clock on the CPU (its ops run when called), GPU
     /// timestamps around one compute pass (or a synchronized wall clock without them).
@@ -28,6 +32,10 @@ pub trait BenchDevice: Backend {
 }
 
 impl BenchDevice for CpuBackend {
+    fn as_backend(&mut self) -> &mut dyn Backend {
+        self
+    }
+
     fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64 {
         let start = Instant::now();
         record(self);
@@ -46,6 +54,10 @@ impl BenchDevice for CpuBackend {
 }
 
 impl BenchDevice for GpuBackend {
+    fn as_backend(&mut self) -> &mut dyn Backend {
+        self
+    }
+
     fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64 {
         self.time_recorded(|be| record(be)).as_secs_f64()
     }
@@ -65,4 +77,15 @@ impl BenchDevice for GpuBackend {
     fn ceilings(&mut self, budget: &Budget) -> Result<Ceilings> {
         ceilings::gpu(self, budget)
     }
+}
+
+/// The backend `--device` names, as a bench device. `auto` chooses as `device::open`
+/// does: a hardware GPU when there is one, else the CPU backend.
+pub fn open(choice: DeviceChoice) -> Result<Box<dyn BenchDevice>> {
+    let gpu = match choice {
+        DeviceChoice::Cpu => false,
+        DeviceChoice::Gpu => true,
+        DeviceChoice::Auto => list_adapters().iter().any(|a| a.device_type != "Cpu"),
+    };
+    Ok(if gpu { Box::new(GpuBackend::new()?) } else { Box::new(CpuBackend::new()) })
 }

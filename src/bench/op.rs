@@ -104,11 +104,27 @@ impl Op {
         use Op::*;
         match self {
             Copy { .. } | Fill { .. } | AddAssign { .. } => Pass::Memory,
-            ConvForward(_) | MaxPoolForward(_) | BatchNormTrain(_) | BatchNormEval(_) | LstmForward(_)
-            | LastStepForward(_) | DenseForward(_) | ActivationForward { .. } | DropoutForward { .. }
-            | GlobalAvgPoolForward(_) | SigmoidBce { .. } | SoftmaxCe { .. } | Softmax { .. } => Pass::Forward,
-            ConvBackward { .. } | MaxPoolBackward(_) | BatchNormBackward { .. } | LstmBackward { .. }
-            | LastStepBackward(_) | DenseBackward { .. } | ActivationBackward { .. } | DropoutBackward { .. }
+            ConvForward(_)
+            | MaxPoolForward(_)
+            | BatchNormTrain(_)
+            | BatchNormEval(_)
+            | LstmForward(_)
+            | LastStepForward(_)
+            | DenseForward(_)
+            | ActivationForward { .. }
+            | DropoutForward { .. }
+            | GlobalAvgPoolForward(_)
+            | SigmoidBce { .. }
+            | SoftmaxCe { .. }
+            | Softmax { .. } => Pass::Forward,
+            ConvBackward { .. }
+            | MaxPoolBackward(_)
+            | BatchNormBackward { .. }
+            | LstmBackward { .. }
+            | LastStepBackward(_)
+            | DenseBackward { .. }
+            | ActivationBackward { .. }
+            | DropoutBackward { .. }
             | GlobalAvgPoolBackward(_) => Pass::Backward,
             Adam { .. } => Pass::Update,
         }
@@ -170,7 +186,8 @@ impl Op {
                 cost(2 * conv_macs(&s) + y, moved)
             }
             ConvBackward { s, dx } => {
-                let (x, w, y) = (s.batch * s.c_in * s.len_in, s.c_out * s.c_in * s.kernel, s.batch * s.c_out * s.len_out);
+                let (x, w, y) =
+                    (s.batch * s.c_in * s.len_in, s.c_out * s.c_in * s.kernel, s.batch * s.c_out * s.len_out);
                 // dW = dy x^T (one MAC per forward MAC), db = row sums of dy, dx = W^T dy
                 let dx_macs = if dx { conv_macs(&s) } else { 0 };
                 let moved = x + w + y + w + s.c_out + if dx { x } else { 0 };
@@ -218,7 +235,10 @@ impl Op {
                 let flops = steps * (16 * h + 8 * h * s.input + 16 * h * h + 4 * h + dx_flops);
                 let weights = 4 * h * (s.input + h) + 4 * h;
                 // read x, W_ih, W_hh, h, c, gates, dh; write dW_ih, dW_hh, db, dx
-                let moved = steps * s.input + (weights - 4 * h) + steps * 7 * h + weights
+                let moved = steps * s.input
+                    + (weights - 4 * h)
+                    + steps * 7 * h
+                    + weights
                     + if dx { steps * s.input } else { 0 };
                 cost(flops, moved)
             }
@@ -226,7 +246,10 @@ impl Op {
             LastStepBackward(s) => cost(0, s.batch * s.hidden + s.batch * s.time * s.hidden),
             DenseForward(s) => {
                 let y = s.batch * s.output;
-                cost(2 * s.batch * s.input * s.output + y, s.batch * s.input + s.output * s.input + s.output + y)
+                cost(
+                    2 * s.batch * s.input * s.output + y,
+                    s.batch * s.input + s.output * s.input + s.output + y,
+                )
             }
             DenseBackward { s, dx } => {
                 let (x, w, y) = (s.batch * s.input, s.output * s.input, s.batch * s.output);
@@ -257,5 +280,44 @@ impl Op {
             // m (3), v (4), bias corrections (2), sqrt, + eps, divide, * lr, subtract (5)
             Adam { n } => cost(14 * n, 7 * n),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_and_batch_norm_counts() {
+        // x (2, 3, 10), pool 2 stride 4: len_out 3; 18 outputs, one comparison each
+        let p = PoolShape { batch: 2, channels: 3, len_in: 10, pool: 2, stride: 4, len_out: 3 };
+        assert_eq!(Op::MaxPoolForward(p).cost(), Cost { flops: 18.0, bytes: (60.0 + 18.0) * 4.0 });
+        assert_eq!(Op::MaxPoolBackward(p).cost(), Cost { flops: 18.0, bytes: (60.0 + 18.0 + 60.0) * 4.0 });
+        let s = ChannelShape { batch: 2, channels: 3, len: 10 };
+        assert_eq!(Op::BatchNormTrain(s).cost(), Cost { flops: 420.0, bytes: (120.0 + 24.0) * 4.0 });
+        let back = Op::BatchNormBackward { s, batch_stats: true };
+        assert_eq!(back.cost(), Cost { flops: 600.0, bytes: (180.0 + 15.0) * 4.0 });
+    }
+
+    #[test]
+    fn lstm_forward_counts_the_two_matrix_products() {
+        // per (sample, step): 8 H (I + H) + 13 H = 8*4*(3+4) + 52 = 276; 2 x 5 of them
+        let s = LstmShape { batch: 2, time: 5, input: 3, hidden: 4 };
+        let c = Op::LstmForward(s).cost();
+        assert_eq!(c.flops, 2760.0);
+        // x 30, W_ih 48, W_hh 64, b 16, h and c 40 each, gates 160
+        assert_eq!(c.bytes, (30.0 + 48.0 + 64.0 + 16.0 + 240.0) * 4.0);
+    }
+
+    #[test]
+    fn every_op_has_one_pass_and_a_label_with_its_shape() {
+        let d = DenseShape { batch: 8, input: 5, output: 3 };
+        assert_eq!(Op::DenseForward(d).label(), "dense 8x5 -> 3");
+        assert_eq!(Op::DenseBackward { s: d, dx: false }.label(), "dense 8x5 -> 3 (no dx)");
+        assert_eq!(Op::Adam { n: 10 }.pass(), Pass::Update);
+        assert_eq!(Op::Adam { n: 10 }.cost(), Cost { flops: 140.0, bytes: 280.0 });
+        assert_eq!(Op::Copy { n: 10 }.pass(), Pass::Memory);
+        let relu = Op::ActivationBackward { f: Activation::Relu, n: 7 };
+        assert_eq!((relu.pass(), relu.label()), (Pass::Backward, "relu 7".to_string()));
     }
 }

@@ -6,8 +6,8 @@ use crate::backend::{
     Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
     LstmTensors, PoolShape, TensorId,
 };
-use crate::bench::op::Op;
 use crate::bench::device::BenchDevice;
+use crate::bench::op::Op;
 
 pub struct Profiled<'a> {
     inner: &'a mut dyn BenchDevice,

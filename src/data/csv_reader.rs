@@ -56,7 +56,7 @@ pub fn read_csv_report(path: &Path, opts: &ReadOptions) -> Result<(Dataset, Read
     parse(&bytes, name, opts.nan)
 }
 
-fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
+pub(crate) fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
     let unreadable = |source| DataError::Unreadable { path: name.to_string(), source };
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -1,5 +1,6 @@
 //! Light curves in: CSV reading, preprocessing, synthetic K2-like data, batch sampling.
 
+pub mod bls;
 pub mod csv_reader;
 pub mod dataset;
 pub mod error;
@@ -7,10 +8,13 @@ pub mod preprocess;
 pub mod sampler;
 pub mod split;
 pub mod synth;
+pub mod transit_view;
+pub mod whiten;
 
 pub use csv_reader::{read_csv, read_csv_report, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use preprocess::Preprocess;
+pub use transit_view::TransitView;
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
 pub use split::{balanced_class_weights, check_known_classes, check_training_classes, stratified_split};

@@ -1,11 +1,17 @@
-//! Turns raw light curves into network input, as the seed notebook does: each star
-//! standardized on its own, plus a second channel holding a moving average of the
-//! standardized flux (which brings out slow dips such as transits).
+//! Turns raw light curves into network input. Two modes:
+//! - the seed notebook's (the default, and what user CSVs get unless told otherwise):
+//!   each star standardized on its own, plus a second channel holding a moving average
+//!   of the standardized flux;
+//! - the transit search ([`TransitView`], the built-in synthetic main job's): the
+//!   detrended, whitened time series and the light curve folded at the period of its
+//!   strongest box-shaped dip. The notebook's 200-point average erases a 2-20 cadence
+//!   transit; folding adds every transit up instead.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
+use super::transit_view::TransitView;
 
 /// The preprocessing a model was trained with; stored in checkpoints so that evaluation
 /// prepares data the same way.
@@ -16,16 +22,29 @@ pub struct Preprocess {
     pub standardize: bool,
     /// Adds a channel: the [`moving_average`] of channel 0 over this many samples.
     pub smooth_window: Option<usize>,
+    /// When set, the input is the transit search's two channels instead, and
+    /// `standardize` and `smooth_window` are not used. Absent in checkpoints written
+    /// before it existed, which read as None.
+    #[serde(default)]
+    pub transit_view: Option<TransitView>,
 }
 
 impl Default for Preprocess {
     fn default() -> Self {
-        Preprocess { standardize: true, smooth_window: Some(200) }
+        Preprocess { standardize: true, smooth_window: Some(200), transit_view: None }
     }
 }
 
 impl Preprocess {
+    /// The transit-search mode with its default settings.
+    pub fn transit_search() -> Preprocess {
+        Preprocess { transit_view: Some(TransitView::default()), ..Preprocess::default() }
+    }
+
     pub fn channels(&self) -> usize {
+        if self.transit_view.is_some() {
+            return 2;
+        }
         1 + usize::from(self.smooth_window.is_some())
     }
 
@@ -41,6 +60,9 @@ impl Preprocess {
     }
 
     fn apply_row(&self, series: &[f32], dst: &mut [f32]) {
+        if let Some(view) = &self.transit_view {
+            return view.apply_row(series, dst);
+        }
         let (flux, rest) = dst.split_at_mut(series.len());
         if self.standardize {
             standardize(series, flux);

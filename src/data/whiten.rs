@@ -1,13 +1,15 @@
 //! Flattens a light curve for a transit search: star variability out, noise in units of
 //! its own scatter, and the cadences that carry no measurement marked as such.
 //!
-//! Transits last 1 to 10 hours; rotation and spot evolution vary over days. A running
-//! median over about a day (49 K2 cadences) follows the star and passes a transit almost
-//! untouched (fewer than half the window's cadences are in transit, so the median stays
-//! near the out-of-transit level). A window average of a curved trend misses by
-//! f''(t) h^2 / 6 (h the half-width); the trend is corrected by that much, with f''
-//! taken from the running median itself, which takes a 5-day rotation's residual from
-//! 6.5% of its amplitude to 0.5%. The residual is divided by its robust scatter
+//! Transits last 1 to 10 hours; rotation and spot evolution vary over days. The trend is
+//! a running fit over about a day (49 K2 cadences) of the cadences that look like
+//! neither a dip nor an outlier: a first pass with a running median (which a transit
+//! barely moves) flags cadences more than 3 sigma from it, or whose 5-cadence mean is more
+//! than 1.2 sigma below it; a straight line is fitted to the rest of each window (a
+//! plain mean would be pulled by the slope at the ends). A window fit of a
+//! curved trend misses by f''(t) h^2 / 6 (h the half-width); the trend is corrected by
+//! that much with f'' taken from the running mean itself, which takes a 5-day rotation's
+//! residual from 6.5% of its amplitude to 0.5%. The residual is divided by its robust scatter
 //! (1.4826 x median absolute deviation), so that a transit's depth reads in sigmas
 //! whatever the star's brightness.
 
@@ -34,10 +36,13 @@ const FLAT_SHARE: f64 = 0.01;
 pub fn whiten(series: &[f32], window: usize) -> Whitened {
     let n = series.len();
     let mut observed = filled_gaps_removed(series);
-    let trend = curvature_corrected(&running_median(series, &observed, window.max(1)), window / 2);
+    let window = window.max(1);
+    let first = running_median(series, &observed, window);
+    let quiet = quiet_cadences(series, &first, &observed);
+    let trend = curvature_corrected(&running_line(series, &quiet, window), window / 2);
     let mut residual: Vec<f32> =
         (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
-    let scale = 1.4826 * median_abs(residual.iter().zip(&observed).filter(|(_, &o)| o).map(|(r, _)| *r));
+    let scale = robust_scale(&residual, &observed);
     if !(scale > 0.0 && scale.is_finite()) {
         return Whitened { values: vec![0.0; n], observed: vec![false; n] };
     }
@@ -101,13 +106,69 @@ fn running_median(series: &[f32], observed: &[bool], window: usize) -> Vec<f32> 
     trend
 }
 
-/// `m - (m(t + h) - 2 m(t) + m(t - h)) / 6`, indices clamped to the series.
-fn curvature_corrected(median: &[f32], half: usize) -> Vec<f32> {
-    let n = median.len();
+/// 1.4826 x the median absolute value of the observed entries (the standard deviation
+/// for Gaussian noise, unmoved by a few deep dips).
+fn robust_scale(residual: &[f32], observed: &[bool]) -> f32 {
+    1.4826 * median_abs(residual.iter().zip(observed).filter(|(_, &o)| o).map(|(r, _)| *r))
+}
+
+/// Observed cadences that are neither in a dip nor outliers relative to `trend`.
+fn quiet_cadences(series: &[f32], trend: &[f32], observed: &[bool]) -> Vec<bool> {
+    let n = series.len();
+    let residual: Vec<f32> = (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
+    let s = robust_scale(&residual, observed);
+    let mut local = vec![0.0; n];
+    super::preprocess::moving_average(&residual, 5, &mut local);
+    (0..n)
+        .map(|i| observed[i] && residual[i] > -3.0 * s && residual[i] < 3.0 * s && local[i] > -1.2 * s)
+        .collect()
+}
+
+/// Straight-line fit to the `kept` values within `window / 2` cadences each side,
+/// evaluated at the centre: a window mean, except near the ends and around dropped
+/// cadences, where a mean would be pulled by the slope. Where a window keeps fewer than
+/// two values, the nearest fitted value before it (or 0).
+fn running_line(series: &[f32], kept: &[bool], window: usize) -> Vec<f32> {
+    let n = series.len();
+    let half = window / 2;
+    // Prefix sums of 1, t, t^2, x, t x over kept cadences, t relative to the series.
+    let mut prefix = vec![[0.0f64; 5]; n + 1];
+    for i in 0..n {
+        let mut row = prefix[i];
+        if kept[i] {
+            let (t, x) = (i as f64, f64::from(series[i]));
+            for (acc, v) in row.iter_mut().zip([1.0, t, t * t, x, t * x]) {
+                *acc += v;
+            }
+        }
+        prefix[i + 1] = row;
+    }
+    let mut last = 0.0;
     (0..n)
         .map(|i| {
-            let (before, after) = (median[i.saturating_sub(half)], median[(i + half).min(n - 1)]);
-            median[i] - (before - 2.0 * median[i] + after) / 6.0
+            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
+            let [c, st, stt, sx, stx] = std::array::from_fn(|k| prefix[hi][k] - prefix[lo][k]);
+            if c >= 2.0 {
+                let (mt, mx) = (st / c, sx / c);
+                let var = stt / c - mt * mt;
+                let slope = if var > 1e-9 { (stx / c - mt * mx) / var } else { 0.0 };
+                last = (mx + slope * (i as f64 - mt)) as f32;
+            }
+            last
+        })
+        .collect()
+}
+
+/// `m - (m(t + h) - 2 m(t) + m(t - h)) / 6` where both neighbours exist; `m` near the
+/// ends, where a one-sided window's bias is not that.
+fn curvature_corrected(m: &[f32], half: usize) -> Vec<f32> {
+    let n = m.len();
+    (0..n)
+        .map(|i| {
+            if i < half || i + half >= n {
+                return m[i];
+            }
+            m[i] - (m[i - half] - 2.0 * m[i] + m[i + half]) / 6.0
         })
         .collect()
 }

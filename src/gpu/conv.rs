@@ -38,7 +38,8 @@ static BACKWARD_INPUT: Kernel =
 static BACKWARD_WEIGHT: Kernel =
     Kernel { shader: Shader::Conv, entry: "conv1d_backward_weight", bindings: &[R, R, RW] };
 
-/// Workgroups of 16 x 4 invocations, each a 4 x 4 tile: 64 positions x 16 channels.
+/// Workgroups of 16 x 4 invocations, each a 4 x 4 tile: 64 positions (or (c, k) pairs)
+/// x 16 channels.
 fn tiles(positions: usize, channels: usize, z: usize) -> [u32; 3] {
     [u(positions.div_ceil(64)), u(channels.div_ceil(16)), u(z)]
 }
@@ -66,8 +67,7 @@ pub fn backward(
     // per-sample partial gradients for parallelism, then their sum in sample order
     let weights = s.c_out * s.c_in * s.kernel;
     let partial = r.scratch("conv dw per sample", s.batch * weights);
-    // 4 x 16 invocations of 4 x 4 tiles: 16 taps x 64 output channels per workgroup
-    let groups = [u(s.kernel.div_ceil(16)), u(s.c_out.div_ceil(64)), u(s.batch * s.c_in)];
+    let groups = tiles(s.c_in * s.kernel, s.c_out, s.batch);
     r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, partial], groups);
     column_sum(r, s.batch, weights, partial, dw);
     let out = ChannelShape { batch: s.batch, channels: s.c_out, len: s.len_out };

@@ -75,6 +75,11 @@ impl Backend for GpuBackend {
         self.try_alloc(len).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
+    fn max_tensor_len(&self) -> Option<usize> {
+        let limits = &self.rec.ctx.limits;
+        Some((limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4) as usize)
+    }
+
     fn len(&self, t: TensorId) -> usize {
         self.rec.len(t)
     }

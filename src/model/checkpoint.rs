@@ -115,6 +115,10 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
         }
         let data: Vec<f32> =
             view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        // Adam's moments too: a resumed run would turn them into NaN weights at once.
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(bad(format!("tensor {name} holds NaN or infinite values")));
+        }
         tensors.insert(name, (view.shape().to_vec(), data));
     }
     let ckpt = Checkpoint { card, tensors, train_state: meta.get("train_state").cloned() };
@@ -131,9 +135,6 @@ impl Checkpoint {
                     None => bail!("parameter {} is missing", p.name),
                     Some((shape, _)) if *shape != p.shape => {
                         bail!("parameter {} has shape {shape:?}, the model needs {:?}", p.name, p.shape)
-                    }
-                    Some((_, data)) if data.iter().any(|v| !v.is_finite()) => {
-                        bail!("parameter {} holds NaN or infinite values", p.name)
                     }
                     _ => {}
                 }

@@ -23,7 +23,7 @@ pub fn resolve(model: &str) -> Result<ModelSpec> {
     if !path.exists() {
         anyhow::bail!(
             "unknown model '{model}': use a preset ({}) or the path of a JSON model file",
-            presets::PRESETS.join(", ")
+            [&presets::PRESETS[..], &presets::FEATURE_PRESETS[..]].concat().join(", ")
         );
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read model file {model}"))?;

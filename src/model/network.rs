@@ -97,6 +97,7 @@ impl Network {
         batch: usize,
     ) -> Result<Network> {
         let input = layers.first().map(|l| l.input).ok_or_else(|| anyhow::anyhow!("empty model"))?;
+        check_fits(&*be, layers, batch)?;
         let mut params = Vec::new();
         let mut nodes = Vec::new();
         for (index, layer) in layers.iter().enumerate() {
@@ -287,8 +288,8 @@ impl Network {
     }
 
     /// Where the last step first produced NaN or inf, in the order it computed: each
-    /// op's output, then the gradients from the head back, then the parameter gradients
-    /// and values (already updated by that step). Downloads every tensor once: for the
+    /// op's output, then the gradients from the head back, then the parameter gradients,
+    /// values and Adam moments (already updated by that step). Downloads every tensor once: for the
     /// numerical guard's failure path only, never per step.
     pub fn first_non_finite(&self, be: &mut dyn Backend) -> Option<String> {
         let mut bad = |t: TensorId| be.download(t).iter().any(|v| !v.is_finite());
@@ -301,12 +302,75 @@ impl Network {
         if let Some(p) = self.params.iter().find(|p| p.train.is_some_and(|st| bad(st.grad))) {
             return Some(format!("the gradient of {}", p.plan.name));
         }
-        self.params.iter().find(|p| bad(p.value)).map(|p| format!("the parameter {}", p.plan.name))
+        if let Some(p) = self.params.iter().find(|p| bad(p.value)) {
+            return Some(format!("the parameter {}", p.plan.name));
+        }
+        let moments = |st: TrainState| [st.m, st.v];
+        self.params
+            .iter()
+            .find(|p| p.train.is_some_and(|st| moments(st).into_iter().any(&mut bad)))
+            .map(|p| format!("the Adam moments of {}", p.plan.name))
     }
 
     pub fn trainable_count(&self) -> usize {
         self.params.iter().filter(|p| p.plan.trainable).map(|p| p.plan.numel()).sum()
     }
+}
+
+/// The largest batch whose every tensor fits the backend's per-tensor limit (None: any batch).
+pub fn max_batch(be: &dyn Backend, layers: &[LayerPlan]) -> Option<usize> {
+    let per_sample = largest_per_sample(layers).0;
+    be.max_tensor_len().map(|max| max / per_sample.max(1))
+}
+
+/// The most elements one sample puts in a single tensor, and where: the input, a layer's
+/// output (and its gradient), or an LSTM's four gates over every time step.
+fn largest_per_sample(layers: &[LayerPlan]) -> (usize, String) {
+    let input = layers.first().map_or(0, |l| l.input.numel());
+    let mut largest = (input, "the input".to_string());
+    for (i, l) in layers.iter().enumerate() {
+        let n = match (&l.spec, l.input) {
+            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }) => 4 * time * units,
+            _ => l.output.numel(),
+        };
+        if n > largest.0 {
+            largest = (n, format!("the output of layer {} ({})", i + 1, l.name));
+        }
+    }
+    largest
+}
+
+/// Refuses, with the batch that would fit, a batch whose tensors the device cannot bind:
+/// the GPU backend's `alloc` can only panic.
+fn check_fits(be: &dyn Backend, layers: &[LayerPlan], batch: usize) -> Result<()> {
+    let Some(max) = be.max_tensor_len() else { return Ok(()) };
+    let mib = |elements: usize| elements as f64 * 4.0 / (1024.0 * 1024.0);
+    if let Some(p) = layers.iter().flat_map(|l| &l.params).find(|p| p.numel() > max) {
+        anyhow::bail!(
+            "the parameter {} ({:.0} MiB) is larger than {} can hold in one buffer ({:.0} MiB): use a smaller \
+             model or --device cpu",
+            p.name,
+            mib(p.numel()),
+            be.name(),
+            mib(max)
+        );
+    }
+    let (per_sample, what) = largest_per_sample(layers);
+    if per_sample.saturating_mul(batch) > max {
+        let fits = max / per_sample.max(1);
+        let advice = match fits {
+            0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
+            n => format!("the largest batch that fits is {n}: use --batch {n} or less, or --device cpu"),
+        };
+        anyhow::bail!(
+            "a batch of {batch} does not fit on {}: {what} needs {:.0} MiB per batch, and the device holds at \
+             most {:.0} MiB in one buffer; {advice}",
+            be.name(),
+            mib(per_sample.saturating_mul(batch)),
+            mib(max)
+        );
+    }
+    Ok(())
 }
 
 /// The backend ops one planned layer runs; `first` is the index of its first parameter.

@@ -16,7 +16,7 @@ pub fn for_model(name: &str) -> Defaults {
         // Wang et al. 2017 trained on z-normalized UCR series as they are: one channel,
         // plain shuffled batches, no augmentation that breaks the series' alignment.
         "fcn" => Defaults {
-            preprocess: Preprocess { standardize: true, smooth_window: None },
+            preprocess: Preprocess { smooth_window: None, ..Preprocess::default() },
             sampling: SampleMode::Shuffled,
             roll: false,
             batch: 16,

@@ -25,7 +25,8 @@ pub const MAX_LR_HALVINGS: u32 = 4;
 #[derive(Debug)]
 pub struct NonFinite {
     pub epoch: usize,
-    pub step: usize,
+    /// The step within the epoch, when the loss check found it (None: at the epoch's end).
+    pub step: Option<usize>,
     pub global_step: u64,
     /// What became non-finite: "the training loss became NaN", "the parameters became non-finite".
     pub what: String,
@@ -35,11 +36,11 @@ pub struct NonFinite {
 
 impl fmt::Display for NonFinite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at epoch {}, step {} (global step {})",
-            self.what, self.epoch, self.step, self.global_step
-        )?;
+        write!(f, "{} at epoch {}", self.what, self.epoch)?;
+        if let Some(step) = self.step {
+            write!(f, ", step {step}")?;
+        }
+        write!(f, " (global step {})", self.global_step)?;
         if let Some(layer) = &self.layer {
             write!(f, "; the first non-finite values are in {layer}")?;
         }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::backend::Backend;
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::model::checkpoint::{self, ModelCard};
-use crate::model::Network;
+use crate::model::{network, Network};
 use crate::train::evaluate::{self, argmax, Prepared};
 
 /// Series scored per device batch at inference.
@@ -52,7 +52,8 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         );
     }
     let layers = card.plan()?;
-    let net = Network::build(be, &layers, card.output()?, BATCH.min(ds.rows()).max(1))?;
+    let batch = BATCH.min(ds.rows()).min(network::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
+    let net = Network::build(be, &layers, card.output()?, batch)?;
     for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
         be.upload(p.value, &v);
     }

@@ -4,6 +4,7 @@ pub mod defaults;
 pub mod evaluate;
 pub mod guard;
 pub mod infer;
+pub mod injection;
 pub mod interrupt;
 pub mod report;
 pub mod run;

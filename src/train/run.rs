@@ -15,6 +15,7 @@ use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
 use crate::model::{self, plan, Network};
 use crate::train::defaults;
 use crate::train::evaluate::{self, Prepared};
+use crate::train::guard::{NonFinite, OnNan, MAX_LR_HALVINGS};
 use crate::train::infer::read_data;
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
@@ -40,6 +41,8 @@ pub struct TrainArgs {
     /// Moving-average window of the second channel; 0 turns the channel off.
     pub smooth: Option<usize>,
     pub nan: NanPolicy,
+    /// What a NaN or infinite loss does: stop, or go back to the last checkpoint at half the rate.
+    pub on_nan: OnNan,
     /// Size of the built-in synthetic set (None: the Kaggle sizes).
     pub synth: Option<SynthConfig>,
 }
@@ -62,7 +65,12 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let spec = model::resolve(&args.model)?;
     let d = defaults::for_model(&spec.name);
     std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the run directory {}", args.out.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create the run directory {}: give --out a directory you can write to",
+                args.out.display()
+            )
+        })?;
     let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
     let inputs = load_inputs(args)?;
     let classes = inputs.train.classes();
@@ -113,6 +121,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             patience: args.patience,
         },
     };
+    let mut options = options;
     validate(&options)?;
 
     let layout = if spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
@@ -137,12 +146,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             load_tensors(be, &net, &tensors, true)?;
             state.progress
         }
-        None => {
-            for (p, v) in net.params.iter().zip(model::init::initial_values(&layers, options.seed)) {
-                be.upload(p.value, &v);
-            }
-            Progress::default()
-        }
+        None => rewind(be, &net, &layers, &args.out, options.seed, false)?,
     };
 
     eprintln!(
@@ -155,13 +159,43 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         be.name(),
         args.out.display()
     );
-    let mut hook = RunHook::new(&args.out, &card, &options, net.params.len());
-    let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout };
-    let finished = trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook)?;
+    let mut hook = RunHook::new(&args.out, &card, &options, args.resume);
+    let mut halvings = 0;
+    let finished = loop {
+        let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout };
+        let error = match trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook) {
+            Ok(finished) => break finished,
+            Err(e) => e,
+        };
+        hook.finish();
+        let kept = match hook.checkpointed {
+            true => format!("{}/checkpoint.safetensors holds the last good epoch", args.out.display()),
+            false => "no epoch had finished, so there is no checkpoint".to_string(),
+        };
+        if error.downcast_ref::<NonFinite>().is_none() {
+            return Err(error);
+        }
+        if args.on_nan != OnNan::ReduceLr || halvings == MAX_LR_HALVINGS {
+            return Err(error.context(format!("training stopped ({kept})")));
+        }
+        halvings += 1;
+        options.adam.lr /= 2.0;
+        hook.options = options.clone();
+        progress = rewind(be, &net, &layers, &args.out, options.seed, hook.checkpointed)?;
+        eprintln!(
+            "{error:#}\n--on-nan reduce-lr: going back to {} and continuing with --lr {} (halving {halvings} of {MAX_LR_HALVINGS})",
+            match progress.history.len() {
+                0 => "the start".to_string(),
+                n => format!("the end of epoch {n}"),
+            },
+            options.adam.lr
+        );
+    };
     hook.finish();
     if !finished {
         bail!(
-            "interrupted: {}/checkpoint.safetensors holds the last finished epoch; continue with              `starskope train --resume --out {}` and the same arguments",
+            "interrupted: {}/checkpoint.safetensors holds the last finished epoch; continue with \
+             `starskope train --resume --out {}` and the same arguments",
             args.out.display(),
             args.out.display()
         );
@@ -269,6 +303,31 @@ fn load_resume(dir: &Path) -> Result<(ModelCard, ResumeState, TensorMap)> {
     Ok((ck.card, state, ck.tensors))
 }
 
+/// Back to the last checkpoint this run wrote, or to the initial values (and zero Adam
+/// moments) when it has written none.
+fn rewind(
+    be: &mut dyn Backend,
+    net: &Network,
+    layers: &[plan::LayerPlan],
+    dir: &Path,
+    seed: u64,
+    from_checkpoint: bool,
+) -> Result<Progress> {
+    if from_checkpoint {
+        let (_, state, tensors) = load_resume(dir)?;
+        load_tensors(be, net, &tensors, true)?;
+        return Ok(state.progress);
+    }
+    for (p, v) in net.params.iter().zip(model::init::initial_values(layers, seed)) {
+        be.upload(p.value, &v);
+        if let Some(st) = p.train {
+            be.fill(st.m, 0.0);
+            be.fill(st.v, 0.0);
+        }
+    }
+    Ok(Progress::default())
+}
+
 /// Uploads parameters (and, for a resume, Adam's moments) from checkpoint tensors.
 fn load_tensors(
     be: &mut dyn Backend,
@@ -295,16 +354,19 @@ struct RunHook {
     options: TrainOptions,
     bar: Option<ProgressBar>,
     interrupted: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether checkpoint.safetensors holds this run (written by it, or resumed from).
+    checkpointed: bool,
 }
 
 impl RunHook {
-    fn new(dir: &Path, card: &ModelCard, options: &TrainOptions, _params: usize) -> RunHook {
+    fn new(dir: &Path, card: &ModelCard, options: &TrainOptions, resumed: bool) -> RunHook {
         RunHook {
             dir: dir.to_path_buf(),
             card: card.clone(),
             options: options.clone(),
             bar: None,
             interrupted: crate::train::interrupt::flag(),
+            checkpointed: resumed,
         }
     }
 
@@ -378,6 +440,19 @@ impl EpochHook for RunHook {
             options: self.options.clone(),
             progress: progress.clone(),
         })?;
+        let tensors = self.params(net, be, true);
+        // A finite loss does not prove finite weights (the last step's update may have
+        // overflowed): never replace the last good checkpoint with a poisoned one.
+        if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
+            return Err(NonFinite {
+                epoch: r.epoch,
+                step: None,
+                global_step: progress.steps,
+                what: "the weights or the optimizer state became non-finite".to_string(),
+                layer: net.first_non_finite(be),
+            }
+            .into());
+        }
         if improved {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
@@ -386,12 +461,9 @@ impl EpochHook for RunHook {
                 None,
             )?;
         }
-        checkpoint::save(
-            &self.dir.join("checkpoint.safetensors"),
-            &self.card,
-            &self.params(net, be, true),
-            Some(&state),
-        )
+        checkpoint::save(&self.dir.join("checkpoint.safetensors"), &self.card, &tensors, Some(&state))?;
+        self.checkpointed = true;
+        Ok(())
     }
 
     fn interrupted(&self) -> bool {

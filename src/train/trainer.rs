@@ -133,7 +133,8 @@ impl Trainer<'_> {
             let started = Instant::now();
             let plan: Vec<Vec<Pick>> = sampler.epoch(epoch as u64).collect();
             let mut prefetch = self.spawn_scheduler(train, plan, &truth, &class_weights);
-            be.fill(self.slots.loss_sum, 0.0);
+            // an upload, not a recorded fill: the first step then stays one submission
+            be.upload(self.slots.loss_sum, &[0.0]);
             for i in 0..steps_per_epoch {
                 let batch = prefetch.recv()?;
                 self.step(be, &batch, i % 2, progress.steps + 1);
@@ -144,7 +145,7 @@ impl Trainer<'_> {
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
                     return Err(NonFinite {
                         epoch: epoch + 1,
-                        step: i + 1,
+                        step: Some(i + 1),
                         global_step: progress.steps,
                         what: format!("the training loss became {l}"),
                         layer: self.net.first_non_finite(be),

@@ -1,0 +1,331 @@
+//! `starskope survey train`: survey files (or the synthetic set) in; features,
+//! standardization, the `survey-mlp` net trained by the engine's [`Trainer`], and the
+//! competition metric out, in one run directory:
+//! `model.safetensors` (the best epoch by validation loss), `standardization.json`
+//! beside it, and `metrics.json`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::backend::{Activation, AdamConfig, Backend};
+use crate::data::{self, Layout, Preprocess, SampleMode};
+use crate::metrics::Report;
+use crate::model::checkpoint::{self, ModelCard, Tensors};
+use crate::model::presets::{survey_mlp, SURVEY_MLP_WIDTHS};
+use crate::model::spec::{Head, LayerSpec, ModelSpec};
+use crate::model::{self, init, Network};
+use crate::train::evaluate::{self, Prepared};
+use crate::train::trainer::{EpochHook, EpochRecord, Progress, Slots, TrainOptions, Trainer};
+
+use super::features::FeatureTable;
+use super::metric;
+use super::reader::{read_survey, Survey};
+use super::standardize::{self, Standardizer};
+use super::synth::{self, SurveySynthConfig};
+use super::writer::write_survey;
+
+/// Where the objects come from: PLAsTiCC-layout files, or the built-in synthetic set.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Files {
+        obs: PathBuf,
+        meta: PathBuf,
+        test: Option<(PathBuf, PathBuf)>,
+    },
+    /// `objects` training objects and half as many test objects, from the run's seed.
+    Synthetic {
+        objects: usize,
+    },
+}
+
+/// The `survey-mlp` knobs; None keeps the preset's value.
+#[derive(Clone, Debug, Default)]
+pub struct MlpOptions {
+    pub widths: Option<Vec<usize>>,
+    pub activation: Option<Activation>,
+    pub dropout: Option<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SurveyTrainArgs {
+    pub source: Source,
+    /// "survey-mlp" or a JSON model file.
+    pub model: String,
+    pub mlp: MlpOptions,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    pub seed: u64,
+    /// Fraction of the training objects held out (stratified) for model selection.
+    pub val_split: f64,
+    /// `class,weight` file for the metric; all 1 without it.
+    pub weights: Option<PathBuf>,
+    pub out: PathBuf,
+    /// Print one line per epoch to stderr.
+    pub verbose: bool,
+}
+
+/// Accuracy and the competition metric of one set of predictions.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scores {
+    pub accuracy: f64,
+    pub weighted_log_loss: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SurveyMetrics {
+    /// "test", "validation" or "train".
+    pub evaluated_on: String,
+    pub device: String,
+    pub features: usize,
+    pub train_objects: usize,
+    pub class_weights: Vec<f64>,
+    /// The selected (best validation loss) model on the evaluated set.
+    pub model: Scores,
+    /// Predicting the training class frequencies for every object.
+    pub prior_baseline: Scores,
+    /// accuracy, per_class, confusion (rows true, columns predicted), ...
+    pub report: Report,
+    /// The last epoch's mean training loss (what CPU and GPU runs of one seed agree on).
+    pub final_train_loss: f64,
+    pub selected_epoch: Option<usize>,
+    pub epochs: Vec<EpochRecord>,
+}
+
+/// Trains and evaluates; writes the run directory.
+pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetrics> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the run directory {}", args.out.display()))?;
+    let (survey, test) = load(args)?;
+    let labels = survey.labels().with_context(|| {
+        format!("{}: the metadata has no target column, so there is nothing to train on", survey.source)
+    })?;
+    let all = FeatureTable::of(&survey);
+    let (train_rows, val_rows) = data::stratified_split(&labels, args.val_split, args.seed)?;
+    let train = all.subset(&train_rows);
+    let val = all.subset(&val_rows);
+    let classes = distinct(train.targets.as_deref().unwrap_or_default());
+    if classes.len() < 2 {
+        bail!("{}: training needs at least 2 classes, the training part has {:?}", survey.source, classes);
+    }
+    let weights = match &args.weights {
+        Some(path) => metric::read_class_weights(path, &classes)?,
+        None => vec![1.0; classes.len()],
+    };
+    let standardizer = Standardizer::fit(&train);
+    let prepare = |t: &FeatureTable| prepared(t, &standardizer, &classes, &survey.source);
+    let train_set = Arc::new(prepare(&train)?);
+    let val_set = prepare(&val)?;
+    let test_set = test.as_ref().map(|s| prepare(&FeatureTable::of(s))).transpose()?;
+
+    let card = ModelCard {
+        spec: spec(args)?,
+        // per-star standardization is off: features are standardized per feature above
+        preprocess: Preprocess { standardize: false, smooth_window: None, ..Preprocess::default() },
+        classes: classes.clone(),
+        channels: 1,
+        length: train.width(),
+    };
+    let layers = card.plan()?;
+    let net = Network::build(be, &layers, card.output()?, args.batch)?;
+    for (p, v) in net.params.iter().zip(init::initial_values(&layers, args.seed)) {
+        be.upload(p.value, &v);
+    }
+    let slots = Slots::new(be, &net);
+    let opts = TrainOptions {
+        epochs: args.epochs,
+        batch: args.batch,
+        adam: AdamConfig { lr: args.lr, ..AdamConfig::default() },
+        seed: args.seed,
+        // Equal shares of every class per batch: the training loss weighs classes as the
+        // metric does. Every batch is full, unlike shuffled mode, whose short last batch
+        // is padded with zero-weight copies that batch norm's statistics still count.
+        sampling: SampleMode::Balanced,
+        roll: false,
+        class_weights: false,
+        patience: None,
+    };
+    if args.verbose {
+        eprintln!(
+            "Training {} on {} objects x {} features ({} classes) on {}; run directory {}",
+            card.spec.name,
+            train_set.rows,
+            train_set.len,
+            classes.len(),
+            be.name(),
+            args.out.display()
+        );
+    }
+    let mut progress = Progress::default();
+    let mut hook = KeepBest { best: None, verbose: args.verbose, epochs: args.epochs };
+    let trainer = Trainer { net: &net, slots: &slots, opts: &opts, layout: Layout::ChannelsFirst };
+    trainer.run(be, &train_set, Some(&val_set), &mut progress, &mut hook)?;
+    let best = hook.best.context("no epoch finished")?;
+    for (p, (_, _, v)) in net.params.iter().zip(&best) {
+        be.upload(p.value, v);
+    }
+    checkpoint::save(&args.out.join("model.safetensors"), &card, &best, None)?;
+    standardizer.save(&args.out.join(standardize::FILE_NAME))?;
+
+    let (evaluated, evaluated_on) = match &test_set {
+        Some(t) => (t, "test"),
+        None => (&val_set, "validation"),
+    };
+    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, Layout::ChannelsFirst);
+    let truth = evaluated.classes.clone().unwrap_or_default();
+    let train_truth = train_set.classes.clone().unwrap_or_default();
+    let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
+    let metrics = SurveyMetrics {
+        evaluated_on: evaluated_on.to_string(),
+        device: be.name(),
+        features: train.width(),
+        train_objects: train.rows(),
+        class_weights: weights.clone(),
+        model: scores(&probs, &truth, &weights),
+        prior_baseline: scores(&prior, &truth, &weights),
+        report: Report::new(&classes, &truth, &probs)?,
+        final_train_loss: progress.history.last().map_or(f64::NAN, |r| r.train_loss),
+        selected_epoch: progress.best_epoch,
+        epochs: progress.history,
+    };
+    std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)
+        .with_context(|| format!("cannot write metrics.json in {}", args.out.display()))?;
+    Ok(metrics)
+}
+
+pub fn scores(probs: &[f32], truth: &[usize], weights: &[f64]) -> Scores {
+    Scores {
+        accuracy: evaluate::accuracy(probs, truth),
+        weighted_log_loss: metric::weighted_log_loss(probs, truth, weights),
+    }
+}
+
+/// Class probabilities of a survey from a model written by [`train`] (its
+/// `standardization.json` must sit beside it): (objects, classes) row-major.
+pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result<(ModelCard, Vec<f32>)> {
+    let ck = checkpoint::load(model_path)?;
+    let dir = model_path.parent().unwrap_or(Path::new("."));
+    let standardizer = Standardizer::load(&dir.join(standardize::FILE_NAME))?;
+    // unlabelled here: the caller decides what a label the model does not know means
+    let features = FeatureTable { targets: None, ..FeatureTable::of(survey) };
+    let set = prepared(&features, &standardizer, &ck.card.classes, &survey.source)?;
+    let layers = ck.card.plan()?;
+    let net = Network::build(be, &layers, ck.card.output()?, set.rows.clamp(1, 64))?;
+    for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
+        be.upload(p.value, &v);
+    }
+    let x = be.alloc(net.batch * net.input.numel());
+    let probs = evaluate::predict(be, &net, x, &set, Layout::ChannelsFirst);
+    Ok((ck.card, probs))
+}
+
+/// Standardized features as one-channel rows; class indices when the objects have targets.
+fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[i64], source: &str) -> Result<Prepared> {
+    let class_of = |labels: &Vec<i64>| -> Result<Vec<usize>> {
+        labels
+            .iter()
+            .map(|l| {
+                classes.binary_search(l).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{source}: class {l} is not one the model knows ({classes:?}); remove those objects"
+                    )
+                })
+            })
+            .collect()
+    };
+    Ok(Prepared {
+        values: s.apply(t)?,
+        rows: t.rows(),
+        channels: 1,
+        len: t.width(),
+        classes: t.targets.as_ref().map(class_of).transpose()?,
+    })
+}
+
+fn distinct(labels: &[i64]) -> Vec<i64> {
+    let mut c = labels.to_vec();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// The net: survey-mlp with the user's widths, activation and dropout, or a JSON model
+/// (a leading flatten is added when it lacks one: features arrive as one channel).
+fn spec(args: &SurveyTrainArgs) -> Result<ModelSpec> {
+    let m = &args.mlp;
+    if args.model == "survey-mlp" {
+        let widths = m.widths.clone().unwrap_or(SURVEY_MLP_WIDTHS.to_vec());
+        let layers = survey_mlp(&widths, m.activation.unwrap_or(Activation::Relu), m.dropout.unwrap_or(0.25));
+        return Ok(ModelSpec { name: args.model.clone(), layers, head: Head::Softmax });
+    }
+    if m.widths.is_some() || m.activation.is_some() || m.dropout.is_some() {
+        bail!("--widths, --activation and --dropout shape survey-mlp; a JSON model file lists its layers itself");
+    }
+    let mut spec = model::resolve(&args.model)?;
+    if spec.layers.first() != Some(&LayerSpec::Flatten) {
+        spec.layers.insert(0, LayerSpec::Flatten);
+    }
+    Ok(spec)
+}
+
+fn load(args: &SurveyTrainArgs) -> Result<(Survey, Option<Survey>)> {
+    match &args.source {
+        Source::Files { obs, meta, test } => {
+            let train = read_survey(obs, meta)?;
+            let test = test.as_ref().map(|(o, m)| read_survey(o, m)).transpose()?;
+            Ok((train, test))
+        }
+        Source::Synthetic { objects } => {
+            let train = synth::generate(&SurveySynthConfig { objects: *objects, seed: args.seed });
+            // another stream: the test objects are not copies of training ones
+            let test = synth::generate(&SurveySynthConfig { objects: objects / 2, seed: !args.seed });
+            let dir = args.out.join("data");
+            std::fs::create_dir_all(&dir)?;
+            write_survey(&test, &dir.join("test_obs.csv"), &dir.join("test_meta.csv"))?;
+            Ok((train, Some(test)))
+        }
+    }
+}
+
+/// Keeps the parameters of the best epoch (by validation loss) in host memory.
+struct KeepBest {
+    best: Option<Tensors>,
+    verbose: bool,
+    epochs: usize,
+}
+
+impl EpochHook for KeepBest {
+    fn epoch_end(
+        &mut self,
+        net: &Network,
+        be: &mut dyn Backend,
+        progress: &Progress,
+        improved: bool,
+    ) -> Result<()> {
+        let r = progress.history.last().context("an epoch just ended")?;
+        if self.verbose {
+            eprintln!(
+                "epoch {:>3}/{}  train loss {:.4}  val loss {:.4}  val acc {:.3}  {:.2} s{}",
+                r.epoch,
+                self.epochs,
+                r.train_loss,
+                r.val_loss.unwrap_or(f64::NAN),
+                r.val_accuracy.unwrap_or(f64::NAN),
+                r.seconds,
+                if improved { "  *" } else { "" }
+            );
+        }
+        if improved {
+            self.best = Some(
+                net.params
+                    .iter()
+                    .map(|p| (p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)))
+                    .collect(),
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! The bench's FLOP and byte counts (src/bench/op.rs) against hand computations for one
+//! conv1d shape and one dense shape, and the per-op rows a real step produces.
+
+use starskope::backend::{Conv1dShape, DenseShape};
+use starskope::bench::op::{Cost, Op, Pass};
+
+/// seed-cnn's second conv at batch 4: x (4, 8, 100), 16 filters of width 11, valid.
+const CONV: Conv1dShape =
+    Conv1dShape { batch: 4, c_in: 8, c_out: 16, len_in: 100, kernel: 11, pad_left: 0, len_out: 90 };
+
+#[test]
+fn conv1d_forward_counts_match_hand_computation() {
+    // multiply-adds: 4 samples x 16 outputs x 90 positions x 8 channels x 11 taps = 506,880
+    // FLOPs: 2 x 506,880 + 4 x 16 x 90 bias adds (5,760) = 1,019,520
+    // bytes: x 3,200 + w 1,408 + b 16 + y 5,760 = 10,384 floats x 4 = 41,536
+    assert_eq!(Op::ConvForward(CONV).cost(), Cost { flops: 1_019_520.0, bytes: 41_536.0 });
+    assert_eq!(Op::ConvForward(CONV).pass(), Pass::Forward);
+}
+
+#[test]
+fn conv1d_backward_counts_match_hand_computation() {
+    // dW 2 x 506,880 + db 5,760 (+ dx 2 x 506,880): 1,019,520 (2,033,280)
+    // read x 3,200, w 1,408, dy 5,760; write dw 1,408, db 16 (+ dx 3,200):
+    // 11,792 floats = 47,168 bytes (14,992 floats = 59,968 bytes)
+    let without_dx = Op::ConvBackward { s: CONV, dx: false };
+    let with_dx = Op::ConvBackward { s: CONV, dx: true };
+    assert_eq!(without_dx.cost(), Cost { flops: 1_019_520.0, bytes: 47_168.0 });
+    assert_eq!(with_dx.cost(), Cost { flops: 2_033_280.0, bytes: 59_968.0 });
+    assert_eq!(with_dx.pass(), Pass::Backward);
+}
+
+#[test]
+fn same_padding_zeros_are_not_counted_as_work() {
+    // len 5, kernel 3, pad 1: tap 0 misses t = 0, tap 2 misses t = 4: 3 x 5 - 2 = 13
+    // multiply-adds per (sample, out, in); 1 x 2 x 1 x 13 x 2 + 10 bias adds = 62
+    let s = Conv1dShape { batch: 1, c_in: 1, c_out: 2, len_in: 5, kernel: 3, pad_left: 1, len_out: 5 };
+    assert_eq!(Op::ConvForward(s).cost().flops, 62.0);
+}
+
+#[test]
+fn dense_counts_match_hand_computation() {
+    // seed-cnn's first dense at batch 32: x (32, 576), W (64, 576)
+    let s = DenseShape { batch: 32, input: 576, output: 64 };
+    // forward: 2 x 32 x 576 x 64 = 2,359,296 + 2,048 bias adds = 2,361,344 FLOPs;
+    // x 18,432 + W 36,864 + b 64 + y 2,048 = 57,408 floats = 229,632 bytes
+    assert_eq!(Op::DenseForward(s).cost(), Cost { flops: 2_361_344.0, bytes: 229_632.0 });
+    // backward with dx: dW and dx 2 x 2,359,296 + db 2,048 = 4,720,640 FLOPs;
+    // read x, W, dy (57,344), write dW, db, dx (55,360): 112,704 floats = 450,816 bytes
+    let back = Op::DenseBackward { s, dx: true };
+    assert_eq!(back.cost(), Cost { flops: 4_720_640.0, bytes: 450_816.0 });
+}
+
+/// A real fcn step through the profiling backend: one row per op and pass, shapes taken
+/// from the model plan, Adam's per-parameter calls summed into one row.
+#[test]
+fn profiled_step_has_every_op_at_the_plan_shapes() {
+    use starskope::bench::ceilings::Ceilings;
+    use starskope::bench::{measure, Budget, Workload};
+    use starskope::cpu::CpuBackend;
+
+    let mut be = CpuBackend::new();
+    let w = Workload::new("fcn", Some(40)).unwrap();
+    assert_eq!((w.batch, w.channels, w.full_length), (16, 1, 512));
+    let budget = Budget { min_runs: 2, max_runs: 2, seconds: 0.0 };
+    let ceilings = Ceilings {
+        copy_gb_per_s: 10.0,
+        fma_gflop_per_s: 100.0,
+        copy_kernel: String::new(),
+        fma_kernel: String::new(),
+    };
+    let rows = measure::profile_ops(&mut be, &w, &budget, &ceilings).unwrap();
+    let find = |op: &str, pass: Pass| {
+        rows.iter().find(|r| r.op == op && r.pass == pass).unwrap_or_else(|| panic!("no row {op} {pass:?}"))
+    };
+    // first conv: (16, 1, 40), 128 filters of 8, "same"
+    let first =
+        Conv1dShape { batch: 16, c_in: 1, c_out: 128, len_in: 40, kernel: 8, pad_left: 3, len_out: 40 };
+    let fwd = find("conv1d 16x1x40 k8 -> 128", Pass::Forward);
+    assert_eq!(fwd.flops, Op::ConvForward(first).cost().flops);
+    let bwd = find("conv1d 16x1x40 k8 -> 128 (no dx)", Pass::Backward);
+    assert_eq!(bwd.bytes, Op::ConvBackward { s: first, dx: false }.cost().bytes);
+    find("conv1d 16x128x40 k5 -> 256", Pass::Backward);
+    find("global_avg_pool 16x128x40", Pass::Forward);
+    find("softmax_ce 16x2", Pass::Forward);
+    // 3 convs and 3 batch norms with 2 trained tensors each, and the head's 2
+    assert_eq!(find("adam (all parameters)", Pass::Update).calls, 14);
+    assert!(rows.iter().all(|r| r.seconds >= 0.0 && r.calls >= 1));
+    assert!((fwd.gflop_per_s / 100.0 - fwd.flop_fraction).abs() < 1e-12);
+
+    let t = measure::throughput(&mut be, &w, &budget).unwrap();
+    assert!(t.train_samples_per_s > 0.0 && t.infer_samples_per_s > 0.0);
+    assert!((t.train_samples_per_s * t.train_step_seconds - 16.0).abs() < 1e-6);
+}
