@@ -153,7 +153,10 @@ fn a_directory_is_not_a_csv_file() {
 fn an_empty_file_is_reported() {
     let f = Fixture::new(3);
     std::fs::write(f.path().join("empty.csv"), "").unwrap();
-    assert_fails(&f.train("empty.csv", "run", &[]), &["empty.csv", "the file is empty", "one light curve per row"]);
+    assert_fails(
+        &f.train("empty.csv", "run", &[]),
+        &["empty.csv", "the file is empty", "one light curve per row"],
+    );
 }
 
 #[test]
@@ -354,9 +357,8 @@ fn damaged_checkpoints_are_refused_by_eval_and_predict() {
         std::fs::write(f.path().join(&name), bytes).unwrap();
         let eval = f.run(&["eval", "--model", &name, "--data", "train.csv", "--device", "cpu"]);
         assert_fails(&eval, &[&name, says, "Use the model.safetensors"]);
-        let predict = f.run(&[
-            "predict", "--model", &name, "--data", "train.csv", "--out", "p.csv", "--device", "cpu",
-        ]);
+        let predict =
+            f.run(&["predict", "--model", &name, "--data", "train.csv", "--out", "p.csv", "--device", "cpu"]);
         assert_fails(&predict, &[&name, says]);
     }
 }
@@ -417,14 +419,48 @@ fn an_output_directory_that_cannot_be_created_is_named() {
     // Under a regular file: fails for root too, who ignores permissions.
     let mut f = Fixture::new(51);
     let name = f.csv("train.csv", &[1, 2]);
-    assert_fails(&f.train(&name, "train.csv/run", &[]), &["train.csv/run", "give --out a directory you can write to"]);
+    assert_fails(
+        &f.train(&name, "train.csv/run", &[]),
+        &["train.csv/run", "give --out a directory you can write to"],
+    );
     let dir = f.trained("run");
     let model = dir.join("model.safetensors");
     let out = f.run(&[
-        "predict", "--model", model.to_str().unwrap(), "--data", &name, "--out", "train.csv/p.csv", "--device",
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &name,
+        "--out",
+        "train.csv/p.csv",
+        "--device",
         "cpu",
     ]);
     assert_fails(&out, &["train.csv/p.csv", "writable"]);
+}
+
+#[test]
+fn a_batch_too_large_for_the_gpu_says_the_largest_that_fits() {
+    // seed-cnn's first conv output on K2-length series is 8 x 3187 floats per sample: a
+    // million samples exceed any device's largest buffer (lavapipe's is 128 MiB).
+    let mut f = Fixture::new(52);
+    let lines = random_rows(&mut f.rng, 4, 3197, &[1, 2]);
+    let name = write_lines(f.path(), "k2.csv", &lines);
+    let out = f.run(&[
+        "train", "--train", &name, "--model", "seed-cnn", "--epochs", "1", "--batch", "1000000", "--device",
+        "gpu", "--out", "run",
+    ]);
+    let err = assert_fails(
+        &out,
+        &["a batch of 1000000 does not fit", "the output of layer 1 (conv1d_0)", "--batch"],
+    );
+    let number_after = |text: &str| -> f64 {
+        let rest = err.split(text).nth(1).unwrap_or_else(|| panic!("lacks {text:?}: {err}"));
+        rest.split([' ', ':']).next().unwrap().parse().unwrap()
+    };
+    let (fits, max_mib) = (number_after("the largest batch that fits is "), number_after("holds at most "));
+    let sample_mib = (8 * 3187 * 4) as f64 / (1024.0 * 1024.0);
+    assert!(fits * sample_mib <= max_mib + 0.5 && (fits + 1.0) * sample_mib > max_mib - 0.5, "{err}");
 }
 
 // ---------------------------------------------------------------- numerical guard
@@ -436,7 +472,13 @@ fn a_diverging_run_names_the_step_and_layer_and_keeps_no_poisoned_checkpoint() {
     let out = f.train(&name, "run", &["--lr", "1e30", "--epochs", "3"]);
     assert_fails(
         &out,
-        &["training stopped", "at epoch 1, step", "the first non-finite values are in", "layer", "--on-nan reduce-lr"],
+        &[
+            "training stopped",
+            "at epoch 1, step",
+            "the first non-finite values are in",
+            "layer",
+            "--on-nan reduce-lr",
+        ],
     );
     assert!(!f.path().join("run/checkpoint.safetensors").exists(), "a poisoned checkpoint was written");
 }
@@ -451,7 +493,9 @@ fn reduce_lr_goes_back_to_the_last_checkpoint_and_finishes() {
     let out = f.train(&name, "run", &["--lr", "1e10", "--epochs", "3", "--on-nan", "reduce-lr"]);
     assert_succeeds(&out);
     let err = stderr(&out);
-    for said in ["going back to the start and continuing with --lr 5000000000", "going back to the end of epoch"] {
+    for said in
+        ["going back to the start and continuing with --lr 5000000000", "going back to the end of epoch"]
+    {
         assert!(err.contains(said), "lacks {said:?}:\n{err}");
     }
     let metrics: serde_json::Value =

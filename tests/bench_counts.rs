@@ -91,3 +91,12 @@ fn profiled_step_has_every_op_at_the_plan_shapes() {
     assert!(t.train_samples_per_s > 0.0 && t.infer_samples_per_s > 0.0);
     assert!((t.train_samples_per_s * t.train_step_seconds - 16.0).abs() < 1e-6);
 }
+
+#[test]
+fn a_length_the_model_cannot_take_is_an_error_naming_it() {
+    use starskope::bench::Workload;
+    let e = Workload::new("seed-cnn", Some(5)).unwrap_err().to_string();
+    assert!(e.contains("--length 5") && e.contains("shorter than the kernel"), "{e}");
+    assert!(Workload::new("resnet", None).is_err());
+    assert_eq!(Workload::new("seed-lstm", None).unwrap().length, 3197);
+}

@@ -1,6 +1,6 @@
 //! Every subcommand through the built binary, as a user runs it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;

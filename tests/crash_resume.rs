@@ -1,6 +1,7 @@
 //! A training run killed mid-epoch loses at most the epoch in progress: after SIGKILL
 //! the last checkpoint loads and `--resume` completes the run; after SIGINT the run
-//! stops with a message that says how to resume, and the checkpoint is intact.
+//! stops with a message that says how to resume, and the checkpoint is intact; a panic
+//! in the batch scheduler thread becomes an error.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -103,7 +104,7 @@ fn resume_completes(dir: &Path) {
 fn sigkill_mid_epoch_keeps_a_loadable_checkpoint_and_resume_completes() {
     let dir = tempfile::tempdir().unwrap();
     write_data(dir.path(), 1);
-    let mut child = start_and_wait_for_checkpoint(dir.path());
+    let child = start_and_wait_for_checkpoint(dir.path());
     signal(&child, "KILL");
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
@@ -119,7 +120,7 @@ fn sigkill_mid_epoch_keeps_a_loadable_checkpoint_and_resume_completes() {
 fn sigint_finishes_the_step_says_how_to_resume_and_keeps_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     write_data(dir.path(), 2);
-    let mut child = start_and_wait_for_checkpoint(dir.path());
+    let child = start_and_wait_for_checkpoint(dir.path());
     signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
@@ -130,4 +131,25 @@ fn sigint_finishes_the_step_says_how_to_resume_and_keeps_the_checkpoint() {
     }
     assert_loads(dir.path(), "checkpoint.safetensors");
     resume_completes(dir.path());
+}
+
+#[test]
+fn a_panic_in_the_batch_scheduler_is_an_error_naming_it() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let fail_at = rng.gen_range(1..20);
+    let mut prefetch = starskope::train::scheduler::Prefetcher::spawn(40, 2, move |i| {
+        assert!(i != fail_at, "batch {i} could not be built");
+        i * 3
+    });
+    for i in 0..fail_at {
+        assert_eq!(prefetch.recv().unwrap(), i * 3);
+    }
+    let err = prefetch.recv().expect_err("the worker panicked").to_string();
+    for part in [
+        "batch scheduler thread failed",
+        &format!("batch {fail_at} could not be built"),
+        "checkpoint is intact",
+    ] {
+        assert!(err.contains(part), "lacks {part:?}: {err}");
+    }
 }

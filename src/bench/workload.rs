@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::backend::{AdamConfig, Backend, TensorId};
+use crate::model::plan::LayerPlan;
 use crate::model::{self, init, plan, Network, Output};
 use crate::train::defaults;
 
@@ -39,13 +40,24 @@ impl Workload {
             other => anyhow::bail!("no bench workload for '{other}': use seed-cnn, seed-lstm or fcn"),
         };
         let d = defaults::for_model(preset);
-        Ok(Workload {
+        let w = Workload {
             preset: preset.to_string(),
             batch: d.batch,
             channels: d.preprocess.channels(),
             length: length.unwrap_or(full_length),
             full_length,
-        })
+        };
+        // a --length the model cannot take is the user's error, not the device's
+        w.layers().map_err(|e| anyhow::anyhow!("--length {}: {e:#}", w.length))?;
+        Ok(w)
+    }
+
+    /// The preset's plan at this workload's input.
+    fn layers(&self) -> Result<(Vec<LayerPlan>, Output)> {
+        let spec = model::resolve(&self.preset)?;
+        let output = spec.output(CLASSES)?;
+        let layers = plan::plan(&spec, plan::input_dims(&spec, self.channels, self.length), output)?;
+        Ok((layers, output))
     }
 
     pub fn describe(&self) -> String {
@@ -73,9 +85,7 @@ pub struct Prepared {
 impl Prepared {
     /// Shapes come from the model plan, exactly as `train` builds the network.
     pub fn new(be: &mut dyn Backend, w: &Workload) -> Result<Prepared> {
-        let spec = model::resolve(&w.preset)?;
-        let output: Output = spec.output(CLASSES)?;
-        let layers = plan::plan(&spec, plan::input_dims(&spec, w.channels, w.length), output)?;
+        let (layers, output) = w.layers()?;
         let net = Network::build(be, &layers, output, w.batch)?;
         for (p, v) in net.params.iter().zip(init::initial_values(&layers, SEED)) {
             be.upload(p.value, &v);

@@ -8,8 +8,11 @@
 //! for), then folded at trial periods from `MIN_PERIOD` to half the series (at least two
 //! transits) in steps that move the last transit by `DRIFT_BINS` bins relative to the
 //! first; at each period every phase and each width of `WIDTHS` is tried. The score of a
-//! box is -(sum of the unit-scatter values inside) / sqrt(their count): the dip's
-//! signal-to-noise ratio.
+//! box is -(sum of the values inside) / sqrt(their count) / r_w: the dip's
+//! signal-to-noise ratio. r_w corrects for noise that is not white (granulation, what is
+//! left of the roll): it is the measured scatter of sums over `w` consecutive bins
+//! divided by its white-noise value, sqrt(cadences), so that a box's score is in the
+//! units of the noise it really has on its own time scale.
 
 /// Shortest trial period, cadences (0.49 d at K2's cadence).
 const MIN_PERIOD_CADENCES: f64 = 24.0;
@@ -21,7 +24,7 @@ const WIDTHS: [usize; 8] = [1, 2, 3, 4, 5, 6, 8, 10];
 /// the closest orbits around subgiants).
 const MAX_DUTY: f64 = 0.2;
 /// Period step: the fold misplaces the last transit by this many bins at most.
-const DRIFT_BINS: f64 = 1.5;
+const DRIFT_BINS: f64 = 3.0;
 /// Fewest observed cadences inside a box for it to count.
 const MIN_IN_BOX: u32 = 3;
 
@@ -53,6 +56,7 @@ pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
             }
         }
     }
+    let red: Vec<f32> = WIDTHS.iter().map(|&w| red_noise_factor(&sum, &count, w)).collect();
     let span = bins as f64;
     let max_period = span / 2.0;
     let mut period = MIN_PERIOD_CADENCES / BIN as f64;
@@ -73,9 +77,12 @@ pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
                 phase -= period;
             }
         }
-        for &width in WIDTHS.iter().filter(|&&w| w as f64 <= (MAX_DUTY * period).max(1.0)) {
+        for (&width, &red) in
+            WIDTHS.iter().zip(&red).filter(|(&w, _)| w as f64 <= (MAX_DUTY * period).max(1.0))
+        {
             let fit = best_phase(&folded_sum[..slots], &folded_count[..slots], width);
             if let Some((start, snr, n)) = fit {
+                let snr = snr / red;
                 if best.is_none_or(|b| snr > b.snr) {
                     best = Some(BoxFit {
                         period: period * BIN as f64,
@@ -90,6 +97,24 @@ pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
         period += DRIFT_BINS * period / span;
     }
     best
+}
+
+/// Scatter of sums over `width` consecutive fully observed bins (1.4826 x median
+/// absolute value) over its white-noise value sqrt(cadences); at least 1.
+fn red_noise_factor(sum: &[f32], count: &[u32], width: usize) -> f32 {
+    let full = (width * BIN) as u32;
+    let mut sums: Vec<f32> = sum
+        .windows(width)
+        .zip(count.windows(width))
+        .filter(|(_, c)| c.iter().sum::<u32>() == full)
+        .map(|(s, _)| s.iter().sum::<f32>().abs())
+        .collect();
+    if sums.len() < 16 {
+        return 1.0;
+    }
+    let mid = sums.len() / 2;
+    let scatter = 1.4826 * *sums.select_nth_unstable_by(mid, f32::total_cmp).1;
+    (scatter / (full as f32).sqrt()).max(1.0)
 }
 
 /// The circular box of `width` slots with the highest score: (first slot, score, count).
@@ -145,7 +170,8 @@ mod tests {
             let harmonic = (fit.period / period).round().max(1.0);
             let ratio = fit.period / period;
             assert!(
-                (ratio - 1.0).abs() < 0.01 || (ratio * harmonic - harmonic * harmonic).abs() < 0.02 * harmonic,
+                (ratio - 1.0).abs() < 0.01
+                    || (ratio * harmonic - harmonic * harmonic).abs() < 0.02 * harmonic,
                 "period {period}: found {fit:?}"
             );
             let off = (fit.epoch - epoch).rem_euclid(period);

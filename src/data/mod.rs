@@ -15,6 +15,6 @@ pub use csv_reader::{read_csv, read_csv_report, NanPolicy, ReadOptions, ReadRepo
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use preprocess::Preprocess;
-pub use transit_view::TransitView;
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
 pub use split::{balanced_class_weights, check_known_classes, check_training_classes, stratified_split};
+pub use transit_view::TransitView;

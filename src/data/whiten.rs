@@ -3,14 +3,16 @@
 //!
 //! Transits last 1 to 10 hours; rotation and spot evolution vary over days. The trend is
 //! a running fit over about a day (49 K2 cadences) of the cadences that look like
-//! neither a dip nor an outlier: a first pass with a running median (which a transit
-//! barely moves) flags cadences more than 3 sigma from it, or whose 5-cadence mean is more
-//! than 1.2 sigma below it; a straight line is fitted to the rest of each window (a
-//! plain mean would be pulled by the slope at the ends). A window fit of a
+//! neither a dip nor an outlier: a first pass over every cadence flags those more than
+//! 3 sigma from it, or whose 5-cadence mean is more than 1.2 sigma below it, and the
+//! second pass fits the rest. Each pass fits a straight line to each window (a plain
+//! mean would be pulled by the slope at the ends; a running median returns the sample
+//! itself wherever the star changes faster than its noise). A window fit of a
 //! curved trend misses by f''(t) h^2 / 6 (h the half-width); the trend is corrected by
 //! that much with f'' taken from the running mean itself, which takes a 5-day rotation's
 //! residual from 6.5% of its amplitude to 0.5%. The residual is divided by its robust scatter
-//! (1.4826 x median absolute deviation), so that a transit's depth reads in sigmas
+//! (1.4826 x median absolute deviation) after K2's roll sawtooth is taken out where
+//! there is one ([`remove_roll`]), so that a transit's depth reads in sigmas
 //! whatever the star's brightness.
 
 /// A whitened series: `values` in units of the residual scatter (0 where unobserved).
@@ -31,17 +33,23 @@ const NEIGHBOUR_SHARE: f32 = 0.3;
 /// Scatter of the second difference below this share of its typical value marks a
 /// noiseless stretch: a gap filled with a straight line.
 const FLAT_SHARE: f64 = 0.01;
+/// K2 roll: cadences between thruster firings, and how many firings each side the
+/// sawtooth template looks at.
+const ROLL_CADENCES: usize = 12;
+const ROLL_REACH: usize = 3;
 
 /// Whitens `series` with a running median of `window` cadences.
 pub fn whiten(series: &[f32], window: usize) -> Whitened {
     let n = series.len();
     let mut observed = filled_gaps_removed(series);
     let window = window.max(1);
-    let first = running_median(series, &observed, window);
+    let half = window / 2;
+    let first = curvature_corrected(&running_line(series, &observed, window), half);
     let quiet = quiet_cadences(series, &first, &observed);
-    let trend = curvature_corrected(&running_line(series, &quiet, window), window / 2);
+    let trend = curvature_corrected(&running_line(series, &quiet, window), half);
     let mut residual: Vec<f32> =
         (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
+    remove_roll(&mut residual, &observed);
     let scale = robust_scale(&residual, &observed);
     if !(scale > 0.0 && scale.is_finite()) {
         return Whitened { values: vec![0.0; n], observed: vec![false; n] };
@@ -86,24 +94,34 @@ fn filled_gaps_removed(series: &[f32]) -> Vec<bool> {
     observed
 }
 
-/// Median of the observed values within `window / 2` cadences each side; where a window
-/// holds no observed value, the nearest trend value before it (or 0).
-fn running_median(series: &[f32], observed: &[bool], window: usize) -> Vec<f32> {
-    let n = series.len();
-    let half = window / 2;
-    let mut buffer = Vec::with_capacity(window + 1);
-    let mut trend = vec![0.0f32; n];
-    let mut last = 0.0;
-    for i in 0..n {
-        buffer.clear();
-        let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
-        buffer.extend((lo..hi).filter(|&j| observed[j]).map(|j| series[j]));
-        if !buffer.is_empty() {
-            last = median(&mut buffer);
-        }
-        trend[i] = last;
+/// K2's thrusters fire every 5.88 h, 12 cadences: the pointing sawtooth repeats with
+/// that period (jittered by ~2% per firing). Its template at cadence i is the median of
+/// the residual 12, 24 and 36 cadences before and after, where a transit (not periodic
+/// at 12 cadences) rarely reaches. The template is subtracted only when that lowers the
+/// scatter: on data without the sawtooth subtracting it would add noise, so it is not.
+fn remove_roll(residual: &mut [f32], observed: &[bool]) {
+    let n = residual.len();
+    let mut values = Vec::with_capacity(2 * ROLL_REACH);
+    let template: Vec<f32> = (0..n)
+        .map(|i| {
+            values.clear();
+            for d in (1..=ROLL_REACH).map(|k| k * ROLL_CADENCES) {
+                for j in [i.checked_sub(d), Some(i + d)].into_iter().flatten() {
+                    if j < n && observed[j] {
+                        values.push(residual[j]);
+                    }
+                }
+            }
+            if values.len() < 3 {
+                return 0.0;
+            }
+            median(&mut values)
+        })
+        .collect();
+    let cleaned: Vec<f32> = residual.iter().zip(&template).map(|(r, t)| r - t).collect();
+    if robust_scale(&cleaned, observed) < robust_scale(residual, observed) {
+        residual.copy_from_slice(&cleaned);
     }
-    trend
 }
 
 /// 1.4826 x the median absolute value of the observed entries (the standard deviation

@@ -329,12 +329,12 @@ fn largest_per_sample(layers: &[LayerPlan]) -> (usize, String) {
     let input = layers.first().map_or(0, |l| l.input.numel());
     let mut largest = (input, "the input".to_string());
     for (i, l) in layers.iter().enumerate() {
-        let n = match (&l.spec, l.input) {
-            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }) => 4 * time * units,
-            _ => l.output.numel(),
+        let (n, part) = match (&l.spec, l.input) {
+            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }) => (4 * time * units, "gates"),
+            _ => (l.output.numel(), "output"),
         };
         if n > largest.0 {
-            largest = (n, format!("the output of layer {} ({})", i + 1, l.name));
+            largest = (n, format!("the {part} of layer {} ({})", i + 1, l.name));
         }
     }
     largest

@@ -23,7 +23,7 @@ pub fn render(model: &str, layers: &[LayerPlan]) -> String {
         s += &format!(
             "{:<28}{:<24}{:>14}\n",
             l.name,
-            format!("(batch, {})", &l.output.describe()[1..]),
+            format!("(batch, {}", &l.output.describe()[1..]),
             group(n)
         );
     }

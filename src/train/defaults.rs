@@ -43,3 +43,14 @@ pub fn for_model(name: &str) -> Defaults {
         },
     }
 }
+
+/// Preprocessing for the built-in synthetic data (the main job): seed-cnn gets the
+/// transit search's channels (whitened flux and the fold at the best box period; see
+/// data::transit_view), which find planets whose transits are too weak to see one at a
+/// time; other models keep their defaults.
+pub fn builtin_preprocess(name: &str) -> Preprocess {
+    match name {
+        "seed-cnn" => Preprocess::transit_search(),
+        _ => for_model(name).preprocess,
+    }
+}

@@ -28,7 +28,7 @@ pub struct NonFinite {
     /// The step within the epoch, when the loss check found it (None: at the epoch's end).
     pub step: Option<usize>,
     pub global_step: u64,
-    /// What became non-finite: "the training loss became NaN", "the parameters became non-finite".
+    /// What became non-finite: "the training loss became NaN", "the weights or the optimizer state ...".
     pub what: String,
     /// The first tensor holding NaN or inf (`Network::first_non_finite`).
     pub layer: Option<String>,

@@ -160,8 +160,9 @@ mod tests {
     fn injection_set_differs_from_the_main_set_and_spans_the_snr_range() {
         let set = generate(42).expect("valid configuration");
         assert_eq!(set.data.rows(), INJECTION_STARS);
-        let main = synth::generate(&SynthConfig { train_stars: 0, train_planets: 0, ..SynthConfig::default() })
-            .expect("valid configuration");
+        let main =
+            synth::generate(&SynthConfig { train_stars: 0, train_planets: 0, ..SynthConfig::default() })
+                .expect("valid configuration");
         assert_ne!(set.data.series(0), main.test.series(0));
         let snr: Vec<f64> = set.truth.iter().filter(|t| t.kind == Kind::Planet).map(|t| t.snr).collect();
         assert_eq!(snr.len(), INJECTION_PLANETS);

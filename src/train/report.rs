@@ -10,6 +10,7 @@ use crate::data::synth::{self, SnrBin, TruthRow};
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
 use crate::metrics::Report;
 use crate::train::evaluate::{argmax, Prepared};
+use crate::train::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};
 
 /// metrics.json. Field names are an interface (design.md): scripts read them.
@@ -30,10 +31,13 @@ pub struct RunReport {
     pub samples_per_second: f64,
     /// Total time the device waited for the host scheduler's batches.
     pub input_wait_seconds: f64,
-    /// Recall of planet hosts by transit signal-to-noise, when the truth is known
-    /// (the built-in synthetic set).
+    /// Recall of the test set's planet hosts by transit signal-to-noise, when the truth
+    /// is known (the built-in synthetic set; 5 planets, so coarse).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub injection_recovery: Option<Vec<SnrBin>>,
+    pub test_recall_by_snr: Option<Vec<SnrBin>>,
+    /// Recall by S/N and false-positive rate on the main job's injection set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub injection_recovery: Option<InjectionRecovery>,
 }
 
 #[derive(Serialize)]
@@ -52,13 +56,14 @@ pub struct RunInputs<'a> {
     pub device: String,
     pub evaluated_on: &'a str,
     pub snr_truth: Option<&'a [TruthRow]>,
+    pub injection: Option<InjectionRecovery>,
 }
 
 impl RunReport {
     pub fn new(i: RunInputs) -> Result<RunReport> {
         let report = Report::new(i.classes, i.truth, i.probs)?;
         let k = i.classes.len();
-        let injection_recovery = i.snr_truth.map(|truth| {
+        let test_recall_by_snr = i.snr_truth.map(|truth| {
             let positive: Vec<bool> = i.probs.chunks(k).map(|p| argmax(p) == k - 1).collect();
             synth::recall_by_snr(truth, &positive)
         });
@@ -76,7 +81,8 @@ impl RunReport {
             samples_per_second: epochs.iter().map(|e| e.samples_per_second).sum::<f64>()
                 / epochs.len().max(1) as f64,
             input_wait_seconds: epochs.iter().map(|e| e.input_wait_seconds).sum(),
-            injection_recovery,
+            test_recall_by_snr,
+            injection_recovery: i.injection,
         })
     }
 
@@ -93,8 +99,8 @@ impl RunReport {
             last.epoch,
             last.report.accuracy
         );
-        if let Some(bins) = &self.injection_recovery {
-            let _ = writeln!(s, "\nInjection-recovery (planet hosts by transit S/N):");
+        if let Some(bins) = &self.test_recall_by_snr {
+            let _ = writeln!(s, "\nTest-set planet hosts by transit S/N:");
             for b in bins.iter().filter(|b| b.planets > 0) {
                 let _ = writeln!(
                     s,
@@ -105,6 +111,9 @@ impl RunReport {
                     b.recall.unwrap_or(0.0)
                 );
             }
+        }
+        if let Some(injection) = &self.injection_recovery {
+            let _ = write!(s, "\n{}", injection.render());
         }
         let _ = writeln!(s, "\nDevice: {}; {:.0} training samples/s.", self.device, self.samples_per_second);
         s

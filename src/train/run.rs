@@ -17,6 +17,7 @@ use crate::train::defaults;
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{NonFinite, OnNan, MAX_LR_HALVINGS};
 use crate::train::infer::read_data;
+use crate::train::injection::{self, InjectionRecovery};
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
@@ -64,13 +65,12 @@ struct Inputs {
 pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let spec = model::resolve(&args.model)?;
     let d = defaults::for_model(&spec.name);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| {
-            format!(
-                "cannot create the run directory {}: give --out a directory you can write to",
-                args.out.display()
-            )
-        })?;
+    std::fs::create_dir_all(&args.out).with_context(|| {
+        format!(
+            "cannot create the run directory {}: give --out a directory you can write to",
+            args.out.display()
+        )
+    })?;
     let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
     let inputs = load_inputs(args)?;
     let classes = inputs.train.classes();
@@ -83,7 +83,10 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
                 Some(w) => Some(w),
                 None => d.preprocess.smooth_window,
             },
-            ..d.preprocess
+            ..match args.train {
+                None => defaults::builtin_preprocess(&spec.name),
+                Some(_) => d.preprocess,
+            }
         },
     };
     let card = ModelCard {
@@ -222,9 +225,28 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         device: be.name(),
         evaluated_on,
         snr_truth: if evaluated_on == "test" { inputs.test_truth.as_deref() } else { None },
+        injection: match args.train {
+            None => Some(injection_recovery(be, &net, &slots, layout, &prepare, args.seed)?),
+            Some(_) => None,
+        },
     })?;
     report::write_run_dir(&args.out, &run, &progress, evaluated, &probs)?;
     Ok(run)
+}
+
+/// Scores the selected model on the injection set that goes with the built-in data.
+fn injection_recovery(
+    be: &mut dyn Backend,
+    net: &Network,
+    slots: &Slots,
+    layout: Layout,
+    prepare: &dyn Fn(&Dataset) -> Result<Prepared>,
+    seed: u64,
+) -> Result<InjectionRecovery> {
+    let set = injection::generate(seed)?;
+    let probs = evaluate::predict(be, net, slots.x[0], &prepare(&set.data)?, layout);
+    let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
+    Ok(injection::measure(&set.truth, &positive))
 }
 
 fn validate(o: &TrainOptions) -> Result<()> {

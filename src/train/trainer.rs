@@ -220,21 +220,17 @@ impl Trainer<'_> {
         let numel = self.net.batch * self.net.input.numel();
         let batch = self.net.batch;
         Prefetcher::spawn(plan.len(), 2, move |i| {
-            // A short last batch (shuffled mode) is padded with zero-weight copies and its
-            // real rows weighted batch/real, so the loss is exactly the short batch's mean.
-            let real = plan[i].len();
-            let scale = batch as f32 / real as f32;
-            let picks: Vec<Pick> = (0..batch).map(|j| plan[i][j % real]).collect();
+            // A short last batch (shuffled mode) is topped up with the epoch's first rows, as
+            // real samples at full weight: padding with weightless copies would still bend
+            // the batch-norm statistics (a 1-row batch has zero variance).
+            let picks: Vec<Pick> =
+                plan[i].iter().chain(plan.iter().flatten().cycle()).take(batch).copied().collect();
             let mut x = vec![0.0; numel];
             gather_batch(&data.values, data.channels, data.len, &picks, layout, &mut x);
             HostBatch {
                 x,
                 targets: picks.iter().map(|&(r, _)| truth[r] as f32).collect(),
-                weights: picks
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &(r, _))| if j < real { cw[truth[r]] * scale } else { 0.0 })
-                    .collect(),
+                weights: picks.iter().map(|&(r, _)| cw[truth[r]]).collect(),
             }
         })
     }
