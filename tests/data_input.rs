@@ -409,8 +409,8 @@ fn gather_rolls_like_np_roll_in_both_layouts() {
     let picks = [(2, 3), (0, 0), (2, 7 + 1), (3, 6)];
     let mut first = vec![0.0; picks.len() * channels * len];
     let mut major = vec![0.0; picks.len() * channels * len];
-    gather_batch(&prepared, channels, len, &picks, Layout::ChannelsFirst, &mut first);
-    gather_batch(&prepared, channels, len, &picks, Layout::TimeMajor, &mut major);
+    gather_batch(&prepared, (channels, channels), len, &picks, Layout::ChannelsFirst, &mut first);
+    gather_batch(&prepared, (channels, channels), len, &picks, Layout::TimeMajor, &mut major);
     for (b, &(row, shift)) in picks.iter().enumerate() {
         for c in 0..channels {
             for i in 0..len {

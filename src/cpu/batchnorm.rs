@@ -32,29 +32,57 @@ fn check_shapes<T>(s: &ChannelShape, x: &[T], gamma: &[T], y: &[T]) {
     check::len("batchnorm gamma", gamma.len(), s.channels);
 }
 
-/// For each channel c: the sum over n, l of `term(c, i)`, i = (n*channels + c)*len + l.
-fn per_channel_sum<T: Real>(s: &ChannelShape, term: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+/// Independent partial sums per channel: a fixed order (the same on any thread count)
+/// that still lets the compiler keep the running sums in one vector register.
+const LANES: usize = 8;
+
+/// Row r of the (batch * channels) rows of `len` elements.
+fn row<'a, T>(s: &ChannelShape, t: &'a [T], r: usize) -> &'a [T] {
+    &t[r * s.len..(r + 1) * s.len]
+}
+
+/// For each channel c: the sum of `term(c, a_i, b_i)` over the elements i of channel c
+/// (every (n, l)), element j of each row added into partial sum j % LANES.
+fn per_channel_sum<T: Real>(
+    s: &ChannelShape,
+    a: &[T],
+    b: &[T],
+    term: impl Fn(usize, T, T) -> T + Sync,
+) -> Vec<T> {
     (0..s.channels)
         .into_par_iter()
         .map(|c| {
-            let mut sum = T::zero();
+            let mut lanes = [T::zero(); LANES];
             for n in 0..s.batch {
-                let row = (n * s.channels + c) * s.len;
-                for i in row..row + s.len {
-                    sum += term(c, i);
+                let r = n * s.channels + c;
+                let (a, b) = (row(s, a, r).chunks_exact(LANES), row(s, b, r).chunks_exact(LANES));
+                let tail = a.remainder().iter().zip(b.remainder());
+                for (a, b) in a.zip(b) {
+                    for j in 0..LANES {
+                        lanes[j] += term(c, a[j], b[j]);
+                    }
+                }
+                for (lane, (&u, &v)) in lanes.iter_mut().zip(tail) {
+                    *lane += term(c, u, v);
                 }
             }
-            sum
+            lanes.into_iter().fold(T::zero(), |sum, v| sum + v)
         })
         .collect()
 }
 
-/// out[i] = value(c, i) for every element i of channel c.
-fn map_elements<T: Real>(s: &ChannelShape, out: &mut [T], value: impl Fn(usize, usize) -> T + Sync) {
-    out.par_chunks_mut(s.len.max(1)).enumerate().for_each(|(r, row)| {
+/// out_i = value(c, a_i, b_i) for every element i of channel c.
+fn map_elements<T: Real>(
+    s: &ChannelShape,
+    out: &mut [T],
+    a: &[T],
+    b: &[T],
+    value: impl Fn(usize, T, T) -> T + Sync,
+) {
+    out.par_chunks_mut(s.len.max(1)).enumerate().for_each(|(r, out)| {
         let c = r % s.channels;
-        for (l, o) in row.iter_mut().enumerate() {
-            *o = value(c, r * s.len + l);
+        for (o, (&u, &v)) in out.iter_mut().zip(row(s, a, r).iter().zip(row(s, b, r))) {
+            *o = value(c, u, v);
         }
     });
 }
@@ -87,9 +115,11 @@ pub fn forward_train<T: Real>(
         check::len(what, t.len(), s.channels);
     }
     let m = T::of((s.batch * s.len) as f64);
-    let batch_mean: Vec<T> = per_channel_sum(s, |_, i| x[i]).into_iter().map(|sum| sum / m).collect();
-    let batch_var: Vec<T> =
-        per_channel_sum(s, |c, i| (x[i] - batch_mean[c]).powi(2)).into_iter().map(|sum| sum / m).collect();
+    let batch_mean: Vec<T> = per_channel_sum(s, x, x, |_, x, _| x).into_iter().map(|sum| sum / m).collect();
+    let batch_var: Vec<T> = per_channel_sum(s, x, x, |c, x, _| (x - batch_mean[c]).powi(2))
+        .into_iter()
+        .map(|sum| sum / m)
+        .collect();
     let unbias = if p.unbiased_running_var && s.batch * s.len > 1 { m / (m - T::one()) } else { T::one() };
     for c in 0..s.channels {
         mean[c] = batch_mean[c];
@@ -97,7 +127,7 @@ pub fn forward_train<T: Real>(
         running_mean[c] = (T::one() - p.momentum) * running_mean[c] + p.momentum * batch_mean[c];
         running_var[c] = (T::one() - p.momentum) * running_var[c] + p.momentum * batch_var[c] * unbias;
     }
-    map_elements(s, y, |c, i| gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c]);
+    map_elements(s, y, x, x, |c, x, _| gamma[c] * (x - mean[c]) * inv_std[c] + beta[c]);
 }
 
 /// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
@@ -117,7 +147,7 @@ pub fn forward_eval<T: Real>(
         check::len(what, t.len(), s.channels);
     }
     let inv_std: Vec<T> = running_var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
-    map_elements(s, y, |c, i| gamma[c] * (x[i] - running_mean[c]) * inv_std[c] + beta[c]);
+    map_elements(s, y, x, x, |c, x, _| gamma[c] * (x - running_mean[c]) * inv_std[c] + beta[c]);
 }
 
 /// `mean`/`inv_std` are what the forward pass normalized with; xhat = (x - mean) * inv_std.
@@ -142,17 +172,63 @@ pub fn backward<T: Real>(
     for (what, t) in [("mean", mean), ("inv_std", inv_std), ("dgamma", &*dgamma), ("dbeta", &*dbeta)] {
         check::len(what, t.len(), s.channels);
     }
-    let xhat = |c: usize, i: usize| (x[i] - mean[c]) * inv_std[c];
-    dgamma.copy_from_slice(&per_channel_sum(s, |c, i| dy[i] * xhat(c, i)));
-    dbeta.copy_from_slice(&per_channel_sum(s, |_, i| dy[i]));
+    let xhat = |c: usize, x: T| (x - mean[c]) * inv_std[c];
+    dgamma.copy_from_slice(&per_channel_sum(s, x, dy, |c, x, dy| dy * xhat(c, x)));
+    dbeta.copy_from_slice(&per_channel_sum(s, dy, dy, |_, dy, _| dy));
     if batch_stats {
         // mean(g) = gamma * dbeta / M and mean(g * xhat) = gamma * dgamma / M
         let m = T::of((s.batch * s.len) as f64);
-        map_elements(s, dx, |c, i| {
-            let g = dy[i] * gamma[c];
-            inv_std[c] * (g - gamma[c] * dbeta[c] / m - xhat(c, i) * gamma[c] * dgamma[c] / m)
+        map_elements(s, dx, x, dy, |c, x, dy| {
+            let g = dy * gamma[c];
+            inv_std[c] * (g - gamma[c] * dbeta[c] / m - xhat(c, x) * gamma[c] * dgamma[c] / m)
         });
     } else {
-        map_elements(s, dx, |c, i| dy[i] * gamma[c] * inv_std[c]);
+        map_elements(s, dx, dy, dy, |c, dy, _| dy * gamma[c] * inv_std[c]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-channel sums split rows into lanes: the same bits on any thread count,
+    /// and (in f64) the plain sum, for a row length that leaves a remainder.
+    #[test]
+    fn statistics_are_exact_sums_and_independent_of_thread_count() {
+        let s = ChannelShape { batch: 5, channels: 3, len: 21 };
+        let x: Vec<f32> = (0..5 * 3 * 21).map(|i| (i as f32 * 0.913).sin() * 2.0 + 0.5).collect();
+        let dy: Vec<f32> = (0..5 * 3 * 21).map(|i| (i as f32 * 0.271).cos()).collect();
+        let gamma = [1.5f32, -0.5, 0.75];
+        let p = Params { eps: 1e-3f32, momentum: 0.1, unbiased_running_var: true };
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let (mut rm, mut rv) = (vec![0.0; 3], vec![1.0; 3]);
+                let (mut y, mut mean, mut inv_std) = (vec![0.0; x.len()], vec![0.0; 3], vec![0.0; 3]);
+                forward_train(
+                    &s,
+                    &p,
+                    &x,
+                    &gamma,
+                    &[0.1, 0.2, 0.3],
+                    &mut rm,
+                    &mut rv,
+                    &mut y,
+                    &mut mean,
+                    &mut inv_std,
+                );
+                let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; 3], vec![0.0; 3]);
+                backward(&s, true, &x, &gamma, &mean, &inv_std, &dy, &mut dx, &mut dgamma, &mut dbeta);
+                (y, mean, rv, dx, dgamma, dbeta)
+            })
+        };
+        assert_eq!(run(1), run(3));
+
+        let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
+        let sums = per_channel_sum(&s, &x64, &x64, |_, v, _| v);
+        for (c, sum) in sums.iter().enumerate() {
+            let want: f64 = (0..s.batch).flat_map(|n| row(&s, &x64, n * s.channels + c).iter()).sum();
+            assert!((sum - want).abs() < 1e-12, "channel {c}: {sum} vs {want}");
+        }
     }
 }

@@ -31,9 +31,10 @@ fn im2col<T: Real>(s: &Conv1dShape, x_n: &[T], col: &mut [T]) {
     for (row_index, row) in col.chunks_mut(s.len_out).enumerate() {
         let (c, k) = (row_index / s.kernel, row_index % s.kernel);
         let range = valid_range(s, k);
-        row.fill(T::zero());
         let first = c * s.len_in + range.start + k - s.pad_left;
+        row[..range.start].fill(T::zero());
         row[range.clone()].copy_from_slice(&x_n[first..first + range.len()]);
+        row[range.end..].fill(T::zero());
     }
 }
 

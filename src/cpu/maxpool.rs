@@ -21,46 +21,63 @@ fn check_shapes<T>(s: &PoolShape, x: &[T], y: &[T]) {
     check::len("maxpool y/dy", y.len(), s.batch * s.channels * s.len_out);
 }
 
-/// Position (within the row) of the maximum of window j; the first one on ties.
-fn argmax<T: Real>(s: &PoolShape, row: &[T], j: usize) -> usize {
-    let start = j * s.stride;
-    let mut best = start;
-    for i in start + 1..start + s.pool {
-        if row[i] > row[best] {
-            best = i;
-        }
+/// Input elements per parallel task: rows are grouped so that short rows (the last
+/// layers' 37 positions) do not each cost a task.
+const TASK: usize = 1 << 14;
+
+/// Window j of a row.
+fn window<'a, T>(s: &PoolShape, row: &'a [T], j: usize) -> &'a [T] {
+    &row[j * s.stride..j * s.stride + s.pool]
+}
+
+/// Position of the window's maximum; the first one on ties. The comparison only picks
+/// values (no branch on the data), so random inputs cost no mispredicted jumps.
+fn argmax<T: Real>(window: &[T]) -> usize {
+    let (mut best, mut max) = (0, window[0]);
+    for (i, &v) in window.iter().enumerate().skip(1) {
+        (best, max) = if v > max { (i, v) } else { (best, max) };
     }
     best
 }
 
+fn rows_per_task(s: &PoolShape) -> usize {
+    (TASK / s.len_in).max(1)
+}
+
 pub fn forward<T: Real>(s: &PoolShape, x: &[T], y: &mut [T]) {
     check_shapes(s, x, y);
-    y.par_chunks_mut(s.len_out).zip(x.par_chunks(s.len_in)).for_each(|(y_row, x_row)| {
-        for (j, out) in y_row.iter_mut().enumerate() {
-            *out = x_row[argmax(s, x_row, j)];
-        }
-    });
+    y.par_chunks_mut(s.len_out).zip(x.par_chunks(s.len_in)).with_min_len(rows_per_task(s)).for_each(
+        |(y_row, x_row)| {
+            for (j, out) in y_row.iter_mut().enumerate() {
+                let w = window(s, x_row, j);
+                *out = w[argmax(w)];
+            }
+        },
+    );
 }
 
 /// dx[argmax of window j] += dy[j]; zero elsewhere (overlapping windows accumulate).
 pub fn backward<T: Real>(s: &PoolShape, x: &[T], dy: &[T], dx: &mut [T]) {
     check_shapes(s, x, dy);
     check::len("maxpool dx", dx.len(), x.len());
-    dx.par_chunks_mut(s.len_in).zip(x.par_chunks(s.len_in).zip(dy.par_chunks(s.len_out))).for_each(
-        |(dx_row, (x_row, dy_row))| {
+    dx.par_chunks_mut(s.len_in)
+        .zip(x.par_chunks(s.len_in).zip(dy.par_chunks(s.len_out)))
+        .with_min_len(rows_per_task(s))
+        .for_each(|(dx_row, (x_row, dy_row))| {
             dx_row.fill(T::zero());
             for (j, &g) in dy_row.iter().enumerate() {
-                dx_row[argmax(s, x_row, j)] += g;
+                dx_row[j * s.stride + argmax(window(s, x_row, j))] += g;
             }
-        },
-    );
+        });
 }
 
 /// (batch, channels, len_out): the absolute position in 0..len_in of each window's
 /// maximum, as the golden files' `indices` output records it.
 pub fn argmax_indices<T: Real>(s: &PoolShape, x: &[T]) -> Vec<usize> {
     check::len("maxpool x", x.len(), s.batch * s.channels * s.len_in);
-    x.chunks(s.len_in).flat_map(|row| (0..s.len_out).map(move |j| argmax(s, row, j))).collect()
+    x.chunks(s.len_in)
+        .flat_map(|row| (0..s.len_out).map(move |j| j * s.stride + argmax(window(s, row, j))))
+        .collect()
 }
 
 #[cfg(test)]

@@ -176,7 +176,8 @@ mod tests {
             );
             let off = (fit.epoch - epoch).rem_euclid(period);
             assert!(off.min(period - off) < 4.0, "period {period}: epoch {fit:?}");
-            assert!(fit.snr > 14.0, "period {period}: {fit:?}");
+            // The period grid (DRIFT_BINS) may cost up to ~30% of the S/N.
+            assert!(fit.snr > 12.0, "period {period}: {fit:?}");
         }
     }
 

@@ -41,6 +41,16 @@ impl Preprocess {
         Preprocess { transit_view: Some(TransitView::default()), ..Preprocess::default() }
     }
 
+    /// How many leading channels are time series (which roll augmentation may shift);
+    /// the transit view's second channel is the folded curve, centred on the transit.
+    pub fn time_channels(&self) -> usize {
+        if self.transit_view.is_some() {
+            1
+        } else {
+            self.channels()
+        }
+    }
+
     pub fn channels(&self) -> usize {
         if self.transit_view.is_some() {
             return 2;

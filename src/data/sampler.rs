@@ -159,10 +159,13 @@ impl ExactSizeIterator for EpochBatches<'_> {}
 /// Copies the picked rows of `prepared` (rows, channels, len) into `out` in `layout`,
 /// each rolled by its offset as `np.roll` does: `out[i] = x[(i - offset) mod len]`.
 ///
+/// Only the first `rolled` channels are rolled: the others are not time series (e.g. the
+/// transit search's phase-folded view, whose dip must stay centred).
+///
 /// Panics if `out` is not exactly `picks.len() * channels * len` long (a caller bug).
 pub fn gather_batch(
     prepared: &[f32],
-    channels: usize,
+    (channels, rolled): (usize, usize),
     len: usize,
     picks: &[Pick],
     layout: Layout,
@@ -179,19 +182,19 @@ pub fn gather_batch(
     }
     for (dst, &(row, offset)) in out.chunks_exact_mut(row_size).zip(picks) {
         let src = &prepared[row * row_size..(row + 1) * row_size];
-        let shift = offset % len;
+        let shift = |c: usize| if c < rolled { offset % len } else { 0 };
         match layout {
             Layout::ChannelsFirst => {
-                for (d, s) in dst.chunks_exact_mut(len).zip(src.chunks_exact(len)) {
+                for (c, (d, s)) in dst.chunks_exact_mut(len).zip(src.chunks_exact(len)).enumerate() {
+                    let shift = shift(c);
                     d[shift..].copy_from_slice(&s[..len - shift]);
                     d[..shift].copy_from_slice(&s[len - shift..]);
                 }
             }
             Layout::TimeMajor => {
                 for (t, features) in dst.chunks_exact_mut(channels).enumerate() {
-                    let from = (t + len - shift) % len;
                     for (c, f) in features.iter_mut().enumerate() {
-                        *f = src[c * len + from];
+                        *f = src[c * len + (t + len - shift(c)) % len];
                     }
                 }
             }

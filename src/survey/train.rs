@@ -161,7 +161,8 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     }
     let mut progress = Progress::default();
     let mut hook = KeepBest { best: None, verbose: args.verbose, epochs: args.epochs };
-    let trainer = Trainer { net: &net, slots: &slots, opts: &opts, layout: Layout::ChannelsFirst };
+    let trainer =
+        Trainer { net: &net, slots: &slots, opts: &opts, layout: Layout::ChannelsFirst, rolled_channels: 1 };
     trainer.run(be, &train_set, Some(&val_set), &mut progress, &mut hook)?;
     let best = hook.best.context("no epoch finished")?;
     for (p, (_, _, v)) in net.params.iter().zip(&best) {

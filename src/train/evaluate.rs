@@ -32,7 +32,7 @@ pub fn predict(
     for start in (0..data.rows).step_by(net.batch) {
         let picks: Vec<(usize, usize)> =
             (start..start + net.batch).map(|r| (r.min(data.rows - 1), 0)).collect();
-        gather_batch(&data.values, data.channels, data.len, &picks, layout, &mut host);
+        gather_batch(&data.values, (data.channels, 0), data.len, &picks, layout, &mut host);
         be.upload(x, &host);
         net.forward(be, x, false, 0, 0);
         net.predict_probs(be);

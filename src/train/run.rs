@@ -165,7 +165,8 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let mut hook = RunHook::new(&args.out, &card, &options, args.resume);
     let mut halvings = 0;
     let finished = loop {
-        let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout };
+        let rolled_channels = preprocess.time_channels();
+        let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout, rolled_channels };
         let error = match trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook) {
             Ok(finished) => break finished,
             Err(e) => e,

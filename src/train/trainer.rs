@@ -105,6 +105,8 @@ pub struct Trainer<'a> {
     pub slots: &'a Slots,
     pub opts: &'a TrainOptions,
     pub layout: Layout,
+    /// Leading input channels that roll augmentation shifts (see `Preprocess::time_channels`).
+    pub rolled_channels: usize,
 }
 
 impl Trainer<'_> {
@@ -219,6 +221,7 @@ impl Trainer<'_> {
             (Arc::clone(train), truth.to_vec(), class_weights.to_vec(), self.layout);
         let numel = self.net.batch * self.net.input.numel();
         let batch = self.net.batch;
+        let rolled = self.rolled_channels;
         Prefetcher::spawn(plan.len(), 2, move |i| {
             // A short last batch (shuffled mode) is topped up with the epoch's first rows, as
             // real samples at full weight: padding with weightless copies would still bend
@@ -226,7 +229,7 @@ impl Trainer<'_> {
             let picks: Vec<Pick> =
                 plan[i].iter().chain(plan.iter().flatten().cycle()).take(batch).copied().collect();
             let mut x = vec![0.0; numel];
-            gather_batch(&data.values, data.channels, data.len, &picks, layout, &mut x);
+            gather_batch(&data.values, (data.channels, rolled), data.len, &picks, layout, &mut x);
             HostBatch {
                 x,
                 targets: picks.iter().map(|&(r, _)| truth[r] as f32).collect(),
