@@ -30,7 +30,7 @@ fn stdout(out: &Output) -> String {
 #[test]
 fn help_names_every_subcommand() {
     let text = stdout(&run_ok(starskope().arg("--help")));
-    for sub in ["train", "eval", "predict", "synth", "summary", "verify", "devices"] {
+    for sub in ["train", "eval", "predict", "synth", "summary", "verify", "devices", "bench", "survey"] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
         let sub_help = stdout(&run_ok(starskope().args([sub, "--help"])));
         assert!(sub_help.contains("Usage: starskope"), "{sub} --help: {sub_help}");
@@ -195,4 +195,30 @@ fn train_reports_a_missing_file_without_panicking() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/exoTrain.csv") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn the_shipped_sample_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample"));
+    run_ok(
+        starskope()
+            .args(["train", "--device", "cpu", "--epochs", "1", "--train"])
+            .arg(sample.join("exoTrain.csv"))
+            .arg("--test")
+            .arg(sample.join("exoTest.csv"))
+            .arg("--out")
+            .arg(tmp.path().join("run")),
+    );
+    assert!(tmp.path().join("run/metrics.json").is_file());
+}
+
+#[test]
+fn bench_prints_a_table_and_json() {
+    let args = ["bench", "--device", "cpu", "--quick", "--preset", "fcn", "--length", "64"];
+    let table = stdout(&run_ok(starskope().args(args)));
+    assert!(table.contains("fcn") && table.contains("GFLOP/s"), "{table}");
+    let json = stdout(&run_ok(starskope().args(args).args(["--json", "--no-ops"])));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(v.is_object(), "{json}");
 }
