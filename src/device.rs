@@ -18,13 +18,25 @@ pub enum DeviceChoice {
     Cpu,
 }
 
+/// Whether `choice` runs the WGSL kernels: auto does when wgpu sees a hardware GPU.
+pub fn uses_gpu(choice: DeviceChoice) -> bool {
+    match choice {
+        DeviceChoice::Cpu => false,
+        DeviceChoice::Gpu => true,
+        DeviceChoice::Auto => hardware_gpu().is_some(),
+    }
+}
+
+fn hardware_gpu() -> Option<crate::gpu::AdapterInfoRow> {
+    list_adapters().into_iter().find(|a| a.device_type != "Cpu")
+}
+
 pub fn open(choice: DeviceChoice) -> Result<Box<dyn Backend>> {
     Ok(match choice {
         DeviceChoice::Cpu => Box::new(CpuBackend::new()),
         DeviceChoice::Gpu => Box::new(GpuBackend::new()?),
         DeviceChoice::Auto => {
-            let hardware = list_adapters().into_iter().find(|a| a.device_type != "Cpu");
-            match hardware {
+            match hardware_gpu() {
                 Some(a) => {
                     eprintln!("--device auto: using the GPU {} ({})", a.name, a.backend);
                     Box::new(GpuBackend::new()?)

@@ -122,10 +122,7 @@ impl Run {
         be.upload(self.x, &x);
         be.upload(self.targets, &targets);
         be.upload(self.weights, &weights);
-        self.net.forward(be, self.x, true, case.seed, t);
-        self.net.loss(be, self.targets, self.weights);
-        self.net.backward(be, self.x, case.seed, t);
-        self.net.adam_step(be, &ADAM, t as u32);
+        self.net.train_step(be, self.x, self.targets, self.weights, &ADAM, case.seed, t);
         be.flush();
     }
 

@@ -10,7 +10,7 @@ use crate::bench::ceilings::{self, Ceilings};
 use crate::bench::Budget;
 use crate::cpu::CpuBackend;
 use crate::device::DeviceChoice;
-use crate::gpu::{list_adapters, GpuBackend};
+use crate::gpu::GpuBackend;
 
 pub trait BenchDevice: Backend {
     /// This device as a plain backend (what `Network` runs on).
@@ -82,10 +82,9 @@ impl BenchDevice for GpuBackend {
 /// The backend `--device` names, as a bench device. `auto` chooses as `device::open`
 /// does: a hardware GPU when there is one, else the CPU backend.
 pub fn open(choice: DeviceChoice) -> Result<Box<dyn BenchDevice>> {
-    let gpu = match choice {
-        DeviceChoice::Cpu => false,
-        DeviceChoice::Gpu => true,
-        DeviceChoice::Auto => list_adapters().iter().any(|a| a.device_type != "Cpu"),
-    };
-    Ok(if gpu { Box::new(GpuBackend::new()?) } else { Box::new(CpuBackend::new()) })
+    Ok(if crate::device::uses_gpu(choice) {
+        Box::new(GpuBackend::new()?)
+    } else {
+        Box::new(CpuBackend::new())
+    })
 }

@@ -103,10 +103,7 @@ impl Prepared {
 
     /// Forward, loss, backward and Adam as one unit of work, as the trainer runs a step.
     pub fn train_step(&self, be: &mut dyn Backend, t: u64) {
-        self.net.forward(be, self.x, true, SEED, t);
-        self.net.loss(be, self.targets, self.weights);
-        self.net.backward(be, self.x, SEED, t);
-        self.net.adam_step(be, &self.adam, t as u32);
+        self.net.train_step(be, self.x, self.targets, self.weights, &self.adam, SEED, t);
         be.flush();
     }
 

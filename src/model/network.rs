@@ -8,6 +8,7 @@ use crate::backend::{
     dropout_key, Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
     LstmShape, LstmTensors, PoolShape, TensorId,
 };
+use crate::model::checkpoint::Tensors;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
 use crate::model::spec::{LayerSpec, Output, Padding};
 
@@ -285,6 +286,39 @@ impl Network {
                 be.adam_step(cfg, t, p.value, st.grad, st.m, st.v);
             }
         }
+    }
+
+    /// A whole training step on the batch in `x`: forward (training mode), loss,
+    /// backward, Adam. Recorded only: the caller flushes, so it stays one submission.
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_step(
+        &self,
+        be: &mut dyn Backend,
+        x: TensorId,
+        targets: TensorId,
+        weights: TensorId,
+        adam: &AdamConfig,
+        seed: u64,
+        t: u64,
+    ) {
+        self.forward(be, x, true, seed, t);
+        self.loss(be, targets, weights);
+        self.backward(be, x, seed, t);
+        self.adam_step(be, adam, t as u32);
+    }
+
+    /// Every parameter by name (and, with `with_optimizer`, Adam's moments as
+    /// `adam.m.<name>`/`adam.v.<name>`), downloaded for a checkpoint.
+    pub fn download_params(&self, be: &mut dyn Backend, with_optimizer: bool) -> Tensors {
+        let mut out = Vec::new();
+        for p in &self.params {
+            out.push((p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)));
+            if let (true, Some(st)) = (with_optimizer, p.train) {
+                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.download(st.m)));
+                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.download(st.v)));
+            }
+        }
+        out
     }
 
     /// Where the last step first produced NaN or inf, in the order it computed: each

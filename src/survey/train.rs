@@ -308,24 +308,10 @@ impl EpochHook for KeepBest {
     ) -> Result<()> {
         let r = progress.history.last().context("an epoch just ended")?;
         if self.verbose {
-            eprintln!(
-                "epoch {:>3}/{}  train loss {:.4}  val loss {:.4}  val acc {:.3}  {:.2} s{}",
-                r.epoch,
-                self.epochs,
-                r.train_loss,
-                r.val_loss.unwrap_or(f64::NAN),
-                r.val_accuracy.unwrap_or(f64::NAN),
-                r.seconds,
-                if improved { "  *" } else { "" }
-            );
+            eprintln!("{}", r.line(self.epochs, improved));
         }
         if improved {
-            self.best = Some(
-                net.params
-                    .iter()
-                    .map(|p| (p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)))
-                    .collect(),
-            );
+            self.best = Some(net.download_params(be, false));
         }
         Ok(())
     }

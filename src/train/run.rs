@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
-use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
+use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Network};
 use crate::train::defaults;
 use crate::train::evaluate::{self, Prepared};
@@ -398,18 +398,6 @@ impl RunHook {
             bar.finish_and_clear();
         }
     }
-
-    fn params(&self, net: &Network, be: &mut dyn Backend, with_optimizer: bool) -> Tensors {
-        let mut out = Vec::new();
-        for p in &net.params {
-            out.push((p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)));
-            if let (true, Some(st)) = (with_optimizer, p.train) {
-                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.download(st.m)));
-                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.download(st.v)));
-            }
-        }
-        out
-    }
 }
 
 impl EpochHook for RunHook {
@@ -442,19 +430,7 @@ impl EpochHook for RunHook {
         improved: bool,
     ) -> Result<()> {
         let r = progress.history.last().expect("an epoch just ended");
-        let line = format!(
-            "epoch {:>3}/{}  train loss {:.4}{}  {:.1} s  {:.0} samples/s{}",
-            r.epoch,
-            self.options.epochs,
-            r.train_loss,
-            match (r.val_loss, r.val_accuracy) {
-                (Some(l), Some(a)) => format!("  val loss {l:.4}  val acc {a:.3}"),
-                _ => String::new(),
-            },
-            r.seconds,
-            r.samples_per_second,
-            if improved { "  *" } else { "" }
-        );
+        let line = r.line(self.options.epochs, improved);
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
@@ -463,7 +439,7 @@ impl EpochHook for RunHook {
             options: self.options.clone(),
             progress: progress.clone(),
         })?;
-        let tensors = self.params(net, be, true);
+        let tensors = net.download_params(be, true);
         // A finite loss does not prove finite weights (the last step's update may have
         // overflowed): never replace the last good checkpoint with a poisoned one.
         if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
@@ -480,7 +456,7 @@ impl EpochHook for RunHook {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
                 &self.card,
-                &self.params(net, be, false),
+                &net.download_params(be, false),
                 None,
             )?;
         }

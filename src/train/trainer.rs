@@ -45,6 +45,24 @@ pub struct EpochRecord {
     pub samples_per_second: f64,
 }
 
+impl EpochRecord {
+    /// The one-line epoch summary printed during training; `*` marks a new best.
+    pub fn line(&self, epochs: usize, improved: bool) -> String {
+        let val = match (self.val_loss, self.val_accuracy) {
+            (Some(l), Some(a)) => format!("  val loss {l:.4}  val acc {a:.3}"),
+            _ => String::new(),
+        };
+        format!(
+            "epoch {:>3}/{epochs}  train loss {:.4}{val}  {:.1} s  {:.0} samples/s{}",
+            self.epoch,
+            self.train_loss,
+            self.seconds,
+            self.samples_per_second,
+            if improved { "  *" } else { "" }
+        )
+    }
+}
+
 /// Where a run stands: everything needed to continue it identically.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Progress {
@@ -202,10 +220,7 @@ impl Trainer<'_> {
         be.upload(x, &batch.x);
         be.upload(targets, &batch.targets);
         be.upload(weights, &batch.weights);
-        self.net.forward(be, x, true, self.opts.seed, t);
-        self.net.loss(be, targets, weights);
-        self.net.backward(be, x, self.opts.seed, t);
-        self.net.adam_step(be, &self.opts.adam, t as u32);
+        self.net.train_step(be, x, targets, weights, &self.opts.adam, self.opts.seed, t);
         be.add_assign(self.slots.loss_sum, self.net.loss);
         be.flush();
     }
