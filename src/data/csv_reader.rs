@@ -7,6 +7,8 @@
 //! ends, blank lines, whitespace around cells, and labels written as floats with no
 //! fractional part ("2.0", as pandas writes an integer column that once held a NaN).
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::dataset::Dataset;
@@ -50,13 +52,50 @@ pub fn read_csv(path: &Path, opts: &ReadOptions) -> Result<Dataset, DataError> {
 
 /// Reads a labelled light-curve CSV and reports what the NaN policy changed.
 pub fn read_csv_report(path: &Path, opts: &ReadOptions) -> Result<(Dataset, ReadReport), DataError> {
-    let name = path.display().to_string();
-    // csv-core skips a leading UTF-8 byte-order mark itself.
-    let bytes = read_bytes(path, &name)?;
-    parse(&bytes, name, opts.nan)
+    read_csv_with_room(path, opts, 1)
 }
 
-pub(crate) fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
+/// Reads like [`read_csv_report`], and reserves room in the returned data set's buffer for
+/// `channels` series per row, so that [`Preprocess::apply_owned`] turns it into network
+/// input without a second copy of the data.
+///
+/// The file is streamed one record at a time into one f32 matrix; its text is never held.
+/// Memory: the matrix's capacity, `4 * channels * len * min(lines, file bytes / len)`
+/// bytes (`lines` counts line ends, so it is at least the number of rows), plus the csv
+/// buffer and one record. Pipes and other files that cannot be measured first grow the
+/// matrix as rows arrive instead (at most twice the final size while reading).
+///
+/// [`Preprocess::apply_owned`]: super::Preprocess::apply_owned
+pub fn read_csv_with_room(
+    path: &Path,
+    opts: &ReadOptions,
+    channels: usize,
+) -> Result<(Dataset, ReadReport), DataError> {
+    let name = path.display().to_string();
+    let unreadable = |source| DataError::Unreadable { path: name.clone(), source };
+    let (mut file, meta) = open(path, &name)?;
+    let capacity = if meta.is_file() {
+        let lines = count_line_ends(&mut file).map_err(unreadable)? + 1;
+        file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+        // A sample takes at least one byte (its delimiter): the bound for files whose
+        // first row promises more cells than the rest of the file could hold.
+        Capacity { lines, cells: usize::try_from(meta.len()).unwrap_or(usize::MAX) }
+    } else {
+        Capacity { lines: 0, cells: 0 }
+    };
+    // csv::Reader buffers the file itself (a BufReader of this capacity) and skips a
+    // leading UTF-8 byte-order mark.
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        // Ragged rows are reported by `Table::push_row`, with the expected width.
+        .flexible(true)
+        .buffer_capacity(1 << 18)
+        .from_reader(file);
+    parse(reader, name, opts.nan, Room { capacity, channels: channels.max(1) })
+}
+
+/// Opens a file for reading after the checks that give the user a precise message.
+fn open(path: &Path, name: &str) -> Result<(File, std::fs::Metadata), DataError> {
     let unreadable = |source| DataError::Unreadable { path: name.to_string(), source };
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -64,9 +103,52 @@ pub(crate) fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> 
         }
         Err(e) => Err(unreadable(e)),
         Ok(meta) if meta.is_dir() => Err(DataError::IsDirectory { path: name.to_string() }),
-        // The whole file in memory (60 MB for exoTrain) lets csv split it without copies.
-        Ok(_) => std::fs::read(path).map_err(unreadable),
+        Ok(meta) => Ok((File::open(path).map_err(unreadable)?, meta)),
     }
+}
+
+/// The whole file in memory, after the same checks as [`read_csv`] (for small tables).
+pub(crate) fn read_bytes(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
+    let (mut file, _) = open(path, name)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|source| DataError::Unreadable { path: name.to_string(), source })?;
+    Ok(bytes)
+}
+
+/// The number of line ends, as csv counts them: `\n`, `\r\n` or a lone `\r`. Taking the
+/// larger of the `\n` and `\r` counts is exact for files that use one convention and
+/// low for files that mix LF with lone CR (then the matrix grows as it fills).
+fn count_line_ends(file: &mut File) -> std::io::Result<usize> {
+    let mut buffer = vec![0u8; 1 << 18];
+    let (mut lf, mut cr) = (0usize, 0usize);
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => return Ok(lf.max(cr)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for &b in &buffer[..n] {
+            lf += usize::from(b == b'\n');
+            cr += usize::from(b == b'\r');
+        }
+    }
+}
+
+/// How much of the matrix to allocate up front (0 for nothing): at most `lines` rows and
+/// `cells` samples.
+#[derive(Clone, Copy)]
+struct Capacity {
+    lines: usize,
+    cells: usize,
+}
+
+/// Space to reserve: `capacity` rows of `channels` series each.
+#[derive(Clone, Copy)]
+struct Room {
+    capacity: Capacity,
+    channels: usize,
 }
 
 /// The rows read so far and the width every row must have.
@@ -79,15 +161,16 @@ struct Table {
     width_from: String,
     labels: Vec<i64>,
     values: Vec<f32>,
+    channels: usize,
     report: ReadReport,
 }
 
-fn parse(text: &[u8], path: String, policy: NanPolicy) -> Result<(Dataset, ReadReport), DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        // Ragged rows are reported by `Table::push_row`, with the expected width.
-        .flexible(true)
-        .from_reader(text);
+fn parse(
+    mut reader: csv::Reader<File>,
+    path: String,
+    policy: NanPolicy,
+    room: Room,
+) -> Result<(Dataset, ReadReport), DataError> {
     let mut record = csv::ByteRecord::new();
     let mut table: Option<Table> = None;
     loop {
@@ -103,7 +186,7 @@ fn parse(text: &[u8], path: String, policy: NanPolicy) -> Result<(Dataset, ReadR
         let line = record.position().map_or(0, |p| p.line());
         match table.as_mut() {
             Some(t) => t.push_row(&record, line)?,
-            None => table = Some(Table::start(&record, line, path.clone(), policy)?),
+            None => table = Some(Table::start(&record, line, path.clone(), policy, room)?),
         }
     }
     match table {
@@ -125,6 +208,7 @@ impl Table {
         line: u64,
         path: String,
         policy: NanPolicy,
+        room: Room,
     ) -> Result<Table, DataError> {
         let first = cell_str(&record[0]);
         let is_header = first.and_then(|s| s.parse::<f64>().ok()).is_none();
@@ -136,8 +220,17 @@ impl Table {
             width_from: String::new(),
             labels: Vec::new(),
             values: Vec::new(),
+            channels: room.channels,
             report: ReadReport::default(),
         };
+        // One allocation at the final size, instead of doubling (which may hold twice the
+        // data). If the allocator refuses it (a wide first row over many short lines
+        // promises more than a valid file can hold), the matrix grows as rows arrive.
+        let len = table.width.saturating_sub(1).max(1);
+        let Capacity { lines, cells } = room.capacity;
+        let rows = lines.min(cells / len);
+        let _ = table.labels.try_reserve_exact(rows);
+        let _ = table.values.try_reserve_exact(rows.saturating_mul(len).saturating_mul(room.channels));
         if is_header {
             let names: Vec<String> =
                 record.iter().map(|cell| String::from_utf8_lossy(cell.trim_ascii()).into_owned()).collect();
@@ -220,8 +313,13 @@ impl Table {
                 DataError::NoRows { path: self.path }
             });
         }
-        let dataset =
-            Dataset { source: self.path, labels: self.labels, values: self.values, len: self.width - 1 };
+        let len = self.width - 1;
+        let (mut labels, mut values) = (self.labels, self.values);
+        // Rows that were not there after all (header, blank lines, dropped rows) give
+        // their space back; the room for the prepared channels stays.
+        labels.shrink_to_fit();
+        values.shrink_to(labels.len() * len * self.channels);
+        let dataset = Dataset { source: self.path, labels, values, len };
         Ok((dataset, self.report))
     }
 }

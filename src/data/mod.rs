@@ -11,7 +11,7 @@ pub mod synth;
 pub mod transit_view;
 pub mod whiten;
 
-pub use csv_reader::{read_csv, read_csv_report, NanPolicy, ReadOptions, ReadReport};
+pub use csv_reader::{read_csv, read_csv_report, read_csv_with_room, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use preprocess::Preprocess;
