@@ -246,7 +246,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let mut be = device::open(device)?;
             let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
             scored.write_csv(&out)?;
-            eprintln!("Wrote {} predictions to {}", scored.data.rows(), out.display());
+            eprintln!("Wrote {} predictions to {}", scored.labels.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Synth(s) => synth_cmd(s),
@@ -353,7 +353,7 @@ fn eval(
         "{} on {} ({} light curves, {}):",
         model.display(),
         data.display(),
-        scored.data.rows(),
+        scored.labels.len(),
         be.name()
     );
     println!("{}", render_table(&report));

@@ -28,13 +28,36 @@ impl Dataset {
         c
     }
 
-    /// The rows whose indices are given, in that order.
-    pub fn subset(&self, rows: &[usize]) -> Dataset {
-        Dataset {
+    /// Moves the rows whose indices are given into a new data set (in that order, with
+    /// room for `channels` prepared series per row, as [`read_csv_with_room`] leaves) and
+    /// keeps the others here, in order, in the same buffer: only the moved rows are ever
+    /// held twice.
+    ///
+    /// [`read_csv_with_room`]: super::read_csv_with_room
+    pub fn split_off_rows(&mut self, rows: &[usize], channels: usize) -> Dataset {
+        let len = self.len;
+        let mut values = Vec::with_capacity(rows.len() * len * channels.max(1));
+        let mut taken = vec![false; self.rows()];
+        for &r in rows {
+            values.extend_from_slice(self.series(r));
+            taken[r] = true;
+        }
+        let split = Dataset {
             source: self.source.clone(),
             labels: rows.iter().map(|&r| self.labels[r]).collect(),
-            values: rows.iter().flat_map(|&r| self.series(r).iter().copied()).collect(),
-            len: self.len,
+            values,
+            len,
+        };
+        let mut kept = 0;
+        for row in (0..self.rows()).filter(|&r| !taken[r]) {
+            self.values.copy_within(row * len..(row + 1) * len, kept * len);
+            self.labels[kept] = self.labels[row];
+            kept += 1;
         }
+        self.labels.truncate(kept);
+        self.values.truncate(kept * len);
+        // The room for this set's own prepared rows stays; what the moved rows used goes.
+        self.values.shrink_to(kept * len * channels.max(1));
+        split
     }
 }

@@ -16,5 +16,7 @@ pub use dataset::Dataset;
 pub use error::DataError;
 pub use preprocess::Preprocess;
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
-pub use split::{balanced_class_weights, check_known_classes, check_training_classes, stratified_split};
+pub use split::{
+    balanced_class_weights, check_known_classes, check_known_labels, check_training_classes, stratified_split,
+};
 pub use transit_view::TransitView;

@@ -69,6 +69,37 @@ impl Preprocess {
         out
     }
 
+    /// The same as [`apply`](Self::apply), in the data set's own buffer: each raw row moves
+    /// to its place in the prepared layout and is prepared there from a one-row copy. With
+    /// the room [`read_csv_with_room`] reserves, the buffer is never reallocated, so the
+    /// data exist once: `4 * channels * len * rows` bytes, plus one row per thread. A data
+    /// set without that room grows its buffer once, first.
+    ///
+    /// [`read_csv_with_room`]: super::read_csv_with_room
+    pub fn apply_owned(&self, ds: Dataset) -> Vec<f32> {
+        let (rows, len) = (ds.rows(), ds.len);
+        let row_size = self.channels() * len;
+        let mut values = ds.values;
+        values.reserve_exact(rows * row_size - values.len());
+        values.resize(rows * row_size, 0.0);
+        if row_size == 0 {
+            return values;
+        }
+        // Last row first: row r moves up to r * row_size >= r * len, over rows already moved.
+        for row in (1..rows).rev() {
+            values.copy_within(row * len..(row + 1) * len, row * row_size);
+        }
+        values.par_chunks_mut(row_size).for_each_init(
+            || vec![0.0f32; len],
+            |raw, dst| {
+                raw.copy_from_slice(&dst[..len]);
+                self.apply_row(raw, dst);
+            },
+        );
+        values
+    }
+
+    /// Writes every value of `dst` (channels x series length) from `series`.
     fn apply_row(&self, series: &[f32], dst: &mut [f32]) {
         if let Some(view) = &self.transit_view {
             return view.apply_row(series, dst);

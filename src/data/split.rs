@@ -48,13 +48,18 @@ pub fn check_training_classes(ds: &Dataset) -> Result<(), DataError> {
 
 /// Every label of `ds` must be one the model was trained on (`known`).
 pub fn check_known_classes(ds: &Dataset, known: &[i64]) -> Result<(), DataError> {
-    let unknown = ds.classes().into_iter().find(|c| !known.contains(c));
-    match unknown {
+    check_known_labels(&ds.source, &ds.labels, known)
+}
+
+/// [`check_known_classes`] for labels whose samples have been prepared already.
+pub fn check_known_labels(source: &str, labels: &[i64], known: &[i64]) -> Result<(), DataError> {
+    // The smallest unknown label, as the classes are listed everywhere else.
+    match labels.iter().filter(|c| !known.contains(c)).min() {
         None => Ok(()),
-        Some(label) => Err(DataError::UnknownClass {
-            source_name: ds.source.clone(),
+        Some(&label) => Err(DataError::UnknownClass {
+            source_name: source.to_string(),
             label,
-            count: ds.labels.iter().filter(|&&l| l == label).count(),
+            count: labels.iter().filter(|&&l| l == label).count(),
             known: known.to_vec(),
         }),
     }

@@ -15,9 +15,10 @@ use crate::train::evaluate::{self, argmax, Prepared};
 /// Series scored per device batch at inference.
 const BATCH: usize = 64;
 
-/// Reads a CSV and tells the user what `--nan fill|drop` changed.
-pub fn read_data(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
-    let (ds, report) = data::read_csv_report(path, opts)?;
+/// Reads a CSV, with room for `channels` prepared series per row (see
+/// [`data::read_csv_with_room`]), and tells the user what `--nan fill|drop` changed.
+pub fn read_data(path: &Path, opts: &ReadOptions, channels: usize) -> Result<Dataset> {
+    let (ds, report) = data::read_csv_with_room(path, opts, channels)?;
     if report.dropped_rows > 0 {
         eprintln!(
             "{}: dropped {} rows with missing values (--nan drop)",
@@ -33,7 +34,10 @@ pub fn read_data(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
 
 pub struct Scored {
     pub card: ModelCard,
-    pub data: Dataset,
+    /// Where the data came from, for messages.
+    pub source: String,
+    /// The label column of each row, as read.
+    pub labels: Vec<i64>,
     /// (rows, classes) probabilities.
     pub probs: Vec<f32>,
 }
@@ -41,7 +45,7 @@ pub struct Scored {
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
     let card = ck.card.clone();
-    let ds = read_data(data_path, opts)?;
+    let ds = read_data(data_path, opts, card.preprocess.channels())?;
     if ds.len != card.length {
         bail!(
             "{}: the series have {} samples, but the model in {} was trained on {}: give it series of the same length",
@@ -58,23 +62,24 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         be.upload(p.value, &v);
     }
     let x = be.alloc(net.batch * net.input.numel());
+    let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared {
-        values: card.preprocess.apply(&ds),
         rows: ds.rows(),
         channels: card.preprocess.channels(),
         len: ds.len,
         classes: None,
+        values: card.preprocess.apply_owned(ds),
     };
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
     let probs = evaluate::predict(be, &net, x, &prepared, layout);
-    Ok(Scored { card, data: ds, probs })
+    Ok(Scored { card, source, labels, probs })
 }
 
 impl Scored {
     /// Class index of each row's label; an error names a label the model never saw.
     pub fn truth(&self) -> Result<Vec<usize>> {
-        data::check_known_classes(&self.data, &self.card.classes)?;
-        Ok(self.data.labels.iter().map(|l| self.card.classes.binary_search(l).unwrap_or(0)).collect())
+        data::check_known_labels(&self.source, &self.labels, &self.card.classes)?;
+        Ok(self.labels.iter().map(|l| self.card.classes.binary_search(l).unwrap_or(0)).collect())
     }
 
     /// predict's CSV: index (0-based data row), the label column as read, one probability
@@ -87,7 +92,7 @@ impl Scored {
         }
         s += ",predicted\n";
         for (i, row) in self.probs.chunks(k).enumerate() {
-            let _ = write!(s, "{i},{}", self.data.labels[i]);
+            let _ = write!(s, "{i},{}", self.labels[i]);
             for p in row {
                 let _ = write!(s, ",{p:.6}");
             }

@@ -72,9 +72,6 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         )
     })?;
     let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
-    let inputs = load_inputs(args)?;
-    let classes = inputs.train.classes();
-
     let preprocess = match &resumed {
         Some((card, ..)) => card.preprocess.clone(),
         None => Preprocess {
@@ -89,12 +86,15 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             }
         },
     };
+    // Read with room for the prepared channels: each file's rows then exist once.
+    let Inputs { train: train_data, val, test, test_truth } = load_inputs(args, preprocess.channels())?;
+    let classes = train_data.classes();
     let card = ModelCard {
         spec: spec.clone(),
         preprocess: preprocess.clone(),
         classes: classes.clone(),
         channels: preprocess.channels(),
-        length: inputs.train.len,
+        length: train_data.len,
     };
     if let Some((old, ..)) = &resumed {
         if *old != card {
@@ -128,19 +128,19 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     validate(&options)?;
 
     let layout = if spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
-    let prepare = |ds: &Dataset| -> Result<Prepared> {
-        data::check_known_classes(ds, &classes)?;
+    let prepare = |ds: Dataset| -> Result<Prepared> {
+        data::check_known_classes(&ds, &classes)?;
         Ok(Prepared {
-            values: preprocess.apply(ds),
             rows: ds.rows(),
             channels: preprocess.channels(),
             len: ds.len,
             classes: Some(ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect()),
+            values: preprocess.apply_owned(ds),
         })
     };
-    let train_set = Arc::new(prepare(&inputs.train)?);
-    let val_set = inputs.val.as_ref().map(&prepare).transpose()?;
-    let test_set = inputs.test.as_ref().map(&prepare).transpose()?;
+    let train_set = Arc::new(prepare(train_data)?);
+    let val_set = val.map(&prepare).transpose()?;
+    let test_set = test.map(&prepare).transpose()?;
 
     let net = Network::build(be, &layers, output, options.batch)?;
     let slots = Slots::new(be, &net);
@@ -225,7 +225,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         progress: &progress,
         device: be.name(),
         evaluated_on,
-        snr_truth: if evaluated_on == "test" { inputs.test_truth.as_deref() } else { None },
+        snr_truth: if evaluated_on == "test" { test_truth.as_deref() } else { None },
         injection: match args.train {
             None => Some(injection_recovery(be, &net, &slots, layout, &prepare, args.seed)?),
             Some(_) => None,
@@ -241,11 +241,11 @@ fn injection_recovery(
     net: &Network,
     slots: &Slots,
     layout: Layout,
-    prepare: &dyn Fn(&Dataset) -> Result<Prepared>,
+    prepare: &dyn Fn(Dataset) -> Result<Prepared>,
     seed: u64,
 ) -> Result<InjectionRecovery> {
     let set = injection::generate(seed)?;
-    let probs = evaluate::predict(be, net, slots.x[0], &prepare(&set.data)?, layout);
+    let probs = evaluate::predict(be, net, slots.x[0], &prepare(set.data)?, layout);
     let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
     Ok(injection::measure(&set.truth, &positive))
 }
@@ -276,9 +276,10 @@ fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> any
     }
 }
 
-fn load_inputs(args: &TrainArgs) -> Result<Inputs> {
+/// The data sets of a run, files read with room for `channels` prepared series per row.
+fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     let opts = ReadOptions { nan: args.nan };
-    let read = |p: &PathBuf| read_data(p, &opts);
+    let read = |p: &PathBuf| read_data(p, &opts, channels);
     let (train, mut test, test_truth) = match &args.train {
         Some(path) => (read(path)?, None, None),
         None => {
@@ -306,8 +307,10 @@ fn load_inputs(args: &TrainArgs) -> Result<Inputs> {
         (Some(_), Some(_)) => bail!("give either --val FILE or --val-split F, not both"),
         (Some(path), None) => (train, Some(read(path)?)),
         (None, Some(f)) => {
-            let (t, v) = data::stratified_split(&train.labels, f, args.seed)?;
-            (train.subset(&t), Some(train.subset(&v)))
+            let (_, val_rows) = data::stratified_split(&train.labels, f, args.seed)?;
+            let mut train = train;
+            let val = train.split_off_rows(&val_rows, channels);
+            (train, Some(val))
         }
         (None, None) => (train, None),
     };
