@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use starskope::bench::{self, Budget, Options};
 use starskope::device::DeviceChoice;
+use starskope::gpu::Precision;
 
 fn main() -> ExitCode {
     // cargo passes `--bench` (and any filter) to a harness-less bench: only our flags count
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     let opts = Options { budget: Budget::QUICK, ..Options::default() };
     let mut failed = false;
     for choice in devices {
-        let result = bench::open(choice).and_then(|mut be| bench::run(be.as_mut(), &opts));
+        let result = bench::open(choice, Precision::F32).and_then(|mut be| bench::run(be.as_mut(), &opts));
         match result {
             Ok(report) => println!("{}", report.render()),
             Err(e) => {

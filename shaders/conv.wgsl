@@ -17,25 +17,25 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 
 // conv1d_forward: x, w, bias -> y
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<store>;
+@group(0) @binding(2) var<storage, read> w: array<store>;
+@group(0) @binding(3) var<storage, read> bias: array<store>;
+@group(0) @binding(4) var<storage, read_write> y: array<store>;
 
 // conv1d_backward_input: dy, w -> dx
-@group(0) @binding(1) var<storage, read> dy_in: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy_in: array<store>;
+@group(0) @binding(3) var<storage, read_write> dx: array<store>;
 
 // conv1d_backward_weight: x, dy -> per-sample dw
-@group(0) @binding(2) var<storage, read> dy_w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var<storage, read> dy_w: array<store>;
+@group(0) @binding(3) var<storage, read_write> dw: array<store>;
 
 const TILE: u32 = 4u;
 
 // x[n, c, pos] with zeros outside 0..len_in.
 fn x_at(row: u32, pos: i32) -> f32 {
     let inside = pos >= 0 && pos < i32(p.len_in);
-    return select(0.0, x[row + u32(clamp(pos, 0, i32(p.len_in) - 1))], inside);
+    return select(0.0, f32(x[row + u32(clamp(pos, 0, i32(p.len_in) - 1))]), inside);
 }
 
 // gid.x: block of 4 output positions, gid.y: block of 4 output channels, gid.z: sample.
@@ -55,7 +55,7 @@ fn conv1d_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
             let xv = vec4<f32>(x_at(row, pos), x_at(row, pos + 1), x_at(row, pos + 2), x_at(row, pos + 3));
             for (var r = 0u; r < TILE; r = r + 1u) {
                 let o = min(o0 + r, p.c_out - 1u);
-                acc[r] = acc[r] + w[(o * p.c_in + c) * p.kernel + k] * xv;
+                acc[r] = acc[r] + f32(w[(o * p.c_in + c) * p.kernel + k]) * xv;
             }
         }
     }
@@ -63,7 +63,7 @@ fn conv1d_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (o < p.c_out && t0 + q < p.len_out) {
-                y[(n * p.c_out + o) * p.len_out + t0 + q] = acc[r][q] + bias[o];
+                y[(n * p.c_out + o) * p.len_out + t0 + q] = store(acc[r][q] + f32(bias[o]));
             }
         }
     }
@@ -72,7 +72,7 @@ fn conv1d_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
 // dy[n, o, t] with zeros outside 0..len_out.
 fn dy_at(row: u32, t: i32) -> f32 {
     let inside = t >= 0 && t < i32(p.len_out);
-    return select(0.0, dy_in[row + u32(clamp(t, 0, i32(p.len_out) - 1))], inside);
+    return select(0.0, f32(dy_in[row + u32(clamp(t, 0, i32(p.len_out) - 1))]), inside);
 }
 
 // dx[n, c, s] = sum over o, k of w[o, c, k] dy[n, o, s - k + pad_left].
@@ -93,7 +93,7 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
             let dyv = vec4<f32>(dy_at(row, t), dy_at(row, t + 1), dy_at(row, t + 2), dy_at(row, t + 3));
             for (var r = 0u; r < TILE; r = r + 1u) {
                 let c = min(c0 + r, p.c_in - 1u);
-                acc[r] = acc[r] + w[(o * p.c_in + c) * p.kernel + k] * dyv;
+                acc[r] = acc[r] + f32(w[(o * p.c_in + c) * p.kernel + k]) * dyv;
             }
         }
     }
@@ -101,7 +101,7 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
         let c = c0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (c < p.c_in && s0 + q < p.len_in) {
-                dx[(n * p.c_in + c) * p.len_in + s0 + q] = acc[r][q];
+                dx[(n * p.c_in + c) * p.len_in + s0 + q] = store(acc[r][q]);
             }
         }
     }
@@ -142,7 +142,7 @@ fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
         );
         for (var r = 0u; r < TILE; r = r + 1u) {
             let o = min(o0 + r, p.c_out - 1u);
-            acc[r] = acc[r] + dy_w[(n * p.c_out + o) * p.len_out + t] * xv;
+            acc[r] = acc[r] + f32(dy_w[(n * p.c_out + o) * p.len_out + t]) * xv;
         }
     }
     let sample = n * p.c_out * taps;
@@ -150,7 +150,7 @@ fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (o < p.c_out && j0 + q < taps) {
-                dw[sample + o * taps + j0 + q] = acc[r][q];
+                dw[sample + o * taps + j0 + q] = store(acc[r][q]);
             }
         }
     }

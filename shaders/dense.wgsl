@@ -4,6 +4,11 @@
 // A and 4 of B and does 16 multiply-adds. No workgroup memory and no barriers: on
 // lavapipe barriers cost more than the reuse they buy. Each output is one sequential sum
 // over k, so results are deterministic.
+//
+// A product too large for one storage binding runs as chunks (src/gpu/dense.rs): of rows
+// of A and C, or of k. off1..off3 are where the chunk starts in a, b and c; a chunk of k
+// with `accumulate` set continues each sum from the value C holds, so the chunks add up
+// in the same order as one pass over k.
 
 struct Params {
     m: u32,
@@ -14,13 +19,17 @@ struct Params {
     a_col: u32,
     b_row: u32,
     b_col: u32,
+    accumulate: u32,
+    off1: u32,
+    off2: u32,
+    off3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<store>;
+@group(0) @binding(2) var<storage, read> b: array<store>;
+@group(0) @binding(3) var<storage, read_write> c: array<store>;
+@group(0) @binding(4) var<storage, read> bias: array<store>;
 
 const TILE: u32 = 4u;
 
@@ -31,28 +40,35 @@ fn tile_product(row0: u32, col0: u32) -> array<vec4<f32>, 4> {
     var a_base: array<u32, 4>;
     var b_base: vec4<u32>;
     for (var r = 0u; r < TILE; r = r + 1u) {
-        a_base[r] = min(row0 + r, p.m - 1u) * p.a_row;
+        a_base[r] = p.off1 + min(row0 + r, p.m - 1u) * p.a_row;
     }
     for (var q = 0u; q < TILE; q = q + 1u) {
-        b_base[q] = min(col0 + q, p.n - 1u) * p.b_col;
+        b_base[q] = p.off2 + min(col0 + q, p.n - 1u) * p.b_col;
+    }
+    if (p.accumulate != 0u) {
+        for (var r = 0u; r < TILE; r = r + 1u) {
+            for (var q = 0u; q < TILE; q = q + 1u) {
+                acc[r][q] = f32(c[p.off3 + min(row0 + r, p.m - 1u) * p.n + min(col0 + q, p.n - 1u)]);
+            }
+        }
     }
     for (var l = 0u; l < p.k; l = l + 1u) {
         let bl = l * p.b_row;
-        let bv = vec4<f32>(b[bl + b_base.x], b[bl + b_base.y], b[bl + b_base.z], b[bl + b_base.w]);
+        let bv = vec4<f32>(vec4<store>(b[bl + b_base.x], b[bl + b_base.y], b[bl + b_base.z], b[bl + b_base.w]));
         let al = l * p.a_col;
-        acc[0] = acc[0] + a[a_base[0] + al] * bv;
-        acc[1] = acc[1] + a[a_base[1] + al] * bv;
-        acc[2] = acc[2] + a[a_base[2] + al] * bv;
-        acc[3] = acc[3] + a[a_base[3] + al] * bv;
+        acc[0] = acc[0] + f32(a[a_base[0] + al]) * bv;
+        acc[1] = acc[1] + f32(a[a_base[1] + al]) * bv;
+        acc[2] = acc[2] + f32(a[a_base[2] + al]) * bv;
+        acc[3] = acc[3] + f32(a[a_base[3] + al]) * bv;
     }
     return acc;
 }
 
-fn store(row0: u32, col0: u32, acc: array<vec4<f32>, 4>, add: vec4<f32>) {
+fn write_tile(row0: u32, col0: u32, acc: array<vec4<f32>, 4>, add: vec4<f32>) {
     for (var r = 0u; r < TILE; r = r + 1u) {
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (row0 + r < p.m && col0 + q < p.n) {
-                c[(row0 + r) * p.n + col0 + q] = acc[r][q] + add[q];
+                c[p.off3 + (row0 + r) * p.n + col0 + q] = store(acc[r][q] + add[q]);
             }
         }
     }
@@ -66,7 +82,7 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row0 >= p.m || col0 >= p.n) {
         return;
     }
-    store(row0, col0, tile_product(row0, col0), vec4<f32>(0.0));
+    write_tile(row0, col0, tile_product(row0, col0), vec4<f32>(0.0));
 }
 
 @compute @workgroup_size(8, 8)
@@ -78,7 +94,7 @@ fn gemm_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var add: vec4<f32>;
     for (var q = 0u; q < TILE; q = q + 1u) {
-        add[q] = bias[min(col0 + q, p.n - 1u)];
+        add[q] = f32(bias[min(col0 + q, p.n - 1u)]);
     }
-    store(row0, col0, tile_product(row0, col0), add);
+    write_tile(row0, col0, tile_product(row0, col0), add);
 }

@@ -1,5 +1,8 @@
 // One element per invocation. x and y (dy and dx) are both read_write so that an op may
 // run in place: one buffer bound twice is legal only as two read-write bindings.
+// Tensors too large for one storage binding run in chunks of elements (src/gpu/
+// elementwise.rs): n is the chunk's, `first` its first element's index in the whole
+// tensor, offN where it starts in the tensor at binding N.
 
 struct Params {
     n: u32,
@@ -11,19 +14,23 @@ struct Params {
     key: u32,
     threshold: u32,
     rate: f32,
+    first: u32,
+    off1: u32,
+    off2: u32,
+    off3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read_write> x: array<store>;
+@group(0) @binding(2) var<storage, read_write> y: array<store>;
 // activation_backward: dy at binding 2, dx at binding 3
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<store>;
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_id(gid, nwg);
     if (i < p.n) {
-        x[i] = p.value;
+        x[p.off1 + i] = store(p.value);
     }
 }
 
@@ -31,7 +38,7 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_id(gid, nwg);
     if (i < p.n) {
-        y[i] = x[i];
+        y[p.off2 + i] = x[p.off1 + i];
     }
 }
 
@@ -40,7 +47,7 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn add_assign(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_id(gid, nwg);
     if (i < p.n) {
-        y[i] = y[i] + x[i];
+        y[p.off2 + i] = store(f32(y[p.off2 + i]) + f32(x[p.off1 + i]));
     }
 }
 
@@ -50,12 +57,21 @@ fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     if (i >= p.n) {
         return;
     }
-    let v = x[i];
+    let v = f32(x[p.off1 + i]);
+    var out: f32;
     switch p.kind {
-        case 0u: { y[i] = max(v, 0.0); }
-        case 1u: { y[i] = sigmoid(v); }
-        default: { y[i] = tanh_stable(v); }
+        // Not max(v, 0.0): that may drop a NaN and hide a diverged run from the
+        // numerical guard. NaN is tested on the bits: WGSL lets compilers assume floats
+        // are never NaN, so v != v may fold to false.
+        case 0u: { out = select(0.0, v, v > 0.0 || is_nan(v)); }
+        case 1u: { out = sigmoid(v); }
+        default: { out = tanh_stable(v); }
     }
+    y[p.off2 + i] = store(out);
+}
+
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // The derivative from the forward output: relu' = (y > 0), sigmoid' = y(1-y), tanh' = 1-y^2.
@@ -66,14 +82,14 @@ fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     if (i >= p.n) {
         return;
     }
-    let out = x[i];
+    let out = f32(x[p.off1 + i]);
     var slope: f32;
     switch p.kind {
         case 0u: { slope = select(0.0, 1.0, out > 0.0); }
         case 1u: { slope = out * (1.0 - out); }
         default: { slope = 1.0 - out * out; }
     }
-    dx[i] = y[i] * slope;
+    dx[p.off3 + i] = store(f32(y[p.off2 + i]) * slope);
 }
 
 // The twin of pcg_hash in src/backend.rs (u32 arithmetic wraps in WGSL as in wrapping_*).
@@ -90,6 +106,7 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (i >= p.n) {
         return;
     }
-    let keep = pcg_hash(pcg_hash(i) ^ p.key) >= p.threshold;
-    y[i] = select(0.0, x[i] / (1.0 - p.rate), keep);
+    // the index in the whole tensor: the mask does not depend on the chunking
+    let keep = pcg_hash(pcg_hash(p.first + i) ^ p.key) >= p.threshold;
+    y[p.off2 + i] = store(select(0.0, f32(x[p.off1 + i]) / (1.0 - p.rate), keep));
 }

@@ -8,25 +8,26 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<f32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<store>;
+@group(0) @binding(2) var<storage, read> targets: array<store>;
+@group(0) @binding(3) var<storage, read> weights: array<store>;
+@group(0) @binding(4) var<storage, read_write> probs: array<store>;
+// f32 at every storage precision: the trainer sums it over an epoch on the device.
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dlogits: array<store>;
 // softmax_forward: probabilities only
-@group(0) @binding(2) var<storage, read_write> probs_only: array<f32>;
+@group(0) @binding(2) var<storage, read_write> probs_only: array<store>;
 
 @compute @workgroup_size(WG)
 fn sigmoid_bce(@builtin(local_invocation_index) lid: u32) {
     var acc = 0.0;
     for (var n = lid; n < p.batch; n = n + WG) {
-        let z = logits[n];
-        let t = targets[n];
-        let w = weights[n];
+        let z = f32(logits[n]);
+        let t = f32(targets[n]);
+        let w = f32(weights[n]);
         let prob = sigmoid(z);
-        probs[n] = prob;
-        dlogits[n] = w * (prob - t) / f32(p.batch);
+        probs[n] = store(prob);
+        dlogits[n] = store(w * (prob - t) / f32(p.batch));
         // -t log(s(z)) - (1-t) log(1-s(z)), stable for any z
         acc = acc + w * (max(z, 0.0) - z * t + log(1.0 + exp(-abs(z))));
     }
@@ -39,13 +40,13 @@ fn sigmoid_bce(@builtin(local_invocation_index) lid: u32) {
 // Max and sum of exp(logit - max) of row n.
 fn row_softmax_stats(n: u32) -> vec2<f32> {
     let row = n * p.classes;
-    var mx = logits[row];
+    var mx = f32(logits[row]);
     for (var k = 1u; k < p.classes; k = k + 1u) {
-        mx = max(mx, logits[row + k]);
+        mx = max(mx, f32(logits[row + k]));
     }
     var sum = 0.0;
     for (var k = 0u; k < p.classes; k = k + 1u) {
-        sum = sum + exp(logits[row + k] - mx);
+        sum = sum + exp(f32(logits[row + k]) - mx);
     }
     return vec2<f32>(mx, sum);
 }
@@ -57,16 +58,16 @@ fn softmax_ce(@builtin(local_invocation_index) lid: u32) {
     for (var n = lid; n < p.batch; n = n + WG) {
         let stats = row_softmax_stats(n);
         let row = n * p.classes;
-        let label = u32(targets[n]);
-        let w = weights[n];
+        let label = u32(f32(targets[n]));
+        let w = f32(weights[n]);
         for (var k = 0u; k < p.classes; k = k + 1u) {
-            let prob = exp(logits[row + k] - stats.x) / stats.y;
-            probs[row + k] = prob;
+            let prob = exp(f32(logits[row + k]) - stats.x) / stats.y;
+            probs[row + k] = store(prob);
             let onehot = select(0.0, 1.0, k == label);
-            dlogits[row + k] = w * (prob - onehot) / f32(p.batch);
+            dlogits[row + k] = store(w * (prob - onehot) / f32(p.batch));
         }
         // -log softmax[label], from the logits
-        acc = acc + w * (log(stats.y) - (logits[row + label] - stats.x));
+        acc = acc + w * (log(stats.y) - (f32(logits[row + label]) - stats.x));
     }
     let total = workgroup_sum(lid, acc);
     if (lid == 0u) {
@@ -84,6 +85,6 @@ fn softmax_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let stats = row_softmax_stats(n);
     let row = n * p.classes;
     for (var k = 0u; k < p.classes; k = k + 1u) {
-        probs_only[row + k] = exp(logits[row + k] - stats.x) / stats.y;
+        probs_only[row + k] = store(exp(f32(logits[row + k]) - stats.x) / stats.y);
     }
 }

@@ -5,33 +5,41 @@
 // lid owns hidden units j = lid, lid + WG, ...: it computes all four gates of its units,
 // so within a step it needs no other invocation's results.
 
+// Every kernel here runs on a chunk of batch rows when its tensors do not fit one storage
+// binding (src/gpu/lstm.rs): `batch` is the chunk's, and offN is where the chunk starts
+// in the tensor at binding N.
 struct Params {
     batch: u32,
     time: u32,
     input: u32,
     hidden: u32,
+    off1: u32,
+    off2: u32,
+    off3: u32,
+    off4: u32,
+    off5: u32,
 }
 
 // Workgroup arrays need a size fixed at compile time; src/gpu/lstm.rs checks it.
 const MAX_HIDDEN: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> w_hh: array<f32>;
+@group(0) @binding(1) var<storage, read> w_hh: array<store>;
 
 // lstm_forward_sequence
-@group(0) @binding(2) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(3) var<storage, read_write> h: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(2) var<storage, read_write> gates: array<store>;
+@group(0) @binding(3) var<storage, read_write> h: array<store>;
+@group(0) @binding(4) var<storage, read_write> c: array<store>;
 
 // lstm_backward_sequence: w_hh, gates, c, dh -> dgates
-@group(0) @binding(2) var<storage, read> gates_in: array<f32>;
-@group(0) @binding(3) var<storage, read> c_in: array<f32>;
-@group(0) @binding(4) var<storage, read> dh: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dgates: array<f32>;
+@group(0) @binding(2) var<storage, read> gates_in: array<store>;
+@group(0) @binding(3) var<storage, read> c_in: array<store>;
+@group(0) @binding(4) var<storage, read> dh: array<store>;
+@group(0) @binding(5) var<storage, read_write> dgates: array<store>;
 
 // last_step_forward, last_step_backward, previous_h: src -> dst
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<store>;
+@group(0) @binding(2) var<storage, read_write> dst: array<store>;
 
 // h_{t-1}, double-buffered: step t reads one half and writes the other, so one barrier
 // per step separates the writes from the next step's reads.
@@ -53,28 +61,29 @@ fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     for (var t = 0u; t < p.time; t = t + 1u) {
         let read = (t % 2u) * MAX_HIDDEN;
         let write = MAX_HIDDEN - read;
-        let g_row = (n * p.time + t) * 4u * hs;
-        let h_row = (n * p.time + t) * hs;
+        let g_row = p.off2 + (n * p.time + t) * 4u * hs;
+        let h_row = p.off3 + (n * p.time + t) * hs;
+        let c_row = p.off4 + (n * p.time + t) * hs;
         for (var j = lid; j < hs; j = j + WG) {
             // the input projection and bias, then + W_hh h_{t-1} for the four gate rows of j
-            var pre = vec4<f32>(gates[g_row + j], gates[g_row + hs + j], gates[g_row + 2u * hs + j], gates[g_row + 3u * hs + j]);
+            var pre = vec4<f32>(vec4<store>(gates[g_row + j], gates[g_row + hs + j], gates[g_row + 2u * hs + j], gates[g_row + 3u * hs + j]));
             for (var m = 0u; m < hs; m = m + 1u) {
-                let wv = vec4<f32>(w_hh[j * hs + m], w_hh[(hs + j) * hs + m], w_hh[(2u * hs + j) * hs + m], w_hh[(3u * hs + j) * hs + m]);
+                let wv = vec4<f32>(vec4<store>(w_hh[j * hs + m], w_hh[(hs + j) * hs + m], w_hh[(2u * hs + j) * hs + m], w_hh[(3u * hs + j) * hs + m]));
                 pre = pre + wv * h_prev[read + m];
             }
             let i = sigmoid(pre.x);
             let f = sigmoid(pre.y);
             let g = tanh_stable(pre.z);
             let o = sigmoid(pre.w);
-            gates[g_row + j] = i;
-            gates[g_row + hs + j] = f;
-            gates[g_row + 2u * hs + j] = g;
-            gates[g_row + 3u * hs + j] = o;
+            gates[g_row + j] = store(i);
+            gates[g_row + hs + j] = store(f);
+            gates[g_row + 2u * hs + j] = store(g);
+            gates[g_row + 3u * hs + j] = store(o);
             let cj = f * cell[j] + i * g;
             let hj = o * tanh_stable(cj);
             cell[j] = cj;
-            c[h_row + j] = cj;
-            h[h_row + j] = hj;
+            c[c_row + j] = store(cj);
+            h[h_row + j] = store(hj);
             h_prev[write + j] = hj;
         }
         workgroupBarrier();
@@ -100,22 +109,25 @@ fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
         let t = p.time - 1u - s;
         let read = (s % 2u) * 4u * MAX_HIDDEN;
         let write = 4u * MAX_HIDDEN - read;
-        let g_row = (n * p.time + t) * g4;
-        let h_row = (n * p.time + t) * hs;
+        let row = n * p.time + t;
+        let g_row = p.off2 + row * g4;
+        let c_row = p.off3 + row * hs;
+        let dh_row = p.off4 + row * hs;
+        let dg_row = p.off5 + row * g4;
         for (var j = lid; j < hs; j = j + WG) {
             // dh_t = upstream + W_hh^T dgates_{t+1}
-            var dht = dh[h_row + j];
+            var dht = f32(dh[dh_row + j]);
             for (var k = 0u; k < g4; k = k + 1u) {
-                dht = dht + dgates_next[read + k] * w_hh[k * hs + j];
+                dht = dht + dgates_next[read + k] * f32(w_hh[k * hs + j]);
             }
-            let i = gates_in[g_row + j];
-            let f = gates_in[g_row + hs + j];
-            let g = gates_in[g_row + 2u * hs + j];
-            let o = gates_in[g_row + 3u * hs + j];
-            let tc = tanh_stable(c_in[h_row + j]);
+            let i = f32(gates_in[g_row + j]);
+            let f = f32(gates_in[g_row + hs + j]);
+            let g = f32(gates_in[g_row + 2u * hs + j]);
+            let o = f32(gates_in[g_row + 3u * hs + j]);
+            let tc = tanh_stable(f32(c_in[c_row + j]));
             var c_before = 0.0;
             if (t > 0u) {
-                c_before = c_in[h_row - hs + j];
+                c_before = f32(c_in[c_row - hs + j]);
             }
             let dc = dht * o * (1.0 - tc * tc) + cell[j];
             cell[j] = dc * f;
@@ -126,7 +138,7 @@ fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
                 dht * tc * o * (1.0 - o),
             );
             for (var q = 0u; q < 4u; q = q + 1u) {
-                dgates[g_row + q * hs + j] = d[q];
+                dgates[dg_row + q * hs + j] = store(d[q]);
                 dgates_next[write + q * hs + j] = d[q];
             }
         }
@@ -142,7 +154,7 @@ fn last_step_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         return;
     }
     let n = i / p.hidden;
-    dst[i] = src[(n * p.time + p.time - 1u) * p.hidden + i % p.hidden];
+    dst[p.off2 + i] = src[p.off1 + (n * p.time + p.time - 1u) * p.hidden + i % p.hidden];
 }
 
 // dh (N, T, H) = dy at t = T - 1, 0 elsewhere.
@@ -154,7 +166,7 @@ fn last_step_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     }
     let t = (i / p.hidden) % p.time;
     let n = i / (p.hidden * p.time);
-    dst[i] = select(0.0, src[n * p.hidden + i % p.hidden], t == p.time - 1u);
+    dst[p.off2 + i] = select(0.0, src[p.off1 + n * p.hidden + i % p.hidden], t == p.time - 1u);
 }
 
 // dst (N, T, H) = h_{t-1}, 0 at t = 0: the right operand of dW_hh = dgates^T h_{t-1}.
@@ -165,5 +177,5 @@ fn previous_h(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         return;
     }
     let t = (i / p.hidden) % p.time;
-    dst[i] = select(0.0, src[max(i, p.hidden) - p.hidden], t > 0u);
+    dst[p.off2 + i] = select(0.0, src[p.off1 + max(i, p.hidden) - p.hidden], t > 0u);
 }

@@ -10,20 +10,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<store>;
 // forward kernels
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<store>;
 // backward kernels
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<store>;
+@group(0) @binding(3) var<storage, read_write> dx: array<store>;
 
 // Position (within the row starting at `row`) of window j's maximum; ties go to the first.
 fn window_argmax(row: u32, j: u32) -> u32 {
     let start = j * p.stride;
     var best = start;
-    var best_v = x[row + start];
+    var best_v = f32(x[row + start]);
     for (var k = 1u; k < p.pool; k = k + 1u) {
-        let v = x[row + start + k];
+        let v = f32(x[row + start + k]);
         if (v > best_v) {
             best_v = v;
             best = start + k;
@@ -62,10 +62,10 @@ fn maxpool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     var acc = 0.0;
     for (var j = first; j < end; j = j + 1u) {
         if (window_argmax(rc * p.len_in, j) == s) {
-            acc = acc + dy[rc * p.len_out + j];
+            acc = acc + f32(dy[rc * p.len_out + j]);
         }
     }
-    dx[i] = acc;
+    dx[i] = store(acc);
 }
 
 // y[n, c] = mean over t of x[n, c, t] (len in len_in); one output per invocation.
@@ -77,9 +77,9 @@ fn global_avg_pool_forward(@builtin(global_invocation_id) gid: vec3<u32>, @built
     }
     var acc = 0.0;
     for (var t = 0u; t < p.len_in; t = t + 1u) {
-        acc = acc + x[i * p.len_in + t];
+        acc = acc + f32(x[i * p.len_in + t]);
     }
-    y[i] = acc / f32(p.len_in);
+    y[i] = store(acc / f32(p.len_in));
 }
 
 // dx[n, c, t] = dy[n, c] / len. dy is bound at binding 1 (x) here: a backward kernel
@@ -90,5 +90,5 @@ fn global_avg_pool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @buil
     if (i >= p.batch * p.channels * p.len_in) {
         return;
     }
-    y[i] = x[i / p.len_in] / f32(p.len_in);
+    y[i] = store(f32(x[i / p.len_in]) / f32(p.len_in));
 }

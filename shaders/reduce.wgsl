@@ -1,16 +1,21 @@
 // channel_sum: out[c] = sum over (n, t) of x[n, c, t]: conv bias gradients, dense/LSTM bias gradients
 // (len 1: column sums). One workgroup per channel; each invocation strides over (n, t)
 // and the workgroup adds the partial sums as a fixed tree, so the result is deterministic.
+// An x too large for one binding is summed in chunks of samples (src/gpu/reduce.rs): x
+// starts at element off1 of its binding, and with `accumulate` set each chunk adds its
+// total to out, in chunk order.
 
 struct Params {
     batch: u32,
     channels: u32,
     len: u32,
+    accumulate: u32,
+    off1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<store>;
+@group(0) @binding(2) var<storage, read_write> out: array<store>;
 
 @compute @workgroup_size(WG)
 fn channel_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -19,11 +24,11 @@ fn channel_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     for (var j = lid; j < p.batch * p.len; j = j + WG) {
         let n = j / p.len;
         let t = j % p.len;
-        acc = acc + x[(n * p.channels + c) * p.len + t];
+        acc = acc + f32(x[p.off1 + (n * p.channels + c) * p.len + t]);
     }
     let total = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        out[c] = total;
+        out[c] = store(select(total, f32(out[c]) + total, p.accumulate != 0u));
     }
 }
 
@@ -38,7 +43,7 @@ fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     }
     var acc = 0.0;
     for (var r = 0u; r < p.batch; r = r + 1u) {
-        acc = acc + x[r * p.channels + j];
+        acc = acc + f32(x[r * p.channels + j]);
     }
-    out[j] = acc;
+    out[j] = store(acc);
 }

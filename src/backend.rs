@@ -129,17 +129,56 @@ impl Default for AdamConfig {
     }
 }
 
+/// How a backend that stores tensors in reduced precision (the GPU backend's f16 mode)
+/// keeps one; backends that store everything in f32 treat all alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// Activations, gradients, inputs: the backend's storage precision (`alloc`).
+    Data,
+    /// A trainable parameter: storage precision for the kernels that read it, plus an f32
+    /// master copy that `adam_step` updates and `upload`/`download` go through.
+    Param,
+    /// f32 at every precision, for values whose small updates f16 would round away:
+    /// Adam's moments, batch-norm running and batch statistics, the loss and its sums.
+    F32,
+}
+
+/// The sizes a backend that binds tensors as GPU storage buffers can handle, in bytes.
+///
+/// The LSTM, dense and elementwise ops (activation, dropout, copy, fill, add_assign) split
+/// a tensor larger than one binding into windows of rows; every other op (conv, pools,
+/// batch norm, the loss heads, Adam) binds its tensors whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorLimits {
+    /// The most one storage binding covers: the limit of a tensor some op binds whole.
+    pub binding: u64,
+    /// The largest buffer: the limit of a tensor that only splitting ops touch.
+    pub buffer: u64,
+    /// How far before its first row a window may have to start (the binding offset
+    /// alignment): one row of a split tensor, plus this, must fit one binding.
+    pub slack: u64,
+    /// Bytes per element of `Storage::Data` tensors.
+    pub elem: u64,
+}
+
 /// The ops. Every forward has its backward beside it.
 pub trait Backend {
     /// e.g. "cpu (2 threads)" or "NVIDIA H100 (Vulkan)".
     fn name(&self) -> String;
 
     // ---- memory ----
-    /// A new zero-filled tensor of `len` f32 elements.
+    /// A new zero-filled tensor of `len` elements (`Storage::Data`).
     fn alloc(&mut self, len: usize) -> TensorId;
-    /// The most elements one tensor may hold (a GPU binds each tensor as one storage
-    /// buffer), so that callers can size a batch before `alloc` fails. None: no such limit.
-    fn max_tensor_len(&self) -> Option<usize> {
+    /// A new zero-filled tensor kept as `storage` says. Ops check what they need: Adam's
+    /// m and v, batch-norm running and batch statistics and the loss are `F32`, and Adam's
+    /// parameter is a `Param`.
+    fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
+        let _ = storage;
+        self.alloc(len)
+    }
+    /// What one tensor may hold, so that callers can size a batch before `alloc` fails.
+    /// None: no such limit.
+    fn tensor_limits(&self) -> Option<TensorLimits> {
         None
     }
     fn len(&self, t: TensorId) -> usize;

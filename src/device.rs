@@ -1,11 +1,11 @@
 //! `--device auto|gpu|cpu`: which backend runs the ops.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::ValueEnum;
 
 use crate::backend::Backend;
 use crate::cpu::CpuBackend;
-use crate::gpu::{list_adapters, GpuBackend};
+use crate::gpu::{list_adapters, GpuBackend, Precision};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum DeviceChoice {
@@ -32,14 +32,20 @@ fn hardware_gpu() -> Option<crate::gpu::AdapterInfoRow> {
 }
 
 pub fn open(choice: DeviceChoice) -> Result<Box<dyn Backend>> {
+    open_at(choice, Precision::F32)
+}
+
+/// `open` with the GPU backend storing data at `precision` (`--precision`).
+pub fn open_at(choice: DeviceChoice, precision: Precision) -> Result<Box<dyn Backend>> {
+    check_precision(choice, precision)?;
     Ok(match choice {
         DeviceChoice::Cpu => Box::new(CpuBackend::new()),
-        DeviceChoice::Gpu => Box::new(GpuBackend::new()?),
+        DeviceChoice::Gpu => Box::new(GpuBackend::with_precision(precision)?),
         DeviceChoice::Auto => {
             match hardware_gpu() {
                 Some(a) => {
                     eprintln!("--device auto: using the GPU {} ({})", a.name, a.backend);
-                    Box::new(GpuBackend::new()?)
+                    Box::new(GpuBackend::with_precision(precision)?)
                 }
                 None => {
                     // Measured: llvmpipe runs these kernels 10-100x slower than the CPU backend.
@@ -52,4 +58,16 @@ pub fn open(choice: DeviceChoice) -> Result<Box<dyn Backend>> {
             }
         }
     })
+}
+
+/// f16 storage is a GPU backend mode: the CPU backend computes and stores in f32.
+pub fn check_precision(choice: DeviceChoice, precision: Precision) -> Result<()> {
+    if precision != Precision::F32 && !uses_gpu(choice) {
+        bail!(
+            "--precision {precision} needs the GPU backend, and --device {} runs the CPU backend (always f32): \
+             use --device gpu, or --precision f32",
+            choice.to_possible_value().map_or("cpu".into(), |v| v.get_name().to_string())
+        );
+    }
+    Ok(())
 }

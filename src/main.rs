@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use starskope::data::synth::{self, SynthConfig};
 use starskope::data::{NanPolicy, ReadOptions, SampleMode};
 use starskope::device::{self, DeviceChoice};
+use starskope::gpu::Precision;
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
 use starskope::train::guard::OnNan;
@@ -103,6 +104,10 @@ enum Command {
 struct BenchCmd {
     #[arg(long, value_enum, default_value_t)]
     device: DeviceChoice,
+    /// GPU storage precision: f16 halves the bytes every kernel moves (arithmetic stays
+    /// f32); needs an adapter with SHADER_F16.
+    #[arg(long, value_enum, default_value_t)]
+    precision: Precision,
     /// Print the report as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -150,6 +155,11 @@ struct TrainCmd {
     seed: u64,
     #[arg(long, value_enum, default_value_t)]
     device: DeviceChoice,
+    /// GPU storage precision: f16 stores activations, gradients and weights in half
+    /// precision with f32 arithmetic, f32 Adam state and f32 master weights; needs an
+    /// adapter with SHADER_F16. Checkpoints hold the f32 master weights.
+    #[arg(long, value_enum, default_value_t)]
+    precision: Precision,
     /// Run directory. Default: runs/<model>-seed<seed>.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -315,7 +325,7 @@ fn train(t: TrainCmd) -> Result<ExitCode> {
         on_nan: t.on_nan,
         synth: t.synth_stars.map(|n| SynthConfig { train_stars: n, seed: t.seed, ..SynthConfig::default() }),
     };
-    let mut be = device::open(t.device)?;
+    let mut be = device::open_at(t.device, t.precision)?;
     let report = run::train(&args, be.as_mut())?;
     println!("{}", report.render());
     println!("Report, plots and model written to {}/", args.out.display());
@@ -329,7 +339,7 @@ fn bench(b: BenchCmd) -> Result<ExitCode> {
         budget: if b.quick { starskope::bench::Budget::QUICK } else { starskope::bench::Budget::FULL },
         ops: !b.no_ops,
     };
-    let mut be = starskope::bench::open(b.device)?;
+    let mut be = starskope::bench::open(b.device, b.precision)?;
     let report = starskope::bench::run(be.as_mut(), &opts)?;
     println!("{}", if b.json { report.to_json() } else { report.render() });
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Storage};
 use crate::bench::budget::Budget;
 use crate::cpu::real::{MatMut, MatRef, Real};
 use crate::gpu::GpuBackend;
@@ -76,14 +76,14 @@ pub fn cpu(budget: &Budget) -> Ceilings {
 /// one dispatch takes 50 ms.
 pub fn gpu(be: &mut GpuBackend, budget: &Budget) -> Result<Ceilings> {
     let n = (be.max_binding_bytes().min(COPY_BYTES as u64) as usize / 4) & !3;
-    let (src, dst) = (be.try_alloc(n)?, be.try_alloc(n)?);
+    let (src, dst) = (be.try_alloc_as(n, Storage::F32)?, be.try_alloc_as(n, Storage::F32)?);
     be.fill(src, 1.5);
     // warm-up: pipeline creation and first touch of the buffers
     be.record_copy_vec4(src, dst);
     be.wait_idle();
     let copy_s = best_of(budget, || be.time_recorded(|b| b.record_copy_vec4(src, dst)).as_secs_f64());
 
-    let out = be.try_alloc(4 << 18)?;
+    let out = be.try_alloc_as(4 << 18, Storage::F32)?;
     let mut flops = 0.0;
     let mut fma = |be: &mut GpuBackend, iters: u32| {
         be.time_recorded(|b| flops = b.record_fma_peak(out, iters)).as_secs_f64()

@@ -10,7 +10,7 @@ use crate::bench::ceilings::{self, Ceilings};
 use crate::bench::Budget;
 use crate::cpu::CpuBackend;
 use crate::device::DeviceChoice;
-use crate::gpu::GpuBackend;
+use crate::gpu::{GpuBackend, Precision};
 
 pub trait BenchDevice: Backend {
     /// This device as a plain backend (what `Network` runs on).
@@ -79,11 +79,13 @@ impl BenchDevice for GpuBackend {
     }
 }
 
-/// The backend `--device` names, as a bench device. `auto` chooses as `device::open`
-/// does: a hardware GPU when there is one, else the CPU backend.
-pub fn open(choice: DeviceChoice) -> Result<Box<dyn BenchDevice>> {
+/// The backend `--device` names, as a bench device, the GPU storing data at `precision`.
+/// `auto` chooses as `device::open` does: a hardware GPU when there is one, else the CPU
+/// backend.
+pub fn open(choice: DeviceChoice, precision: Precision) -> Result<Box<dyn BenchDevice>> {
+    crate::device::check_precision(choice, precision)?;
     Ok(if crate::device::uses_gpu(choice) {
-        Box::new(GpuBackend::new()?)
+        Box::new(GpuBackend::with_precision(precision)?)
     } else {
         Box::new(CpuBackend::new())
     })

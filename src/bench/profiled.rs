@@ -4,7 +4,7 @@
 
 use crate::backend::{
     Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, TensorId,
+    LstmTensors, PoolShape, Storage, TensorId,
 };
 use crate::bench::device::BenchDevice;
 use crate::bench::op::Op;
@@ -33,6 +33,10 @@ impl Backend for Profiled<'_> {
 
     fn alloc(&mut self, len: usize) -> TensorId {
         self.inner.alloc(len)
+    }
+
+    fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
+        self.inner.alloc_as(len, storage)
     }
 
     fn len(&self, t: TensorId) -> usize {

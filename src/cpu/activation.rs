@@ -12,7 +12,15 @@ const TASK: usize = 1 << 14;
 
 pub fn value<T: Real>(f: Activation, x: T) -> T {
     match f {
-        Activation::Relu => x.max(T::zero()),
+        // Not `x.max(0)`: that maps NaN to 0 and would hide a diverged run from the
+        // numerical guard. NaN <= 0 is false, so NaN passes through.
+        Activation::Relu => {
+            if x <= T::zero() {
+                T::zero()
+            } else {
+                x
+            }
+        }
         Activation::Sigmoid => T::one() / (T::one() + (-x).exp()),
         Activation::Tanh => x.tanh(),
     }

@@ -1,6 +1,9 @@
 //! Batch norm: shaders/batchnorm.wgsl.
 
-use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::pipelines::{
+    Access::Read as R, Access::ReadF32 as R32, Access::ReadWrite as RW, Access::ReadWriteF32 as RW32, Kernel,
+    Shader,
+};
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::{BatchNormConfig, ChannelShape, TensorId};
 
@@ -33,11 +36,12 @@ const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Acces
     Kernel { shader: Shader::BatchNorm, entry, bindings }
 }
 
-static STATS: Kernel = kernel("batchnorm_stats", &[R, RW, RW, RW, RW]);
-static NORMALIZE: Kernel = kernel("batchnorm_normalize", &[R, R, R, R, R, RW]);
-static EVAL: Kernel = kernel("batchnorm_eval", &[R, R, R, R, R, RW]);
-static BACKWARD_SUMS: Kernel = kernel("batchnorm_backward_sums", &[R, R, R, R, R, RW, RW]);
-static BACKWARD_DX: Kernel = kernel("batchnorm_backward_dx", &[R, R, R, R, R, RW, RW, RW]);
+// The per-channel statistics are f32 at every precision (shaders/batchnorm.wgsl).
+static STATS: Kernel = kernel("batchnorm_stats", &[R, RW32, RW32, RW32, RW32]);
+static NORMALIZE: Kernel = kernel("batchnorm_normalize", &[R, R, R, R32, R32, RW]);
+static EVAL: Kernel = kernel("batchnorm_eval", &[R, R, R, R32, R32, RW]);
+static BACKWARD_SUMS: Kernel = kernel("batchnorm_backward_sums", &[R, R, R, R32, R32, RW, RW]);
+static BACKWARD_DX: Kernel = kernel("batchnorm_backward_dx", &[R, R, R, R32, R32, RW, RW, RW]);
 
 fn elements(s: &ChannelShape) -> [u32; 3] {
     groups_1d(s.batch * s.channels * s.len, 64)

@@ -1,7 +1,7 @@
 //! The kernels behind the bench's device ceilings (shaders/bench.wgsl): what this device
 //! can stream and compute at best, to judge each op's throughput against.
 
-use super::pipelines::{Access::ReadWrite as RW, Kernel, Shader};
+use super::pipelines::{Access::ReadWriteF32 as RW32, Kernel, Shader};
 use super::recorder::{groups_1d, u};
 use super::GpuBackend;
 use crate::backend::{Backend, TensorId};
@@ -14,8 +14,9 @@ struct Params {
     iters: u32,
 }
 
-static COPY_VEC4: Kernel = Kernel { shader: Shader::Bench, entry: "copy_vec4", bindings: &[RW, RW] };
-static FMA_PEAK: Kernel = Kernel { shader: Shader::Bench, entry: "fma_peak", bindings: &[RW] };
+// shaders/bench.wgsl is f32 at every precision: its tensors are `Storage::F32`.
+static COPY_VEC4: Kernel = Kernel { shader: Shader::Bench, entry: "copy_vec4", bindings: &[RW32, RW32] };
+static FMA_PEAK: Kernel = Kernel { shader: Shader::Bench, entry: "fma_peak", bindings: &[RW32] };
 
 /// Independent vec4 FMA chains per invocation in `fma_peak`.
 const FMA_CHAINS: f64 = 8.0;

@@ -1,7 +1,7 @@
 //! Dense layers on the strided GEMM of shaders/dense.wgsl; the GEMM also serves the LSTM.
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
-use super::recorder::{u, Recorder};
+use super::recorder::{u, Bind, Recorder};
 use super::reduce::channel_sum;
 use crate::backend::{ChannelShape, DenseShape, TensorId};
 
@@ -16,6 +16,9 @@ struct Params {
     a_col: u32,
     b_row: u32,
     b_col: u32,
+    accumulate: u32,
+    /// Where the chunk starts in a, b and c (see `Recorder::dispatch_rows`).
+    off: [u32; 3],
 }
 
 static GEMM: Kernel = Kernel { shader: Shader::Dense, entry: "gemm", bindings: &[R, R, RW] };
@@ -40,6 +43,14 @@ impl Operand {
         Operand { tensor, rows, cols, transposed: true }
     }
 
+    /// Bound whole, or by rows when the rows stored are the split axis's.
+    fn bind(&self, split_rows_stored: bool) -> Bind {
+        match split_rows_stored {
+            true => Bind::Rows(self.tensor, self.cols),
+            false => Bind::Whole(self.tensor),
+        }
+    }
+
     /// (logical rows, logical cols, row stride, col stride)
     fn logical(&self) -> (usize, usize, usize, usize) {
         if self.transposed {
@@ -51,25 +62,39 @@ impl Operand {
 }
 
 /// c (m x n, row-major) = a b [+ bias broadcast over rows].
+///
+/// Operands too large for one binding are split: by rows of a and c (x W^T, dy W), or,
+/// when a is read transposed (dy^T x: its stored rows run along k), by k, each chunk
+/// adding its partial product to c in order.
 pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c: TensorId) {
     let (m, k, a_row, a_col) = a.logical();
     let (k2, n, b_row, b_col) = b.logical();
     assert_eq!(k, k2, "gemm: inner dimensions differ");
-    let p = Params {
-        m: u(m),
-        n: u(n),
-        k: u(k),
-        a_row: u(a_row),
-        a_col: u(a_col),
-        b_row: u(b_row),
-        b_col: u(b_col),
+    let along_k = a.transposed;
+    assert!(!along_k || bias.is_none(), "gemm: a bias with a transposed a is not supported");
+    let mut binds = if along_k {
+        vec![a.bind(true), b.bind(!b.transposed), Bind::Whole(c)]
+    } else {
+        vec![a.bind(true), Bind::Whole(b.tensor), Bind::Rows(c, n)]
     };
-    // 8 x 8 invocations of 4 x 4 outputs each per workgroup
-    let groups = [u(n.div_ceil(32)), u(m.div_ceil(32)), 1];
-    match bias {
-        Some(bias) => r.dispatch(&GEMM_BIAS, &p, &[a.tensor, b.tensor, c, bias], groups),
-        None => r.dispatch(&GEMM, &p, &[a.tensor, b.tensor, c], groups),
-    }
+    binds.extend(bias.map(Bind::Whole));
+    let kernel = if bias.is_some() { &GEMM_BIAS } else { &GEMM };
+    r.dispatch_rows(kernel, if along_k { k } else { m }, &binds, |chunk| {
+        let (m, k) = if along_k { (m, chunk.rows) } else { (chunk.rows, k) };
+        let p = Params {
+            m: u(m),
+            n: u(n),
+            k: u(k),
+            a_row: u(a_row),
+            a_col: u(a_col),
+            b_row: u(b_row),
+            b_col: u(b_col),
+            accumulate: u32::from(along_k && chunk.first > 0),
+            off: chunk.offsets(),
+        };
+        // 8 x 8 invocations of 4 x 4 outputs each per workgroup
+        (p, [u(n.div_ceil(32)), u(m.div_ceil(32)), 1])
+    });
 }
 
 /// db[j] = sum over rows of m (rows x cols).

@@ -1,7 +1,7 @@
 //! fill, copy, add_assign, activations and dropout: shaders/elementwise.wgsl.
 
 use super::pipelines::{Access::ReadWrite as RW, Kernel, Shader};
-use super::recorder::{groups_1d, u, Recorder};
+use super::recorder::{groups_1d, u, Bind, Recorder};
 use crate::backend::{dropout_threshold, Activation, TensorId};
 
 /// Mirrors `Params` in shaders/elementwise.wgsl.
@@ -14,6 +14,10 @@ struct Params {
     key: u32,
     threshold: u32,
     rate: f32,
+    /// The chunk's first element and where it starts in each binding (see
+    /// `Recorder::dispatch_rows`).
+    first: u32,
+    off: [u32; 3],
 }
 
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
@@ -27,9 +31,14 @@ static ACTIVATION_FORWARD: Kernel = kernel("activation_forward", &[RW, RW]);
 static ACTIVATION_BACKWARD: Kernel = kernel("activation_backward", &[RW, RW, RW]);
 static DROPOUT: Kernel = kernel("dropout", &[RW, RW]);
 
+/// Elementwise over `params.n` elements, by chunks of elements when a tensor is too large
+/// for one binding.
 fn run(r: &mut Recorder, k: &'static Kernel, params: Params, tensors: &[TensorId]) {
-    let n = params.n as usize;
-    r.dispatch(k, &params, tensors, groups_1d(n, 64));
+    let binds: Vec<Bind> = tensors.iter().map(|t| Bind::Rows(*t, 1)).collect();
+    r.dispatch_rows(k, params.n as usize, &binds, |chunk| {
+        let p = Params { n: u(chunk.rows), first: u(chunk.first), off: chunk.offsets(), ..params };
+        (p, groups_1d(chunk.rows, 64))
+    });
 }
 
 fn sized(r: &Recorder, t: TensorId) -> Params {

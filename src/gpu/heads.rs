@@ -1,6 +1,8 @@
 //! Output heads (shaders/heads.wgsl): probabilities, mean loss and its gradient.
 
-use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
+use super::pipelines::{
+    Access::Read as R, Access::ReadWrite as RW, Access::ReadWriteF32 as RW32, Kernel, Shader,
+};
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::TensorId;
 
@@ -12,7 +14,8 @@ struct Params {
     classes: u32,
 }
 
-const LOSS_BINDINGS: &[super::pipelines::Access] = &[R, R, R, RW, RW, RW];
+/// The loss is f32 at every precision (shaders/heads.wgsl).
+const LOSS_BINDINGS: &[super::pipelines::Access] = &[R, R, R, RW, RW32, RW];
 
 static SIGMOID_BCE: Kernel = Kernel { shader: Shader::Heads, entry: "sigmoid_bce", bindings: LOSS_BINDINGS };
 static SOFTMAX_CE: Kernel = Kernel { shader: Shader::Heads, entry: "softmax_ce", bindings: LOSS_BINDINGS };

@@ -3,7 +3,7 @@
 
 use super::dense::{column_sums, gemm, Operand};
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
-use super::recorder::{groups_1d, u, Recorder};
+use super::recorder::{groups_1d, u, Bind, Recorder};
 use crate::backend::{LstmShape, LstmTensors, TensorId};
 
 /// The size of the recurrent kernels' workgroup arrays (MAX_HIDDEN in shaders/lstm.wgsl).
@@ -17,12 +17,29 @@ struct Params {
     time: u32,
     input: u32,
     hidden: u32,
+    /// Where the chunk starts in the tensor at each binding (see `Recorder::dispatch_rows`).
+    off: [u32; 5],
 }
 
-impl From<&LstmShape> for Params {
-    fn from(s: &LstmShape) -> Self {
-        Params { batch: u(s.batch), time: u(s.time), input: u(s.input), hidden: u(s.hidden) }
-    }
+/// Runs `kernel` over the batch rows of `s`, by chunks of rows when a tensor is too large
+/// for one binding; `groups` gives the workgroups for a chunk of that many rows.
+fn per_batch_row(
+    r: &mut Recorder,
+    kernel: &'static Kernel,
+    s: &LstmShape,
+    binds: &[Bind],
+    groups: impl Fn(usize) -> [u32; 3],
+) {
+    r.dispatch_rows(kernel, s.batch, binds, |chunk| {
+        let p = Params {
+            batch: u(chunk.rows),
+            time: u(s.time),
+            input: u(s.input),
+            hidden: u(s.hidden),
+            off: chunk.offsets(),
+        };
+        (p, groups(chunk.rows))
+    });
 }
 
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
@@ -60,8 +77,14 @@ pub fn forward(
     let xm = Operand::plain(x, rows, s.input);
     let wt = Operand::t(w_ih, 4 * s.hidden, s.input);
     gemm(r, xm, wt, Some(b), saved.gates);
-    let tensors = [w_hh, saved.gates, saved.h, saved.c];
-    r.dispatch(&FORWARD_SEQUENCE, &Params::from(s), &tensors, [u(s.batch), 1, 1]);
+    let (seq, gates) = (s.time * s.hidden, 4 * s.time * s.hidden);
+    let binds = [
+        Bind::Whole(w_hh),
+        Bind::Rows(saved.gates, gates),
+        Bind::Rows(saved.h, seq),
+        Bind::Rows(saved.c, seq),
+    ];
+    per_batch_row(r, &FORWARD_SEQUENCE, s, &binds, |rows| [u(rows), 1, 1]);
 }
 
 /// dgates by backpropagation through time, then dx = dgates W_ih,
@@ -83,27 +106,35 @@ pub fn backward(
     check_hidden(s);
     let rows = s.batch * s.time;
     let g4 = 4 * s.hidden;
-    let p = Params::from(s);
+    let (seq, gates) = (s.time * s.hidden, s.time * g4);
     let dgates = r.scratch("lstm dgates", rows * g4);
-    let tensors = [w_hh, saved.gates, saved.c, dh, dgates];
-    r.dispatch(&BACKWARD_SEQUENCE, &p, &tensors, [u(s.batch), 1, 1]);
+    let binds = [
+        Bind::Whole(w_hh),
+        Bind::Rows(saved.gates, gates),
+        Bind::Rows(saved.c, seq),
+        Bind::Rows(dh, seq),
+        Bind::Rows(dgates, gates),
+    ];
+    per_batch_row(r, &BACKWARD_SEQUENCE, s, &binds, |rows| [u(rows), 1, 1]);
     if let Some(dx) = dx {
         gemm(r, Operand::plain(dgates, rows, g4), Operand::plain(w_ih, g4, s.input), None, dx);
     }
     let dgates_t = Operand::t(dgates, rows, g4);
     gemm(r, dgates_t, Operand::plain(x, rows, s.input), None, dw_ih);
     let h_prev = r.scratch("lstm h_prev", rows * s.hidden);
-    r.dispatch(&PREVIOUS_H, &p, &[saved.h, h_prev], groups_1d(rows * s.hidden, 64));
+    let binds = [Bind::Rows(saved.h, seq), Bind::Rows(h_prev, seq)];
+    per_batch_row(r, &PREVIOUS_H, s, &binds, |rows| groups_1d(rows * seq, 64));
     gemm(r, dgates_t, Operand::plain(h_prev, rows, s.hidden), None, dw_hh);
     column_sums(r, dgates, rows, g4, db);
 }
 
 pub fn last_step_forward(r: &mut Recorder, s: &LstmShape, h: TensorId, y: TensorId) {
-    let n = s.batch * s.hidden;
-    r.dispatch(&LAST_STEP_FORWARD, &Params::from(s), &[h, y], groups_1d(n, 64));
+    let binds = [Bind::Rows(h, s.time * s.hidden), Bind::Rows(y, s.hidden)];
+    per_batch_row(r, &LAST_STEP_FORWARD, s, &binds, |rows| groups_1d(rows * s.hidden, 64));
 }
 
 pub fn last_step_backward(r: &mut Recorder, s: &LstmShape, dy: TensorId, dh: TensorId) {
-    let n = s.batch * s.time * s.hidden;
-    r.dispatch(&LAST_STEP_BACKWARD, &Params::from(s), &[dy, dh], groups_1d(n, 64));
+    let seq = s.time * s.hidden;
+    let binds = [Bind::Rows(dy, s.hidden), Bind::Rows(dh, seq)];
+    per_batch_row(r, &LAST_STEP_BACKWARD, s, &binds, |rows| groups_1d(rows * seq, 64));
 }

@@ -16,19 +16,21 @@ mod optimizer;
 mod params;
 mod pipelines;
 mod pool;
+mod precision;
 mod recorder;
 mod reduce;
 mod tensors;
 mod timing;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 pub use device::{list_adapters, AdapterInfoRow, GpuContext, NO_ADAPTER_HELP};
 pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
+pub use precision::Precision;
 
 use crate::backend::{
     Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, TensorId,
+    LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use recorder::Recorder;
 
@@ -44,14 +46,49 @@ impl GpuBackend {
         Ok(Self::with_context(GpuContext::new()?))
     }
 
+    /// The best adapter this machine has, storing data at `precision`.
+    pub fn with_precision(precision: Precision) -> Result<Self> {
+        Self::with_context_precision(GpuContext::new()?, precision)
+    }
+
     /// A backend on an already opened device (tests share one device this way).
     pub fn with_context(ctx: GpuContext) -> Self {
-        GpuBackend { rec: Recorder::new(ctx), timestamps: None }
+        GpuBackend { rec: Recorder::new(ctx, Precision::F32), timestamps: None }
+    }
+
+    /// `with_context` storing data at `precision`; f16 needs the adapter's SHADER_F16.
+    pub fn with_context_precision(ctx: GpuContext, precision: Precision) -> Result<Self> {
+        if precision == Precision::F16 && !ctx.features.contains(wgpu::Features::SHADER_F16) {
+            bail!(
+                "f16 storage needs the SHADER_F16 feature, and the adapter {} does not have it: use \
+                 --precision f32 (`starskope devices` lists each adapter's features)",
+                ctx.name()
+            );
+        }
+        Ok(GpuBackend { rec: Recorder::new(ctx, precision), timestamps: None })
+    }
+
+    /// The element type of activations, gradients and parameters on the device.
+    pub fn precision(&self) -> Precision {
+        self.rec.precision
     }
 
     /// `alloc` that reports a tensor too large for this device instead of panicking.
     pub fn try_alloc(&mut self, len: usize) -> Result<TensorId> {
         self.rec.alloc(len)
+    }
+
+    /// `alloc_as` that reports a tensor too large for this device instead of panicking.
+    pub fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId> {
+        self.rec.alloc_as(len, storage)
+    }
+
+    /// Binds at most `bytes` of a tensor at once (down from the device's
+    /// max_storage_buffer_binding_size), so that tests can make small tensors take the
+    /// split path that large ones take on a real device.
+    pub fn with_binding_limit(mut self, bytes: u64) -> Self {
+        self.rec.binding_limit = bytes.min(self.rec.ctx.limits.max_storage_buffer_binding_size);
+        self
     }
 
     /// Bind groups created so far: a repeated training step must not add any.
@@ -67,7 +104,10 @@ impl GpuBackend {
 
 impl Backend for GpuBackend {
     fn name(&self) -> String {
-        self.rec.ctx.name()
+        match self.rec.precision {
+            Precision::F32 => self.rec.ctx.name(),
+            p => format!("{}, {p} storage", self.rec.ctx.name()),
+        }
     }
 
     /// Panics with `try_alloc`'s message when the tensor cannot be bound on this device.
@@ -75,9 +115,18 @@ impl Backend for GpuBackend {
         self.try_alloc(len).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
-    fn max_tensor_len(&self) -> Option<usize> {
+    fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
+        self.try_alloc_as(len, storage).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn tensor_limits(&self) -> Option<TensorLimits> {
         let limits = &self.rec.ctx.limits;
-        Some((limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4) as usize)
+        Some(TensorLimits {
+            binding: self.rec.binding_limit.min(limits.max_buffer_size),
+            buffer: limits.max_buffer_size,
+            slack: limits.min_storage_buffer_offset_alignment.into(),
+            elem: self.rec.precision.bytes() as u64,
+        })
     }
 
     fn len(&self, t: TensorId) -> usize {

@@ -8,8 +8,10 @@
 use std::collections::HashMap;
 
 use super::params::PARAMS_BYTES;
+use super::precision::Precision;
 
-/// One .wgsl file under shaders/. Each is compiled with `common.wgsl` prepended.
+/// One .wgsl file under shaders/. Each is compiled with the precision's prelude and
+/// `common.wgsl` prepended, once per precision it is used at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Elementwise,
@@ -45,11 +47,26 @@ const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 /// How a kernel uses one storage binding. `ReadWrite` also for inputs of kernels that may
 /// run in place (x == y): one buffer bound twice is legal only if both bindings are
-/// read-write.
+/// read-write. `Read` and `ReadWrite` bindings are WGSL `array<store>`: their tensors
+/// all have one element type, which picks the shader variant; the `F32` ones are
+/// `array<f32>` at every precision (see `precision`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
     Read,
     ReadWrite,
+    ReadF32,
+    ReadWriteF32,
+}
+
+impl Access {
+    pub fn read_only(self) -> bool {
+        matches!(self, Access::Read | Access::ReadF32)
+    }
+
+    /// Whether the binding is `array<f32>` whatever the variant.
+    pub fn always_f32(self) -> bool {
+        matches!(self, Access::ReadF32 | Access::ReadWriteF32)
+    }
 }
 
 /// One entry point and its storage bindings.
@@ -63,9 +80,9 @@ pub struct Kernel {
 /// Compiled pipelines, their layouts and shader modules, created once per device.
 #[derive(Default)]
 pub struct PipelineCache {
-    modules: HashMap<Shader, wgpu::ShaderModule>,
+    modules: HashMap<(Shader, Precision), wgpu::ShaderModule>,
     layouts: HashMap<&'static [Access], wgpu::BindGroupLayout>,
-    pipelines: HashMap<(Shader, &'static str), wgpu::ComputePipeline>,
+    pipelines: HashMap<(Shader, &'static str, Precision), wgpu::ComputePipeline>,
 }
 
 impl PipelineCache {
@@ -73,16 +90,22 @@ impl PipelineCache {
         self.layouts.entry(bindings).or_insert_with(|| create_layout(device, bindings)).clone()
     }
 
-    pub fn pipeline(&mut self, device: &wgpu::Device, kernel: &'static Kernel) -> wgpu::ComputePipeline {
-        if let Some(p) = self.pipelines.get(&(kernel.shader, kernel.entry)) {
+    /// The kernel's pipeline in the variant whose `store` is `precision`.
+    pub fn pipeline(
+        &mut self,
+        device: &wgpu::Device,
+        kernel: &'static Kernel,
+        precision: Precision,
+    ) -> wgpu::ComputePipeline {
+        if let Some(p) = self.pipelines.get(&(kernel.shader, kernel.entry, precision)) {
             return p.clone();
         }
         let layout = self.layout(device, kernel.bindings);
         let module = self
             .modules
-            .entry(kernel.shader)
+            .entry((kernel.shader, precision))
             .or_insert_with(|| {
-                let source = format!("{COMMON}\n{}", kernel.shader.source());
+                let source = format!("{}{COMMON}\n{}", precision.prelude(), kernel.shader.source());
                 device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(kernel.entry),
                     source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -102,7 +125,7 @@ impl PipelineCache {
             compilation_options: Default::default(),
             cache: None,
         });
-        self.pipelines.insert((kernel.shader, kernel.entry), pipeline.clone());
+        self.pipelines.insert((kernel.shader, kernel.entry, precision), pipeline.clone());
         pipeline
     }
 }
@@ -122,7 +145,7 @@ fn create_layout(device: &wgpu::Device, bindings: &[Access]) -> wgpu::BindGroupL
         binding: i as u32 + 1,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only: *access == Access::Read },
+            ty: wgpu::BufferBindingType::Storage { read_only: access.read_only() },
             has_dynamic_offset: false,
             min_binding_size: None,
         },

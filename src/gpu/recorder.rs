@@ -12,8 +12,9 @@ use anyhow::Result;
 use super::device::GpuContext;
 use super::params::{ParamsArena, PARAMS_BYTES};
 use super::pipelines::{Access, Kernel};
+use super::precision::Precision;
 use super::tensors::{Readback, TensorStore};
-use crate::backend::TensorId;
+use crate::backend::{Storage, TensorId};
 
 /// The most workgroups a dispatch may have along one dimension on every device.
 const MAX_GROUPS_PER_DIM: u32 = 65535;
@@ -21,14 +22,54 @@ const MAX_GROUPS_PER_DIM: u32 = 65535;
 struct Dispatch {
     kernel: &'static Kernel,
     tensors: Vec<TensorId>,
+    /// Per binding, the byte range bound (offset, size); None: the whole buffer.
+    windows: Vec<Window>,
     params_offset: u32,
     groups: [u32; 3],
+    /// The shader variant: the element type of the tensors at its `store` bindings.
+    precision: Precision,
 }
 
-type BindGroupKey = (&'static [Access], Vec<TensorId>);
+/// A bound byte range (offset, size) of a tensor's buffer; None: the whole buffer.
+type Window = Option<(u64, u64)>;
+
+type BindGroupKey = (&'static [Access], Vec<TensorId>, Vec<Window>);
+
+/// How a split dispatch (`Recorder::dispatch_rows`) binds one tensor.
+#[derive(Clone, Copy, Debug)]
+pub enum Bind {
+    /// The whole tensor in every chunk: it must fit one storage binding.
+    Whole(TensorId),
+    /// A row-major tensor with this many elements per row of the split axis. A chunk's
+    /// kernel sees its first row at element `Chunk::offsets[binding]` of the binding.
+    Rows(TensorId, usize),
+}
+
+/// One chunk of rows of a split dispatch.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// The chunk's first row, and how many rows it has.
+    pub first: usize,
+    pub rows: usize,
+    /// Per binding: where the chunk's first row is in the bound range, in elements
+    /// (0 for `Bind::Whole`). Kernels add it to every index into that binding.
+    pub offsets: Vec<u32>,
+}
+
+impl Chunk {
+    /// The first `N` offsets, for a kernel's params.
+    pub fn offsets<const N: usize>(&self) -> [u32; N] {
+        std::array::from_fn(|i| self.offsets.get(i).copied().unwrap_or(0))
+    }
+}
 
 pub struct Recorder {
     pub ctx: GpuContext,
+    /// The element type of `Storage::Data` tensors.
+    pub precision: Precision,
+    /// The most bytes one storage binding may cover: the device's limit, or less to
+    /// force splitting in tests (`GpuBackend::with_binding_limit`).
+    pub binding_limit: u64,
     tensors: TensorStore,
     arena: ParamsArena,
     pending: Vec<Dispatch>,
@@ -44,10 +85,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(ctx: GpuContext) -> Self {
+    pub fn new(ctx: GpuContext, precision: Precision) -> Self {
         let arena = ParamsArena::new(&ctx.device, &ctx.limits);
         Recorder {
+            binding_limit: ctx.limits.max_storage_buffer_binding_size,
             ctx,
+            precision,
             tensors: TensorStore::default(),
             arena,
             pending: Vec::new(),
@@ -61,7 +104,31 @@ impl Recorder {
     }
 
     pub fn alloc(&mut self, len: usize) -> Result<TensorId> {
-        self.tensors.alloc(&self.ctx.device, &self.ctx.limits, len)
+        self.alloc_as(len, Storage::Data)
+    }
+
+    pub fn alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId> {
+        let (device, limits) = (&self.ctx.device, &self.ctx.limits);
+        match (storage, self.precision) {
+            (Storage::F32, _) | (Storage::Param, Precision::F32) => {
+                self.tensors.alloc(device, limits, len, Precision::F32, None)
+            }
+            (Storage::Data, p) => self.tensors.alloc(device, limits, len, p, None),
+            (Storage::Param, p) => {
+                let master = self.tensors.alloc(device, limits, len, Precision::F32, None)?;
+                self.tensors.alloc(device, limits, len, p, Some(master))
+            }
+        }
+    }
+
+    /// The element type of `t`.
+    pub fn elem(&self, t: TensorId) -> Precision {
+        self.tensors.get(t).elem
+    }
+
+    /// The f32 master copy of a reduced-precision parameter.
+    pub fn master(&self, t: TensorId) -> Option<TensorId> {
+        self.tensors.get(t).master
     }
 
     pub fn len(&self, t: TensorId) -> usize {
@@ -85,12 +152,19 @@ impl Recorder {
         // write_buffer lands before the next submission: recorded ops that read the old
         // contents must be submitted first.
         self.submit(None);
-        if !data.is_empty() {
-            self.ctx.queue.write_buffer(&self.tensors.get(t).buffer, 0, bytemuck::cast_slice(data));
+        if data.is_empty() {
+            return;
+        }
+        let tensor = self.tensors.get(t);
+        self.ctx.queue.write_buffer(&tensor.buffer, 0, &tensor.elem.encode(data));
+        if let Some(master) = tensor.master {
+            let master = self.tensors.get(master);
+            self.ctx.queue.write_buffer(&master.buffer, 0, &master.elem.encode(data));
         }
     }
 
-    /// Records one dispatch. `params` is the kernel's WGSL `Params` struct.
+    /// Records one dispatch binding every tensor whole. `params` is the kernel's WGSL
+    /// `Params` struct.
     pub fn dispatch<P: bytemuck::Pod>(
         &mut self,
         kernel: &'static Kernel,
@@ -98,12 +172,144 @@ impl Recorder {
         tensors: &[TensorId],
         groups: [u32; 3],
     ) {
+        self.record(kernel, params, tensors, vec![None; tensors.len()], groups);
+    }
+
+    /// Records a kernel over `rows` rows as one dispatch per chunk of rows, each chunk
+    /// binding only the rows it needs of every `Bind::Rows` tensor that does not fit one
+    /// storage binding (a tensor that fits is bound whole, at an offset), so tensors up
+    /// to the device's largest buffer work. `chunk` gives a chunk's params and
+    /// workgroups: the kernel must treat the chunk as a problem of `Chunk::rows` rows and
+    /// add `Chunk::offsets` to its indices. Chunks run in order, each a dispatch that
+    /// sees the previous one's writes: a kernel that accumulates over rows adds chunk
+    /// partials in a fixed order, so results stay deterministic. Everything fits in one
+    /// binding in the common case: then there is one chunk, with all offsets 0.
+    pub fn dispatch_rows<P: bytemuck::Pod>(
+        &mut self,
+        kernel: &'static Kernel,
+        rows: usize,
+        binds: &[Bind],
+        mut chunk: impl FnMut(&Chunk) -> (P, [u32; 3]),
+    ) {
+        let per_chunk = self.rows_per_chunk(kernel, rows, binds);
+        let tensors: Vec<TensorId> = binds
+            .iter()
+            .map(|b| match *b {
+                Bind::Whole(t) | Bind::Rows(t, _) => t,
+            })
+            .collect();
+        // one chunk even of 0 rows: a reduction over no rows still writes its zeros
+        let mut first = 0;
+        loop {
+            let n = per_chunk.min(rows - first);
+            let (windows, offsets) = binds.iter().map(|b| self.window(*b, first, n)).unzip();
+            let (params, groups) = chunk(&Chunk { first, rows: n, offsets });
+            self.record(kernel, &params, &tensors, windows, groups);
+            first += n;
+            if first >= rows {
+                break;
+            }
+        }
+    }
+
+    /// The most rows a chunk of `dispatch_rows` may have: every `Rows` tensor too large
+    /// to bind whole must have a chunk's rows within one binding, allowing for a window
+    /// that starts up to one offset alignment before its first row.
+    fn rows_per_chunk(&self, kernel: &Kernel, rows: usize, binds: &[Bind]) -> usize {
+        let slack = self.ctx.limits.min_storage_buffer_offset_alignment as u64;
+        let mut most = rows.max(1);
+        for b in binds {
+            if let Bind::Rows(t, row_len) = *b {
+                if self.fits_binding(t) {
+                    continue;
+                }
+                let row_bytes = (row_len * self.tensors.get(t).elem.bytes()) as u64;
+                let fit = self.binding_limit.saturating_sub(slack) / row_bytes.max(1);
+                assert!(
+                    fit > 0,
+                    "{}: one row of {row_bytes} bytes does not fit a storage binding of {} bytes; \
+                     Network::check_fits should have refused this shape",
+                    kernel.entry,
+                    self.binding_limit
+                );
+                most = most.min(fit as usize);
+            }
+        }
+        most
+    }
+
+    fn fits_binding(&self, t: TensorId) -> bool {
+        self.tensors.get(t).buffer.size() <= self.binding_limit
+    }
+
+    /// The window and element offset through which a chunk of `n` rows from row `first`
+    /// sees `b`.
+    fn window(&self, b: Bind, first: usize, n: usize) -> (Window, u32) {
+        let (t, row_len) = match b {
+            Bind::Whole(_) => return (None, 0),
+            Bind::Rows(t, row_len) => (t, row_len),
+        };
+        if self.fits_binding(t) {
+            return (None, u(first * row_len));
+        }
+        let tensor = self.tensors.get(t);
+        let elem = tensor.elem.bytes() as u64;
+        let align = self.ctx.limits.min_storage_buffer_offset_alignment as u64;
+        let start = (first * row_len) as u64 * elem;
+        let end = ((first + n) * row_len) as u64 * elem;
+        let offset = start - start % align;
+        // bindings are whole 4-byte words; buffers are padded to them
+        let size = (end - offset).next_multiple_of(4).min(tensor.buffer.size() - offset);
+        (Some((offset, size)), u(((start - offset) / elem) as usize))
+    }
+
+    fn record<P: bytemuck::Pod>(
+        &mut self,
+        kernel: &'static Kernel,
+        params: &P,
+        tensors: &[TensorId],
+        windows: Vec<Window>,
+        groups: [u32; 3],
+    ) {
         assert_eq!(tensors.len(), kernel.bindings.len(), "{}: wrong number of tensors", kernel.entry);
         if groups.contains(&0) {
             return;
         }
+        for (t, w) in tensors.iter().zip(&windows) {
+            let bytes = w.map_or_else(|| self.tensors.get(*t).buffer.size(), |(_, size)| size);
+            assert!(
+                bytes <= self.binding_limit,
+                "{}: a tensor of {bytes} bytes bound whole exceeds the storage binding limit of {} bytes; \
+                 this kernel cannot split it, and Network::check_fits should have refused the batch",
+                kernel.entry,
+                self.binding_limit
+            );
+        }
+        let precision = self.variant(kernel, tensors);
         let params_offset = self.arena.push(params);
-        self.pending.push(Dispatch { kernel, tensors: tensors.to_vec(), params_offset, groups });
+        let tensors = tensors.to_vec();
+        self.pending.push(Dispatch { kernel, tensors, windows, params_offset, groups, precision });
+    }
+
+    /// The shader variant for `tensors`: the one element type of those at `store`
+    /// bindings (f32 if none). Panics on a mix, or on a non-f32 tensor at an f32 binding:
+    /// both are bugs in the caller's `alloc_as`, and the kernel would misread the bytes.
+    fn variant(&self, kernel: &Kernel, tensors: &[TensorId]) -> Precision {
+        let mut variant = None;
+        for (i, (access, t)) in kernel.bindings.iter().zip(tensors).enumerate() {
+            let elem = self.tensors.get(*t).elem;
+            if access.always_f32() {
+                assert!(
+                    elem == Precision::F32,
+                    "{}: binding {} needs an f32 tensor (Storage::F32), got {elem}",
+                    kernel.entry,
+                    i + 1
+                );
+            } else if variant.replace(elem).is_some_and(|v| v != elem) {
+                panic!("{}: tensors of different precisions at its data bindings", kernel.entry);
+            }
+        }
+        variant.unwrap_or(Precision::F32)
     }
 
     /// Submits everything recorded, then, if asked, reads one tensor back (blocking).
@@ -134,9 +340,12 @@ impl Recorder {
             std::mem::take(&mut self.pending)
                 .into_iter()
                 .map(|d| {
-                    let pipeline =
-                        self.ctx.pipelines.lock().expect("pipeline cache").pipeline(&device, d.kernel);
-                    let bind_group = self.bind_group(d.kernel.bindings, d.tensors);
+                    let pipeline = self.ctx.pipelines.lock().expect("pipeline cache").pipeline(
+                        &device,
+                        d.kernel,
+                        d.precision,
+                    );
+                    let bind_group = self.bind_group((d.kernel.bindings, d.tensors, d.windows));
                     (pipeline, bind_group, d.params_offset, d.groups)
                 })
                 .collect();
@@ -156,15 +365,18 @@ impl Recorder {
                 pass.dispatch_workgroups(*x, *y, *z);
             }
         }
-        let bytes = read.map(|t| (t, (self.len(t) * 4) as u64));
-        if let Some((t, n)) = bytes.filter(|(_, n)| *n > 0) {
+        // a parameter's master holds it in full precision
+        let read = read.map(|t| self.tensors.get(t).master.unwrap_or(t));
+        let bytes = read.map(|t| (t, self.tensors.get(t).elem.buffer_bytes(self.len(t))));
+        if let Some((t, n)) = bytes.filter(|(t, _)| self.len(*t) > 0) {
             let staging = self.readback.buffer(&device, n);
             encoder.copy_buffer_to_buffer(&self.tensors.get(t).buffer, 0, staging, 0, n);
         }
         self.ctx.queue.submit([encoder.finish()]);
         self.submissions += 1;
-        let (_, n) = bytes?;
-        if n == 0 {
+        let (t, n) = bytes?;
+        let (len, elem) = (self.len(t), self.tensors.get(t).elem);
+        if len == 0 {
             return Some(Vec::new());
         }
         let staging = self.readback.buffer(&device, n).clone();
@@ -172,18 +384,17 @@ impl Recorder {
         device.poll(wgpu::PollType::wait_indefinitely()).expect("waiting for the GPU");
         let data = {
             let view = staging.get_mapped_range(0..n).expect("mapped readback range");
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+            elem.decode(&view, len)
         };
         staging.unmap();
         Some(data)
     }
 
-    fn bind_group(&mut self, bindings: &'static [Access], tensors: Vec<TensorId>) -> wgpu::BindGroup {
-        let key = (bindings, tensors);
+    fn bind_group(&mut self, key: BindGroupKey) -> wgpu::BindGroup {
         if let Some(bg) = self.bind_groups.get(&key) {
             return bg.clone();
         }
-        let layout = self.ctx.pipelines.lock().expect("pipeline cache").layout(&self.ctx.device, bindings);
+        let layout = self.ctx.pipelines.lock().expect("pipeline cache").layout(&self.ctx.device, key.0);
         let params = wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -192,9 +403,19 @@ impl Recorder {
                 size: wgpu::BufferSize::new(PARAMS_BYTES),
             }),
         };
-        let storage = key.1.iter().enumerate().map(|(i, t)| wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: self.tensors.get(*t).buffer.as_entire_binding(),
+        let storage = key.1.iter().zip(&key.2).enumerate().map(|(i, (t, window))| {
+            let buffer = &self.tensors.get(*t).buffer;
+            wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: match *window {
+                    None => buffer.as_entire_binding(),
+                    Some((offset, size)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer,
+                        offset,
+                        size: wgpu::BufferSize::new(size),
+                    }),
+                },
+            }
         });
         let entries: Vec<_> = std::iter::once(params).chain(storage).collect();
         let bg = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {

@@ -2,7 +2,7 @@
 //! the sum of per-sample conv weight gradients.
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
-use super::recorder::{groups_1d, u, Recorder};
+use super::recorder::{groups_1d, u, Bind, Recorder};
 use crate::backend::{ChannelShape, TensorId};
 
 /// Mirrors `Params` in shaders/reduce.wgsl.
@@ -12,20 +12,33 @@ struct Params {
     batch: u32,
     channels: u32,
     len: u32,
+    accumulate: u32,
+    /// Where the chunk starts in x (see `Recorder::dispatch_rows`).
+    off1: u32,
 }
 
 static CHANNEL_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "channel_sum", bindings: &[R, RW] };
 
 static COLUMN_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "column_sum", bindings: &[R, RW] };
 
-/// out[c] = sum over (n, t) of x[n, c, t]; one workgroup per channel.
+/// out[c] = sum over (n, t) of x[n, c, t]; one workgroup per channel. An x too large for
+/// one binding is summed by chunks of samples, each chunk's total added to out in order.
 pub fn channel_sum(r: &mut Recorder, s: &ChannelShape, x: TensorId, out: TensorId) {
-    let p = Params { batch: u(s.batch), channels: u(s.channels), len: u(s.len) };
-    r.dispatch(&CHANNEL_SUM, &p, &[x, out], [u(s.channels), 1, 1]);
+    let binds = [Bind::Rows(x, s.channels * s.len), Bind::Whole(out)];
+    r.dispatch_rows(&CHANNEL_SUM, s.batch, &binds, |chunk| {
+        let p = Params {
+            batch: u(chunk.rows),
+            channels: u(s.channels),
+            len: u(s.len),
+            accumulate: u32::from(chunk.first > 0),
+            off1: chunk.offsets::<1>()[0],
+        };
+        (p, [u(s.channels), 1, 1])
+    });
 }
 
 /// out[j] = sum over r of x[r, j] for a (rows, cols) matrix; one invocation per column.
 pub fn column_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: TensorId) {
-    let p = Params { batch: u(rows), channels: u(cols), len: 1 };
+    let p = Params { batch: u(rows), channels: u(cols), len: 1, accumulate: 0, off1: 0 };
     r.dispatch(&COLUMN_SUM, &p, &[x, out], groups_1d(cols, 64));
 }

@@ -2,11 +2,16 @@
 
 use anyhow::{bail, Result};
 
+use super::precision::Precision;
 use crate::backend::TensorId;
 
 pub struct Tensor {
     pub buffer: wgpu::Buffer,
     pub len: usize,
+    pub elem: Precision,
+    /// An f16 parameter's f32 master copy (`Storage::Param`): Adam updates it and writes
+    /// it rounded into `buffer`; uploads and downloads go through it.
+    pub master: Option<TensorId>,
 }
 
 #[derive(Default)]
@@ -15,16 +20,24 @@ pub struct TensorStore {
 }
 
 impl TensorStore {
-    /// A zero-filled storage buffer (wgpu zero-initializes new buffers). A tensor is always
-    /// bound whole, so it must fit in one storage binding.
-    pub fn alloc(&mut self, device: &wgpu::Device, limits: &wgpu::Limits, len: usize) -> Result<TensorId> {
-        // Zero-length tensors still get a 4-byte buffer: bindings may not be empty.
-        let bytes = (len.max(1) * 4) as u64;
-        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    /// A zero-filled storage buffer (wgpu zero-initializes new buffers) of `len` elements
+    /// of `elem`, with the f32 `master` of a parameter if it has one. It may be larger
+    /// than one storage binding: ops that can bind it in windows split their dispatches
+    /// (`Recorder::dispatch_rows`), the others refuse it when recording.
+    pub fn alloc(
+        &mut self,
+        device: &wgpu::Device,
+        limits: &wgpu::Limits,
+        len: usize,
+        elem: Precision,
+        master: Option<TensorId>,
+    ) -> Result<TensorId> {
+        let bytes = elem.buffer_bytes(len);
+        let max = limits.max_buffer_size;
         if bytes > max {
             bail!(
-                "tensor of {len} f32 ({bytes} bytes) exceeds this device's largest storage binding \
-                 ({max} bytes); use a smaller batch or sequence length, or --device cpu"
+                "tensor of {len} {elem} ({bytes} bytes) exceeds this device's largest buffer ({max} bytes); \
+                 use a smaller batch or sequence length, or --device cpu"
             );
         }
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
@@ -33,7 +46,7 @@ impl TensorStore {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        self.tensors.push(Tensor { buffer, len });
+        self.tensors.push(Tensor { buffer, len, elem, master });
         Ok(TensorId(self.tensors.len() - 1))
     }
 

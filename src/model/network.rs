@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::backend::{
     dropout_key, Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
-    LstmShape, LstmTensors, PoolShape, TensorId,
+    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use crate::model::checkpoint::Tensors;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
@@ -104,11 +104,12 @@ impl Network {
         for (index, layer) in layers.iter().enumerate() {
             let first = params.len();
             for p in &layer.params {
-                let value = be.alloc(p.numel());
+                // untrained parameters are batch-norm running statistics: f32 (see Storage)
+                let value = be.alloc_as(p.numel(), if p.trainable { Storage::Param } else { Storage::F32 });
                 let train = p.trainable.then(|| TrainState {
                     grad: be.alloc(p.numel()),
-                    m: be.alloc(p.numel()),
-                    v: be.alloc(p.numel()),
+                    m: be.alloc_as(p.numel(), Storage::F32),
+                    v: be.alloc_as(p.numel(), Storage::F32),
                 });
                 params.push(Param { plan: p.clone(), value, train });
             }
@@ -128,7 +129,7 @@ impl Network {
             nodes,
             d_input: be.alloc(batch * input.numel()),
             probs: be.alloc(batch * classes),
-            loss: be.alloc(1),
+            loss: be.alloc_as(1, Storage::F32),
         })
     }
 
@@ -351,60 +352,141 @@ impl Network {
     }
 }
 
-/// The largest batch whose every tensor fits the backend's per-tensor limit (None: any batch).
+/// The largest batch whose every tensor fits the backend's limits (None: any batch).
 pub fn max_batch(be: &dyn Backend, layers: &[LayerPlan]) -> Option<usize> {
-    let per_sample = largest_per_sample(layers).0;
-    be.max_tensor_len().map(|max| max / per_sample.max(1))
+    be.tensor_limits().map(|limits| tightest(&limits, layers).0)
 }
 
-/// The most elements one sample puts in a single tensor, and where: the input, a layer's
-/// output (and its gradient), or an LSTM's four gates over every time step.
-fn largest_per_sample(layers: &[LayerPlan]) -> (usize, String) {
-    let input = layers.first().map_or(0, |l| l.input.numel());
-    let mut largest = (input, "the input".to_string());
+/// How the ops that touch a tensor bind it (see `TensorLimits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binding {
+    /// Some op binds it whole: it must fit one storage binding.
+    Whole,
+    /// Every op that touches it can split it into windows of rows (a row is at most one
+    /// sample): it must fit one buffer, and one sample of it one binding.
+    Split,
+}
+
+/// Whether every op of the layer splits tensors larger than one binding (`TensorLimits`).
+/// Flatten has no op: its consumers decide.
+fn splits(spec: &LayerSpec) -> bool {
+    matches!(
+        spec,
+        LayerSpec::Lstm { .. }
+            | LayerSpec::Dense { .. }
+            | LayerSpec::Dropout { .. }
+            | LayerSpec::Activation { .. }
+            | LayerSpec::Flatten
+    )
+}
+
+/// Every tensor whose size grows with the batch: its elements per sample, how it is
+/// bound, and what messages call it. A layer's output (and its gradient) splits only if
+/// the layer and the next layer that reads it both split; the loss head reads the last
+/// layer's output whole.
+fn per_sample_tensors(layers: &[LayerPlan]) -> Vec<(usize, Binding, String)> {
+    let binding = |split: bool| if split { Binding::Split } else { Binding::Whole };
+    let reader_splits = |from: usize| {
+        layers[from.min(layers.len())..]
+            .iter()
+            .find(|l| !matches!(l.spec, LayerSpec::Flatten))
+            .is_some_and(|l| splits(&l.spec))
+    };
+    let mut out = Vec::new();
+    if let Some(first) = layers.first() {
+        out.push((first.input.numel(), binding(reader_splits(0)), "the input".to_string()));
+    }
     for (i, l) in layers.iter().enumerate() {
-        let (n, part) = match (&l.spec, l.input) {
-            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }) => (4 * time * units, "gates"),
-            _ => (l.output.numel(), "output"),
-        };
-        if n > largest.0 {
-            largest = (n, format!("the {part} of layer {} ({})", i + 1, l.name));
+        if matches!(l.spec, LayerSpec::Flatten) {
+            continue;
+        }
+        let name = format!("layer {} ({})", i + 1, l.name);
+        let split = splits(&l.spec) && reader_splits(i + 1);
+        out.push((l.output.numel(), binding(split), format!("the output of {name}")));
+        match (&l.spec, l.input, l.output) {
+            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }, _) => {
+                out.push((4 * time * units, Binding::Split, format!("the gates of {name}")))
+            }
+            // the GPU's per-sample weight gradients before their sum
+            (
+                LayerSpec::Conv1d { kernel, .. },
+                Dims::Seq { channels, .. },
+                Dims::Seq { channels: c_out, .. },
+            ) => {
+                let what = format!("the per-sample weight gradients of {name}");
+                out.push((c_out * channels * kernel, Binding::Whole, what))
+            }
+            _ => {}
         }
     }
-    largest
+    out
 }
 
-/// Refuses, with the batch that would fit, a batch whose tensors the device cannot bind:
-/// the GPU backend's `alloc` can only panic.
+/// The largest batch that fits `limits`, the tensor that sets it, how it is bound and
+/// its bytes per sample.
+fn tightest(limits: &TensorLimits, layers: &[LayerPlan]) -> (usize, String, Binding, u64) {
+    let fits = |bytes: u64, binding: Binding| match binding {
+        Binding::Whole => limits.binding / bytes,
+        Binding::Split if bytes + limits.slack > limits.binding => 0,
+        Binding::Split => limits.buffer / bytes,
+    };
+    per_sample_tensors(layers)
+        .into_iter()
+        .map(|(numel, binding, what)| {
+            let bytes = (numel as u64 * limits.elem).max(1);
+            (usize::try_from(fits(bytes, binding)).unwrap_or(usize::MAX), what, binding, bytes)
+        })
+        .min_by_key(|t| t.0)
+        .unwrap_or((usize::MAX, String::new(), Binding::Whole, 0))
+}
+
+/// Refuses, with the batch that would fit, a batch whose tensors the device cannot hold
+/// or bind: the GPU backend's `alloc` and ops can only panic.
 fn check_fits(be: &dyn Backend, layers: &[LayerPlan], batch: usize) -> Result<()> {
-    let Some(max) = be.max_tensor_len() else { return Ok(()) };
-    let mib = |elements: usize| elements as f64 * 4.0 / (1024.0 * 1024.0);
-    if let Some(p) = layers.iter().flat_map(|l| &l.params).find(|p| p.numel() > max) {
+    let Some(limits) = be.tensor_limits() else { return Ok(()) };
+    let mib = |bytes: u64| match bytes {
+        0..1048576 => format!("{:.0} KiB", (bytes as f64 / 1024.0).ceil()),
+        _ => format!("{:.0} MiB", bytes as f64 / 1048576.0),
+    };
+    // parameters are bound whole (Adam), and their master and moments are f32
+    if let Some(p) = layers.iter().flat_map(|l| &l.params).find(|p| p.numel() as u64 * 4 > limits.binding) {
         anyhow::bail!(
-            "the parameter {} ({:.0} MiB) is larger than {} can hold in one buffer ({:.0} MiB): use a smaller \
+            "the parameter {} ({}) is larger than {} can bind at once ({}): use a smaller \
              model or --device cpu",
             p.name,
-            mib(p.numel()),
+            mib(p.numel() as u64 * 4),
             be.name(),
-            mib(max)
+            mib(limits.binding)
         );
     }
-    let (per_sample, what) = largest_per_sample(layers);
-    if per_sample.saturating_mul(batch) > max {
-        let fits = max / per_sample.max(1);
-        let advice = match fits {
-            0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
-            n => format!("the largest batch that fits is {n}: use --batch {n} or less, or --device cpu"),
-        };
-        anyhow::bail!(
-            "a batch of {batch} does not fit on {}: {what} needs {:.0} MiB per batch, and the device holds at \
-             most {:.0} MiB in one buffer; {advice}",
-            be.name(),
-            mib(per_sample.saturating_mul(batch)),
-            mib(max)
-        );
+    let (fits, what, binding, per_sample) = tightest(&limits, layers);
+    if batch <= fits {
+        return Ok(());
     }
-    Ok(())
+    let needs = per_sample.saturating_mul(batch as u64);
+    let why = match binding {
+        Binding::Whole => format!(
+            "{what} needs {}, and the ops of that layer bind a tensor whole, at most {} on this \
+             device",
+            mib(needs),
+            mib(limits.binding)
+        ),
+        Binding::Split if fits == 0 => format!(
+            "one sample of {what} needs {}, more than one binding of this device ({})",
+            mib(per_sample),
+            mib(limits.binding)
+        ),
+        Binding::Split => format!(
+            "{what} needs {}, more than the device's largest buffer ({})",
+            mib(needs),
+            mib(limits.buffer)
+        ),
+    };
+    let advice = match fits {
+        0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
+        n => format!("the largest batch that fits is {n}: use --batch {n} or less, or --device cpu"),
+    };
+    anyhow::bail!("a batch of {batch} does not fit on {}: {why}; {advice}", be.name())
 }
 
 /// The backend ops one planned layer runs; `first` is the index of its first parameter.
@@ -445,8 +527,8 @@ fn ops_of(be: &mut dyn Backend, layer: &LayerPlan, batch: usize, first: usize) -
                 beta: first + 1,
                 mean_run: first + 2,
                 var_run: first + 3,
-                mean: be.alloc(channels),
-                inv_std: be.alloc(channels),
+                mean: be.alloc_as(channels, Storage::F32),
+                inv_std: be.alloc_as(channels, Storage::F32),
             });
         }
         (&LayerSpec::Lstm { units, return_sequences }, Dims::TimeMajor { time, features }, _) => {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{AdamConfig, Backend, TensorId};
+use crate::backend::{AdamConfig, Backend, Storage, TensorId};
 use crate::data::sampler::{gather_batch, BatchPlan, Layout, Pick, SampleMode};
 use crate::data::split::balanced_class_weights;
 use crate::model::Network;
@@ -90,7 +90,7 @@ impl Slots {
             x: [be.alloc(n), be.alloc(n)],
             targets: [be.alloc(b), be.alloc(b)],
             weights: [be.alloc(b), be.alloc(b)],
-            loss_sum: be.alloc(1),
+            loss_sum: be.alloc_as(1, Storage::F32),
         }
     }
 }
