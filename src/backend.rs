@@ -143,6 +143,17 @@ pub enum Storage {
     F32,
 }
 
+/// Why a backend could not allocate a tensor.
+#[derive(Debug, thiserror::Error)]
+pub enum AllocError {
+    #[error("a tensor of {bytes} bytes exceeds this device's largest buffer ({max} bytes); use a smaller batch or sequence length, or --device cpu")]
+    TooLarge { bytes: u64, max: u64 },
+    /// The device (or a test's budget) had no memory left for `bytes` more, having given
+    /// `allocated` to the tensors created since the backend was.
+    #[error("the device ran out of memory allocating a tensor of {bytes} bytes ({allocated} bytes were allocated before)")]
+    OutOfMemory { bytes: u64, allocated: u64 },
+}
+
 /// The sizes a backend that binds tensors as GPU storage buffers can handle, in bytes.
 ///
 /// The LSTM, dense and elementwise ops (activation, dropout, copy, fill, add_assign) split
@@ -175,6 +186,15 @@ pub trait Backend {
     fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
         let _ = storage;
         self.alloc(len)
+    }
+    /// `alloc_as` that reports a device out of memory instead of panicking.
+    fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
+        Ok(self.alloc_as(len, storage))
+    }
+    /// The device memory `alloc_as(len, storage)` takes.
+    fn tensor_bytes(&self, len: usize, storage: Storage) -> u64 {
+        let _ = storage;
+        4 * len as u64
     }
     /// What one tensor may hold, so that callers can size a batch before `alloc` fails.
     /// None: no such limit.

@@ -29,8 +29,8 @@ pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
 pub use precision::Precision;
 
 use crate::backend::{
-    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
+    Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
+    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use recorder::Recorder;
 
@@ -73,14 +73,17 @@ impl GpuBackend {
         self.rec.precision
     }
 
-    /// `alloc` that reports a tensor too large for this device instead of panicking.
+    /// `alloc` that reports a tensor too large for this device, or a device out of
+    /// memory, instead of panicking.
     pub fn try_alloc(&mut self, len: usize) -> Result<TensorId> {
-        self.rec.alloc(len)
+        Ok(self.rec.alloc(len)?)
     }
 
-    /// `alloc_as` that reports a tensor too large for this device instead of panicking.
-    pub fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId> {
-        self.rec.alloc_as(len, storage)
+    /// Fails every allocation that would take the bytes allocated past `bytes`, as a
+    /// device out of memory does: tests of that path without exhausting a real device.
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.rec.set_memory_budget(bytes);
+        self
     }
 
     /// Binds at most `bytes` of a tensor at once (down from the device's
@@ -117,6 +120,14 @@ impl Backend for GpuBackend {
 
     fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
         self.try_alloc_as(len, storage).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
+        self.rec.alloc_as(len, storage)
+    }
+
+    fn tensor_bytes(&self, len: usize, storage: Storage) -> u64 {
+        self.rec.tensor_bytes(len, storage)
     }
 
     fn tensor_limits(&self) -> Option<TensorLimits> {

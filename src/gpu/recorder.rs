@@ -14,7 +14,7 @@ use super::params::{ParamsArena, PARAMS_BYTES};
 use super::pipelines::{Access, Kernel};
 use super::precision::Precision;
 use super::tensors::{Readback, TensorStore};
-use crate::backend::{Storage, TensorId};
+use crate::backend::{AllocError, Storage, TensorId};
 
 /// The most workgroups a dispatch may have along one dimension on every device.
 const MAX_GROUPS_PER_DIM: u32 = 65535;
@@ -103,11 +103,11 @@ impl Recorder {
         }
     }
 
-    pub fn alloc(&mut self, len: usize) -> Result<TensorId> {
+    pub fn alloc(&mut self, len: usize) -> Result<TensorId, AllocError> {
         self.alloc_as(len, Storage::Data)
     }
 
-    pub fn alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId> {
+    pub fn alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
         let (device, limits) = (&self.ctx.device, &self.ctx.limits);
         match (storage, self.precision) {
             (Storage::F32, _) | (Storage::Param, Precision::F32) => {
@@ -119,6 +119,20 @@ impl Recorder {
                 self.tensors.alloc(device, limits, len, p, Some(master))
             }
         }
+    }
+
+    /// The bytes `alloc_as(len, storage)` creates: a parameter at reduced precision has
+    /// an f32 master besides.
+    pub fn tensor_bytes(&self, len: usize, storage: Storage) -> u64 {
+        match (storage, self.precision) {
+            (Storage::F32, _) | (Storage::Param, Precision::F32) => Precision::F32.buffer_bytes(len),
+            (Storage::Data, p) => p.buffer_bytes(len),
+            (Storage::Param, p) => Precision::F32.buffer_bytes(len) + p.buffer_bytes(len),
+        }
+    }
+
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.tensors.budget = Some(bytes);
     }
 
     /// The element type of `t`.

@@ -1,9 +1,7 @@
 //! Device buffers behind `TensorId`s: created once at alloc, never freed or resized.
 
-use anyhow::{bail, Result};
-
 use super::precision::Precision;
-use crate::backend::TensorId;
+use crate::backend::{AllocError, TensorId};
 
 pub struct Tensor {
     pub buffer: wgpu::Buffer,
@@ -17,6 +15,11 @@ pub struct Tensor {
 #[derive(Default)]
 pub struct TensorStore {
     tensors: Vec<Tensor>,
+    /// Bytes of every buffer created so far.
+    pub allocated: u64,
+    /// A test's stand-in for the device's memory: an allocation past it fails as out of
+    /// memory (`GpuBackend::with_memory_budget`).
+    pub budget: Option<u64>,
 }
 
 impl TensorStore {
@@ -31,21 +34,29 @@ impl TensorStore {
         len: usize,
         elem: Precision,
         master: Option<TensorId>,
-    ) -> Result<TensorId> {
+    ) -> Result<TensorId, AllocError> {
         let bytes = elem.buffer_bytes(len);
         let max = limits.max_buffer_size;
         if bytes > max {
-            bail!(
-                "tensor of {len} {elem} ({bytes} bytes) exceeds this device's largest buffer ({max} bytes); \
-                 use a smaller batch or sequence length, or --device cpu"
-            );
+            return Err(AllocError::TooLarge { bytes, max });
         }
+        let out_of_memory = AllocError::OutOfMemory { bytes, allocated: self.allocated };
+        if self.budget.is_some_and(|budget| self.allocated + bytes > budget) {
+            return Err(out_of_memory);
+        }
+        // Without a scope, an allocation the device refuses is an uncaptured error: wgpu's
+        // default handler panics. Scopes are per thread, and this pop is immediate.
+        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: None,
             size: bytes,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
+        if pollster::block_on(scope.pop()).is_some() {
+            return Err(out_of_memory);
+        }
+        self.allocated += bytes;
         self.tensors.push(Tensor { buffer, len, elem, master });
         Ok(TensorId(self.tensors.len() - 1))
     }

@@ -5,8 +5,8 @@
 use anyhow::Result;
 
 use crate::backend::{
-    dropout_key, Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
-    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
+    dropout_key, Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape,
+    DenseShape, LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use crate::model::checkpoint::Tensors;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
@@ -97,27 +97,56 @@ impl Network {
         output: Output,
         batch: usize,
     ) -> Result<Network> {
-        let input = layers.first().map(|l| l.input).ok_or_else(|| anyhow::anyhow!("empty model"))?;
+        if layers.is_empty() {
+            anyhow::bail!("empty model");
+        }
         check_fits(&*be, layers, batch)?;
+        // what the device gave this network before any failure
+        let mut got = 0u64;
+        let mut alloc = |len: usize, storage: Storage| {
+            let t = be.try_alloc_as(len, storage)?;
+            got += be.tensor_bytes(len, storage);
+            Ok(t)
+        };
+        let failure = match Self::build_with(&mut alloc, layers, output, batch) {
+            Ok(net) => return Ok(net),
+            Err(e) => e,
+        };
+        let AllocError::OutOfMemory { bytes, .. } = failure else { return Err(failure.into()) };
+        Err(out_of_memory(&*be, layers, output, batch, bytes, got))
+    }
+
+    /// `build` over an allocator: the backend's, or a count of bytes (`out_of_memory`).
+    fn build_with(
+        alloc: &mut Alloc,
+        layers: &[LayerPlan],
+        output: Output,
+        batch: usize,
+    ) -> Result<Network, AllocError> {
+        let input = layers[0].input;
         let mut params = Vec::new();
         let mut nodes = Vec::new();
         for (index, layer) in layers.iter().enumerate() {
             let first = params.len();
             for p in &layer.params {
                 // untrained parameters are batch-norm running statistics: f32 (see Storage)
-                let value = be.alloc_as(p.numel(), if p.trainable { Storage::Param } else { Storage::F32 });
-                let train = p.trainable.then(|| TrainState {
-                    grad: be.alloc(p.numel()),
-                    m: be.alloc_as(p.numel(), Storage::F32),
-                    v: be.alloc_as(p.numel(), Storage::F32),
-                });
+                let value = alloc(p.numel(), if p.trainable { Storage::Param } else { Storage::F32 })?;
+                let train = match p.trainable {
+                    true => Some(TrainState {
+                        grad: alloc(p.numel(), Storage::Data)?,
+                        m: alloc(p.numel(), Storage::F32)?,
+                        v: alloc(p.numel(), Storage::F32)?,
+                    }),
+                    false => None,
+                };
                 params.push(Param { plan: p.clone(), value, train });
             }
             // every op of a layer (a conv and its activation) has the layer's output shape
-            for op in ops_of(be, layer, batch, first) {
+            for op in ops_of(alloc, layer, batch, first)? {
                 let out_len = batch * layer.output.numel();
                 let name = format!("layer {} ({})", index + 1, layer.name);
-                nodes.push(Node { op, layer: name, out: be.alloc(out_len), d_out: be.alloc(out_len) });
+                let (out, d_out) = (alloc(out_len, Storage::Data)?, alloc(out_len, Storage::Data)?);
+                nodes.push(Node { op, layer: name, out, d_out });
             }
         }
         let classes = output.units();
@@ -127,9 +156,9 @@ impl Network {
             input,
             params,
             nodes,
-            d_input: be.alloc(batch * input.numel()),
-            probs: be.alloc(batch * classes),
-            loss: be.alloc_as(1, Storage::F32),
+            d_input: alloc(batch * input.numel(), Storage::Data)?,
+            probs: alloc(batch * classes, Storage::Data)?,
+            loss: alloc(1, Storage::F32)?,
         })
     }
 
@@ -466,8 +495,8 @@ fn check_fits(be: &dyn Backend, layers: &[LayerPlan], batch: usize) -> Result<()
     let needs = per_sample.saturating_mul(batch as u64);
     let why = match binding {
         Binding::Whole => format!(
-            "{what} needs {}, and the ops of that layer bind a tensor whole, at most {} on this \
-             device",
+            "{what} needs {}, and the ops of that layer bind a tensor whole: the device holds at most {} \
+             in one binding",
             mib(needs),
             mib(limits.binding)
         ),
@@ -489,8 +518,57 @@ fn check_fits(be: &dyn Backend, layers: &[LayerPlan], batch: usize) -> Result<()
     anyhow::bail!("a batch of {batch} does not fit on {}: {why}; {advice}", be.name())
 }
 
+/// The allocator `Network::build_with` builds with.
+type Alloc<'a> = dyn FnMut(usize, Storage) -> Result<TensorId, AllocError> + 'a;
+
+/// The error for a device that ran out of memory building a network of `batch`, with the
+/// largest batch that fits: the device gave the network `allocated` bytes before it
+/// refused `bytes` more, so we take `allocated` as what it can hold (a lower bound: the
+/// refused request may have partly fitted) and count, for each smaller batch, the bytes
+/// `build` would allocate (a dry run of `build_with`).
+fn out_of_memory(
+    be: &dyn Backend,
+    layers: &[LayerPlan],
+    output: Output,
+    batch: usize,
+    bytes: u64,
+    allocated: u64,
+) -> anyhow::Error {
+    let needs = |b: usize| {
+        let mut total = 0u64;
+        let mut count = |len: usize, storage: Storage| {
+            total += be.tensor_bytes(len, storage);
+            Ok(TensorId(0))
+        };
+        Network::build_with(&mut count, layers, output, b).map(|_| total).unwrap_or(u64::MAX)
+    };
+    let (mut lo, mut hi) = (0, batch);
+    // the largest b in lo..hi with needs(b) <= allocated: needs grows with b
+    while lo + 1 < hi {
+        let mid = (lo + hi) / 2;
+        if needs(mid) <= allocated {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let mib = |b: u64| b as f64 / 1048576.0;
+    let advice = match lo {
+        0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
+        n => format!("the largest batch that fits is about {n}: use --batch {n} or less, or --device cpu"),
+    };
+    anyhow::anyhow!(
+        "{} ran out of memory allocating a tensor of {:.1} MiB for a batch of {batch}, after giving this \
+         network {:.1} MiB (it needs {:.1} MiB in all); {advice}",
+        be.name(),
+        mib(bytes),
+        mib(allocated),
+        mib(needs(batch))
+    )
+}
+
 /// The backend ops one planned layer runs; `first` is the index of its first parameter.
-fn ops_of(be: &mut dyn Backend, layer: &LayerPlan, batch: usize, first: usize) -> Vec<Op> {
+fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> Result<Vec<Op>, AllocError> {
     let mut ops = Vec::new();
     match (&layer.spec, layer.input, layer.output) {
         (
@@ -527,15 +605,22 @@ fn ops_of(be: &mut dyn Backend, layer: &LayerPlan, batch: usize, first: usize) -
                 beta: first + 1,
                 mean_run: first + 2,
                 var_run: first + 3,
-                mean: be.alloc_as(channels, Storage::F32),
-                inv_std: be.alloc_as(channels, Storage::F32),
+                mean: alloc(channels, Storage::F32)?,
+                inv_std: alloc(channels, Storage::F32)?,
             });
         }
         (&LayerSpec::Lstm { units, return_sequences }, Dims::TimeMajor { time, features }, _) => {
             let s = LstmShape { batch, time, input: features, hidden: units };
             let seq = batch * time * units;
-            let saved = LstmTensors { h: be.alloc(seq), c: be.alloc(seq), gates: be.alloc(4 * seq) };
-            let last_step = (!return_sequences).then(|| be.alloc(seq));
+            let saved = LstmTensors {
+                h: alloc(seq, Storage::Data)?,
+                c: alloc(seq, Storage::Data)?,
+                gates: alloc(4 * seq, Storage::Data)?,
+            };
+            let last_step = match return_sequences {
+                false => Some(alloc(seq, Storage::Data)?),
+                true => None,
+            };
             ops.push(Op::Lstm { s, w_ih: first, w_hh: first + 1, b: first + 2, saved, last_step });
         }
         (LayerSpec::Dense { units, activation }, Dims::Flat(n), _) => {
@@ -551,5 +636,5 @@ fn ops_of(be: &mut dyn Backend, layer: &LayerPlan, batch: usize, first: usize) -
         (LayerSpec::Flatten, _, _) => {}
         (spec, input, _) => unreachable!("plan() accepted {spec:?} on {input:?}"),
     }
-    ops
+    Ok(ops)
 }
