@@ -193,6 +193,14 @@ struct TrainCmd {
     /// Stars in the built-in synthetic training set (default: 5087, as Kaggle's exoTrain).
     #[arg(long)]
     synth_stars: Option<usize>,
+    /// Add this many copies of non-planet training curves with simulated, limb-darkened
+    /// transits injected (labelled --planet-label), so the model learns from more planets
+    /// than a survey holds. Default: 2000 for the built-in data, 0 with --train.
+    #[arg(long)]
+    inject: Option<usize>,
+    /// The label of planet hosts (2 in Kaggle's exoTrain.csv); --inject uses it.
+    #[arg(long)]
+    planet_label: Option<i64>,
 }
 
 #[derive(clap::Args)]
@@ -324,6 +332,8 @@ fn train(t: TrainCmd) -> Result<ExitCode> {
         nan: ReadOptions::from(t.nan).nan,
         on_nan: t.on_nan,
         synth: t.synth_stars.map(|n| SynthConfig { train_stars: n, seed: t.seed, ..SynthConfig::default() }),
+        inject: t.inject,
+        planet_label: t.planet_label,
     };
     let mut be = device::open_at(t.device, t.precision)?;
     let report = run::train(&args, be.as_mut())?;

@@ -287,6 +287,23 @@ fn a_training_set_of_one_class_is_refused() {
     assert_fails(&f.train(&name, "run", &[]), &["single.csv", "every row has label 2", "at least 2 classes"]);
 }
 
+/// Injected transits take the planet label; data without it (UCR-style -1/1 labels)
+/// would gain a class, so the run stops and says which option to give. With the label
+/// named, the injected curves join the training set.
+#[test]
+fn inject_needs_the_planet_label_in_the_training_set() {
+    let mut f = Fixture::new(32);
+    let lines = random_rows(&mut f.rng, 24, 160, &[-1, 1]);
+    let name = write_lines(f.path(), "ucr.csv", &lines);
+    assert_fails(
+        &f.train(&name, "run", &["--inject", "8"]),
+        &["--inject", "planet label 2", "--planet-label"],
+    );
+    let out = f.train(&name, "run", &["--inject", "8", "--planet-label", "1"]);
+    assert_succeeds(&out);
+    assert!(stderr(&out).contains("Added 8 training curves with simulated transits"), "{}", stderr(&out));
+}
+
 #[test]
 fn a_test_set_with_an_unseen_class_is_refused_by_train_and_eval() {
     let mut f = Fixture::new(31);

@@ -28,6 +28,13 @@ impl Dataset {
         c
     }
 
+    /// Adds `other`'s rows after this set's own (same length).
+    pub fn append(&mut self, other: Dataset) {
+        assert_eq!(self.len, other.len, "appended rows must have the same length");
+        self.labels.extend(other.labels);
+        self.values.extend(other.values);
+    }
+
     /// Moves the rows whose indices are given into a new data set (in that order, with
     /// room for `channels` prepared series per row, as [`read_csv_with_room`] leaves) and
     /// keeps the others here, in order, in the same buffer: only the moved rows are ever

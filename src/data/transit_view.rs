@@ -63,10 +63,17 @@ fn fold(values: &[f32], observed: &[bool], fit: &bls::BoxFit, out: &mut [f32]) {
     let mut order: Vec<(f64, f32)> =
         (0..values.len()).filter(|&i| observed[i]).map(|i| (phase(i), values[i])).collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let pad = (values.len() - order.len()) / 2;
+    // Phase 0 goes to the centre. With few transits in the series some phases are covered
+    // once more than others, so the cadences before phase 0 are not half of them: centring
+    // the whole list would put a long-period transit hundreds of cadences off the centre.
+    // The few cadences pushed past an end are the far side of the orbit.
+    let before = order.partition_point(|(p, _)| *p < 0.0);
+    let centre = values.len() / 2;
     let mut sorted = vec![0.0f32; values.len()];
-    for (slot, (_, v)) in sorted[pad..].iter_mut().zip(&order) {
-        *slot = *v;
+    for (k, (_, v)) in order.iter().enumerate() {
+        if let Some(slot) = (centre + k).checked_sub(before).and_then(|i| sorted.get_mut(i)) {
+            *slot = *v;
+        }
     }
     let window = fit.in_transit.max(1);
     moving_average(&sorted, window, out);
@@ -107,6 +114,29 @@ mod tests {
         assert!(edge > -6.0, "out-of-transit minimum {edge}");
         let time_min = out[..n].iter().copied().fold(f32::INFINITY, f32::min);
         assert!(time_min > -8.0, "time channel minimum {time_min}");
+    }
+
+    /// Three transits at a 1000-cadence period cover phases unevenly (the first 197
+    /// cadences of phase come round four times): the transit must still land at the centre.
+    #[test]
+    fn a_long_period_transit_lands_at_the_centre() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 3197;
+        let (period, width, depth) = (1000.0f64, 8usize, 4.0f32);
+        let series: Vec<f32> = (0..n)
+            .map(|i| {
+                let noise = (0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0;
+                let in_transit = ((i as f64 + 700.0) % period) < width as f64;
+                1e3 + noise - if in_transit { depth } else { 0.0 }
+            })
+            .collect();
+        let view = TransitView { compress: 1e6, ..TransitView::default() };
+        let mut out = vec![0.0; 2 * n];
+        view.apply_row(&series, &mut out);
+        let folded = &out[n..];
+        let deepest = (0..n).min_by(|&a, &b| folded[a].total_cmp(&folded[b])).unwrap();
+        assert!(deepest.abs_diff(n / 2) <= width, "deepest folded cadence {deepest}, centre {}", n / 2);
+        assert!(folded[deepest] < -15.0, "folded depth {}", folded[deepest]);
     }
 
     #[test]

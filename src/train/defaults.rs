@@ -44,6 +44,16 @@ pub fn for_model(name: &str) -> Defaults {
     }
 }
 
+/// Planet hosts' label in Kaggle's exoTrain.csv and in the built-in data.
+pub const PLANET_LABEL: i64 = 2;
+/// Transit-injected curves added to the built-in training set (`train --inject`): its 37
+/// real planet hosts are too few to learn from (see data::synth::inject).
+pub const BUILTIN_INJECTED: usize = 2000;
+/// S/N range of injected transits: from a little below the main job's S/N 15 bar, so
+/// that the model learns where detection starts, to the generator's brightest planets.
+/// Weaker transits would teach it to call noise a planet.
+pub const INJECTED_SNR: (f64, f64) = (7.0, 100.0);
+
 /// Preprocessing for the built-in synthetic data (the main job): seed-cnn gets the
 /// transit search's channels (whitened flux and the fold at the best box period; see
 /// data::transit_view), which find planets whose transits are too weak to see one at a

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend};
-use crate::data::synth::{self, SynthConfig, TruthRow};
+use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Network};
@@ -46,6 +46,10 @@ pub struct TrainArgs {
     pub on_nan: OnNan,
     /// Size of the built-in synthetic set (None: the Kaggle sizes).
     pub synth: Option<SynthConfig>,
+    /// Training curves with injected transits to add (None: the default for the data).
+    pub inject: Option<usize>,
+    /// The label of planet hosts, which injected curves get (None: Kaggle's 2).
+    pub planet_label: Option<i64>,
 }
 
 /// The run state stored in every checkpoint: with the card, enough to resume.
@@ -314,8 +318,33 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
         }
         (None, None) => (train, None),
     };
+    // After the split: validation keeps only real curves.
+    let injected = args.inject.unwrap_or(if args.train.is_none() { defaults::BUILTIN_INJECTED } else { 0 });
+    let train = with_injected_transits(train, injected, args)?;
     let test_truth = if args.test.is_some() { None } else { test_truth };
     Ok(Inputs { train, val, test, test_truth })
+}
+
+fn with_injected_transits(mut train: Dataset, count: usize, args: &TrainArgs) -> Result<Dataset> {
+    if count == 0 {
+        return Ok(train);
+    }
+    let label = args.planet_label.unwrap_or(defaults::PLANET_LABEL);
+    if !train.labels.contains(&label) {
+        bail!(
+            "--inject: no training row has the planet label {label}, so injected transits would make a \
+             new class; give the label of your planet hosts with --planet-label, or --inject 0"
+        );
+    }
+    let cfg = InjectConfig { count, snr: defaults::INJECTED_SNR, seed: args.seed, planet_label: label };
+    let extra = synth::inject_transits(&train, &cfg).context("--inject")?;
+    eprintln!(
+        "Added {count} training curves with simulated transits (S/N {} to {}) injected into copies of \
+         non-planet curves, labelled {label}; --inject 0 turns this off",
+        cfg.snr.0, cfg.snr.1
+    );
+    train.append(extra);
+    Ok(train)
 }
 
 fn load_resume(dir: &Path) -> Result<(ModelCard, ResumeState, TensorMap)> {

@@ -26,6 +26,12 @@ impl Gaps {
         Gaps { missing }
     }
 
+    /// A curve observed at every cadence (injection into an existing curve, whose gaps are
+    /// already filled).
+    pub(crate) fn none(samples: usize) -> Gaps {
+        Gaps { missing: vec![false; samples] }
+    }
+
     pub(crate) fn is_missing(&self, cadence: usize) -> bool {
         self.missing[cadence]
     }
