@@ -205,6 +205,11 @@ pub trait Backend {
     fn upload(&mut self, t: TensorId, data: &[f32]);
     /// Blocks until every recorded op has run.
     fn download(&mut self, t: TensorId) -> Vec<f32>;
+    /// `download` that reports a device that stopped working (a lost GPU, as
+    /// `gpu::DeviceLost`) instead of panicking: what long runs use.
+    fn try_download(&mut self, t: TensorId) -> anyhow::Result<Vec<f32>> {
+        Ok(self.download(t))
+    }
     fn fill(&mut self, t: TensorId, value: f32);
     /// dst += src, elementwise (same length). Used to sum the loss on the device so that
     /// a step needs no readback.

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::backend::{Backend, Storage};
 use crate::bench::budget::Budget;
 use crate::cpu::real::{MatMut, MatRef, Real};
-use crate::gpu::GpuBackend;
+use crate::gpu::{DeviceLost, GpuBackend};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Ceilings {
@@ -80,13 +80,16 @@ pub fn gpu(be: &mut GpuBackend, budget: &Budget) -> Result<Ceilings> {
     be.fill(src, 1.5);
     // warm-up: pipeline creation and first touch of the buffers
     be.record_copy_vec4(src, dst);
-    be.wait_idle();
-    let copy_s = best_of(budget, || be.time_recorded(|b| b.record_copy_vec4(src, dst)).as_secs_f64());
+    be.wait_idle()?;
+    // A lost device times as infinite (which ends the loops below); the `wait_idle`
+    // after each measurement then reports the loss.
+    let copy_s = best_of(budget, || seconds(be.time_recorded(|b| b.record_copy_vec4(src, dst))));
+    be.wait_idle()?;
 
     let out = be.try_alloc_as(4 << 18, Storage::F32)?;
     let mut flops = 0.0;
     let mut fma = |be: &mut GpuBackend, iters: u32| {
-        be.time_recorded(|b| flops = b.record_fma_peak(out, iters)).as_secs_f64()
+        seconds(be.time_recorded(|b| flops = b.record_fma_peak(out, iters)))
     };
     fma(be, 1); // warm-up: pipeline creation
     let mut iters = 16u32;
@@ -94,10 +97,15 @@ pub fn gpu(be: &mut GpuBackend, budget: &Budget) -> Result<Ceilings> {
         iters *= 2;
     }
     let fma_s = best_of(budget, || fma(be, iters));
+    be.wait_idle()?;
     Ok(Ceilings {
         copy_gb_per_s: 2.0 * (n * 4) as f64 / copy_s / 1e9,
         fma_gflop_per_s: flops / fma_s / 1e9,
         copy_kernel: format!("copy_vec4 of {} MiB", (n * 4) >> 20),
         fma_kernel: format!("fma_peak, 2^18 invocations x {iters} trips x 32 FMA lanes"),
     })
+}
+
+fn seconds(timed: Result<std::time::Duration, DeviceLost>) -> f64 {
+    timed.map_or(f64::INFINITY, |d| d.as_secs_f64())
 }

@@ -21,8 +21,9 @@ pub trait BenchDevice: Backend {
     /// timestamps around one compute pass (or a synchronized wall clock without them).
     fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64;
 
-    /// Blocks until every op issued so far has run.
-    fn sync(&mut self);
+    /// Blocks until every op issued so far has run; fails if the device was lost (then
+    /// `time_ops` had returned NaN).
+    fn sync(&mut self) -> Result<()>;
 
     /// How `time_ops` measures, for the report.
     fn clock(&self) -> &'static str;
@@ -42,7 +43,9 @@ impl BenchDevice for CpuBackend {
         start.elapsed().as_secs_f64()
     }
 
-    fn sync(&mut self) {}
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
 
     fn clock(&self) -> &'static str {
         "wall clock"
@@ -59,11 +62,11 @@ impl BenchDevice for GpuBackend {
     }
 
     fn time_ops(&mut self, record: &mut dyn FnMut(&mut dyn Backend)) -> f64 {
-        self.time_recorded(|be| record(be)).as_secs_f64()
+        self.time_recorded(|be| record(be)).map_or(f64::NAN, |d| d.as_secs_f64())
     }
 
-    fn sync(&mut self) {
-        self.wait_idle();
+    fn sync(&mut self) -> Result<()> {
+        Ok(self.wait_idle()?)
     }
 
     fn clock(&self) -> &'static str {

@@ -48,23 +48,27 @@ pub struct Throughput {
 pub fn throughput(be: &mut dyn BenchDevice, w: &Workload, budget: &Budget) -> Result<Throughput> {
     let p = Prepared::new(be.as_backend(), w)?;
     let mut t = 0;
+    // A lost device times as infinite (ending the repetitions); it stays lost, so the
+    // `sync` after them reports it.
+    let synced = |be: &mut dyn BenchDevice, start: Instant| {
+        be.sync().map_or(f64::INFINITY, |()| start.elapsed().as_secs_f64())
+    };
     let mut step = |be: &mut dyn BenchDevice| {
         t += 1;
         let start = Instant::now();
         p.train_step(be.as_backend(), t);
-        be.sync();
-        start.elapsed().as_secs_f64()
+        synced(be, start)
     };
     step(be); // warm-up: pipelines, first touch of every buffer
     let train = budget.repeat(|| step(be));
     let infer = |be: &mut dyn BenchDevice| {
         let start = Instant::now();
         p.infer(be.as_backend());
-        be.sync();
-        start.elapsed().as_secs_f64()
+        synced(be, start)
     };
     infer(be);
     let inference = budget.repeat(|| infer(be));
+    be.sync()?;
     let (train_s, infer_s) = (median(&train), median(&inference));
     Ok(Throughput {
         train_step_seconds: train_s,
@@ -93,9 +97,12 @@ pub fn profile_ops(
         t += 1;
         let before = prof.calls.len();
         p.train_step(&mut prof, t);
-        prof.calls[before..].iter().map(|(_, s)| s).sum()
+        prof.calls[before..].iter().map(|(_, s)| s).sum::<f64>()
     });
-    Ok(rows(&prof.calls, runs.len(), ceilings))
+    let calls = std::mem::take(&mut prof.calls);
+    // a lost device timed its ops as NaN: report it rather than rows of NaN
+    be.sync()?;
+    Ok(rows(&calls, runs.len(), ceilings))
 }
 
 /// Groups the calls of `runs` identical steps by label and pass: medians per call

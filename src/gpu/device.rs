@@ -5,7 +5,9 @@
 //! with it the compiled pipelines.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
 
@@ -23,7 +25,22 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
     pub(super) pipelines: Arc<Mutex<PipelineCache>>,
+    /// Set by the device's lost callback (which wgpu calls from inside a poll).
+    lost: Arc<Mutex<Option<DeviceLost>>>,
 }
+
+/// The device stopped working (driver reset, GPU removed, `Device::destroy`): every wait
+/// on it fails with this instead of hanging or panicking.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the GPU device was lost ({reason}): {message}")]
+pub struct DeviceLost {
+    pub reason: String,
+    pub message: String,
+}
+
+/// How long one poll blocks before the lost flag is looked at again: short enough that a
+/// loss is reported within a second, long enough not to spin.
+const POLL_SLICE: Duration = Duration::from_millis(200);
 
 impl GpuContext {
     /// Opens the best adapter (see `pick_adapter`) with its own limits.
@@ -48,6 +65,17 @@ impl GpuContext {
             })
             .await
             .with_context(|| format!("opening device on adapter {}", adapter.get_info().name))?;
+        let lost = Arc::new(Mutex::new(None));
+        let flag = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let reason = match reason {
+                wgpu::DeviceLostReason::Destroyed => "destroyed",
+                wgpu::DeviceLostReason::Unknown => "driver error or GPU reset",
+            };
+            let message = if message.is_empty() { "the driver gave no detail".to_string() } else { message };
+            *flag.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(DeviceLost { reason: reason.into(), message });
+        });
         Ok(GpuContext {
             device,
             queue,
@@ -55,7 +83,32 @@ impl GpuContext {
             limits,
             features,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
+            lost,
         })
+    }
+
+    /// Why the device was lost, once its lost callback has run.
+    pub fn lost(&self) -> Option<DeviceLost> {
+        self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Blocks until everything submitted has run and its callbacks (buffer mappings) have
+    /// fired, or fails once the device is lost. Waits in slices so that a loss that leaves
+    /// the queue stuck is still seen. wgpu panics from `poll` on a lost device (after its
+    /// lost callback ran): that panic becomes the loss's error, any other is re-raised.
+    pub fn wait(&self) -> Result<(), DeviceLost> {
+        loop {
+            if let Some(lost) = self.lost() {
+                return Err(lost);
+            }
+            let poll = wgpu::PollType::Wait { submission_index: None, timeout: Some(POLL_SLICE) };
+            match panic::catch_unwind(AssertUnwindSafe(|| self.device.poll(poll))) {
+                Ok(Ok(_)) => return self.lost().map_or(Ok(()), Err),
+                Ok(Err(wgpu::PollError::Timeout)) => continue,
+                Ok(Err(e)) => panic!("waiting for the GPU: {e}"),
+                Err(payload) => return Err(self.lost().unwrap_or_else(|| panic::resume_unwind(payload))),
+            }
+        }
     }
 
     /// e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".

@@ -24,7 +24,7 @@ mod timing;
 
 use anyhow::{bail, Result};
 
-pub use device::{list_adapters, AdapterInfoRow, GpuContext, NO_ADAPTER_HELP};
+pub use device::{list_adapters, AdapterInfoRow, DeviceLost, GpuContext, NO_ADAPTER_HELP};
 pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
 pub use precision::Precision;
 
@@ -148,8 +148,13 @@ impl Backend for GpuBackend {
         self.rec.upload(t, data);
     }
 
+    /// Panics with the loss's message on a lost device; `try_download` returns it.
     fn download(&mut self, t: TensorId) -> Vec<f32> {
-        self.rec.submit(Some(t)).unwrap_or_default()
+        self.try_download(t).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn try_download(&mut self, t: TensorId) -> anyhow::Result<Vec<f32>> {
+        Ok(self.rec.read(t)?)
     }
 
     fn fill(&mut self, t: TensorId, value: f32) {
@@ -165,7 +170,7 @@ impl Backend for GpuBackend {
     }
 
     fn flush(&mut self) {
-        self.rec.submit(None);
+        self.rec.submit();
     }
 
     fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {

@@ -6,10 +6,11 @@
 //! groups are cached, so a repeated training step creates no GPU object.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use super::device::GpuContext;
+use super::device::{DeviceLost, GpuContext};
 use super::params::{ParamsArena, PARAMS_BYTES};
 use super::pipelines::{Access, Kernel};
 use super::precision::Precision;
@@ -165,7 +166,7 @@ impl Recorder {
         assert_eq!(data.len(), len, "upload of {} values into a tensor of {len}", data.len());
         // write_buffer lands before the next submission: recorded ops that read the old
         // contents must be submitted first.
-        self.submit(None);
+        self.submit();
         if data.is_empty() {
             return;
         }
@@ -326,9 +327,22 @@ impl Recorder {
         variant.unwrap_or(Precision::F32)
     }
 
-    /// Submits everything recorded, then, if asked, reads one tensor back (blocking).
-    pub fn submit(&mut self, read: Option<TensorId>) -> Option<Vec<f32>> {
-        self.submit_with(read, None)
+    /// Submits everything recorded (no wait).
+    pub fn submit(&mut self) {
+        self.submit_with(None, None);
+    }
+
+    /// Submits everything recorded and reads `t` back, waiting for the device: the one
+    /// place a lost device shows.
+    pub fn read(&mut self, t: TensorId) -> Result<Vec<f32>, DeviceLost> {
+        let Some((t, n)) = self.submit_with(Some(t), None) else { return Ok(Vec::new()) };
+        let (len, elem) = (self.len(t), self.tensors.get(t).elem);
+        let staging = self.readback.buffer(&self.ctx.device, n).clone();
+        let mapped = map_read(&self.ctx, &staging, 0..n)?;
+        let data = elem.decode(&mapped, len);
+        drop(mapped);
+        staging.unmap();
+        Ok(data)
     }
 
     /// Submits everything recorded with timestamps written at the start and the end of
@@ -340,7 +354,14 @@ impl Recorder {
         recorded
     }
 
-    fn submit_with(&mut self, read: Option<TensorId>, queries: Option<&wgpu::QuerySet>) -> Option<Vec<f32>> {
+    /// Submits the recorded work, with `read` (or its f32 master) copied into the
+    /// readback buffer after it: returns that tensor and the bytes copied, None when
+    /// there is nothing to read (no `read`, or an empty tensor).
+    fn submit_with(
+        &mut self,
+        read: Option<TensorId>,
+        queries: Option<&wgpu::QuerySet>,
+    ) -> Option<(TensorId, u64)> {
         if self.pending.is_empty() && read.is_none() {
             return None;
         }
@@ -381,27 +402,16 @@ impl Recorder {
         }
         // a parameter's master holds it in full precision
         let read = read.map(|t| self.tensors.get(t).master.unwrap_or(t));
-        let bytes = read.map(|t| (t, self.tensors.get(t).elem.buffer_bytes(self.len(t))));
-        if let Some((t, n)) = bytes.filter(|(t, _)| self.len(*t) > 0) {
+        let copied = read
+            .filter(|t| self.len(*t) > 0)
+            .map(|t| (t, self.tensors.get(t).elem.buffer_bytes(self.len(t))));
+        if let Some((t, n)) = copied {
             let staging = self.readback.buffer(&device, n);
             encoder.copy_buffer_to_buffer(&self.tensors.get(t).buffer, 0, staging, 0, n);
         }
         self.ctx.queue.submit([encoder.finish()]);
         self.submissions += 1;
-        let (t, n) = bytes?;
-        let (len, elem) = (self.len(t), self.tensors.get(t).elem);
-        if len == 0 {
-            return Some(Vec::new());
-        }
-        let staging = self.readback.buffer(&device, n).clone();
-        staging.map_async(wgpu::MapMode::Read, 0..n, |r| r.expect("mapping the readback buffer"));
-        device.poll(wgpu::PollType::wait_indefinitely()).expect("waiting for the GPU");
-        let data = {
-            let view = staging.get_mapped_range(0..n).expect("mapped readback range");
-            elem.decode(&view, len)
-        };
-        staging.unmap();
-        Some(data)
+        copied
     }
 
     fn bind_group(&mut self, key: BindGroupKey) -> wgpu::BindGroup {
@@ -440,6 +450,32 @@ impl Recorder {
         self.bind_groups.insert(key, bg.clone());
         self.bind_groups_created += 1;
         bg
+    }
+}
+
+/// Maps `range` of a MAP_READ buffer whose copy was submitted, waiting for the device:
+/// an error if the device is lost before (or while) the mapping completes. The caller
+/// unmaps after dropping the view.
+pub fn map_read(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    range: std::ops::Range<u64>,
+) -> Result<wgpu::BufferView, DeviceLost> {
+    let done = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&done);
+    buffer.map_async(wgpu::MapMode::Read, range.clone(), move |r| {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    });
+    ctx.wait()?;
+    let result = done.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match result {
+        Some(Ok(())) => Ok(buffer.get_mapped_range(range).expect("a range just mapped")),
+        // a mapping fails only on a lost device whose callback has not run yet, or on a
+        // bug (a range outside the buffer, a buffer already mapped)
+        failed => {
+            ctx.wait()?;
+            Err(ctx.lost().unwrap_or_else(|| panic!("mapping a readback buffer failed: {failed:?}")))
+        }
     }
 }
 

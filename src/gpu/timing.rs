@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::device::{DeviceLost, GpuContext};
+use super::recorder::map_read;
 use super::GpuBackend;
 
 /// The query set, and the buffers its two timestamps are resolved and read back through.
@@ -37,20 +39,18 @@ impl TimestampReader {
     }
 
     /// The time between the two timestamps of the last timestamped pass.
-    fn read(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> Duration {
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+    fn read(&self, ctx: &GpuContext) -> Result<Duration, DeviceLost> {
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         encoder.resolve_query_set(&self.queries, 0..2, &self.resolved, 0);
         encoder.copy_buffer_to_buffer(&self.resolved, 0, &self.staging, 0, BYTES);
-        queue.submit([encoder.finish()]);
-        self.staging.map_async(wgpu::MapMode::Read, .., |r| r.expect("mapping the timestamp buffer"));
-        device.poll(wgpu::PollType::wait_indefinitely()).expect("waiting for the GPU");
+        ctx.queue.submit([encoder.finish()]);
         let ticks = {
-            let view = self.staging.get_mapped_range(..).expect("mapped timestamps");
+            let view = map_read(ctx, &self.staging, 0..BYTES)?;
             let t: &[u64] = bytemuck::cast_slice(&view);
             t[1].saturating_sub(t[0])
         };
         self.staging.unmap();
-        Duration::from_nanos((ticks as f64 * queue.get_timestamp_period() as f64) as u64)
+        Ok(Duration::from_nanos((ticks as f64 * ctx.queue.get_timestamp_period() as f64) as u64))
     }
 }
 
@@ -59,27 +59,28 @@ impl GpuBackend {
         self.rec.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
-    /// Submits what is recorded and blocks until the device has finished everything.
-    pub fn wait_idle(&mut self) {
-        self.rec.submit(None);
-        self.rec.ctx.device.poll(wgpu::PollType::wait_indefinitely()).expect("waiting for the GPU");
+    /// Submits what is recorded and blocks until the device has finished everything, or
+    /// fails once it is lost.
+    pub fn wait_idle(&mut self) -> Result<(), DeviceLost> {
+        self.rec.submit();
+        self.rec.ctx.wait()
     }
 
     /// The device time of the ops `record` records, submitted alone as one compute pass
     /// once all earlier work has finished.
-    pub fn time_recorded(&mut self, record: impl FnOnce(&mut GpuBackend)) -> Duration {
-        self.wait_idle();
+    pub fn time_recorded(&mut self, record: impl FnOnce(&mut GpuBackend)) -> Result<Duration, DeviceLost> {
+        self.wait_idle()?;
         record(self);
         if !self.has_timestamps() {
             let start = Instant::now();
-            self.wait_idle();
-            return start.elapsed();
+            self.wait_idle()?;
+            return Ok(start.elapsed());
         }
         let device = self.rec.ctx.device.clone();
         let reader = self.timestamps.get_or_insert_with(|| TimestampReader::new(&device));
         if !self.rec.submit_timestamped(&reader.queries) {
-            return Duration::ZERO;
+            return Ok(Duration::ZERO);
         }
-        reader.read(&device, &self.rec.ctx.queue)
+        reader.read(&self.rec.ctx)
     }
 }

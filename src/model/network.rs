@@ -339,16 +339,16 @@ impl Network {
 
     /// Every parameter by name (and, with `with_optimizer`, Adam's moments as
     /// `adam.m.<name>`/`adam.v.<name>`), downloaded for a checkpoint.
-    pub fn download_params(&self, be: &mut dyn Backend, with_optimizer: bool) -> Tensors {
+    pub fn download_params(&self, be: &mut dyn Backend, with_optimizer: bool) -> Result<Tensors> {
         let mut out = Vec::new();
         for p in &self.params {
-            out.push((p.plan.name.clone(), p.plan.shape.clone(), be.download(p.value)));
+            out.push((p.plan.name.clone(), p.plan.shape.clone(), be.try_download(p.value)?));
             if let (true, Some(st)) = (with_optimizer, p.train) {
-                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.download(st.m)));
-                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.download(st.v)));
+                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.try_download(st.m)?));
+                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.try_download(st.v)?));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Where the last step first produced NaN or inf, in the order it computed: each

@@ -175,7 +175,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         Some(t) => (t, "test"),
         None => (&val_set, "validation"),
     };
-    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, Layout::ChannelsFirst);
+    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, Layout::ChannelsFirst)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
     let train_truth = train_set.classes.clone().unwrap_or_default();
     let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
@@ -219,7 +219,7 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
         be.upload(p.value, &v);
     }
     let x = be.alloc(net.batch * net.input.numel());
-    let probs = evaluate::predict(be, &net, x, &set, Layout::ChannelsFirst);
+    let probs = evaluate::predict(be, &net, x, &set, Layout::ChannelsFirst)?;
     Ok((ck.card, probs))
 }
 
@@ -311,7 +311,7 @@ impl EpochHook for KeepBest {
             eprintln!("{}", r.line(self.epochs, improved));
         }
         if improved {
-            self.best = Some(net.download_params(be, false));
+            self.best = Some(net.download_params(be, false)?);
         }
         Ok(())
     }

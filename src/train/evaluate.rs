@@ -1,5 +1,7 @@
 //! Inference over a whole prepared data set, one network batch at a time.
 
+use anyhow::Result;
+
 use crate::backend::{Backend, TensorId};
 use crate::data::sampler::{gather_batch, Layout};
 use crate::model::{Network, Output};
@@ -22,7 +24,7 @@ pub fn predict(
     x: TensorId,
     data: &Prepared,
     layout: Layout,
-) -> Vec<f32> {
+) -> Result<Vec<f32>> {
     let classes = match net.output {
         Output::Sigmoid => 2,
         Output::Softmax { classes } => classes,
@@ -36,14 +38,14 @@ pub fn predict(
         be.upload(x, &host);
         net.forward(be, x, false, 0, 0);
         net.predict_probs(be);
-        let out = be.download(net.probs);
+        let out = be.try_download(net.probs)?;
         let take = (data.rows - start).min(net.batch);
         match net.output {
             Output::Sigmoid => out[..take].iter().for_each(|&p| probs.extend([1.0 - p, p])),
             Output::Softmax { classes } => probs.extend_from_slice(&out[..take * classes]),
         }
     }
-    probs
+    Ok(probs)
 }
 
 /// Mean cross-entropy of predicted probabilities against true classes (probabilities

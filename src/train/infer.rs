@@ -71,7 +71,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         values: card.preprocess.apply_owned(ds),
     };
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
-    let probs = evaluate::predict(be, &net, x, &prepared, layout);
+    let probs = evaluate::predict(be, &net, x, &prepared, layout)?;
     Ok(Scored { card, source, labels, probs })
 }
 

@@ -180,6 +180,16 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             true => format!("{}/checkpoint.safetensors holds the last good epoch", args.out.display()),
             false => "no epoch had finished, so there is no checkpoint".to_string(),
         };
+        if let Some(lost) = error.downcast_ref::<crate::gpu::DeviceLost>() {
+            let next = match hook.checkpointed {
+                true => format!(
+                    "continue with `starskope train --resume --out {}` and the same arguments",
+                    args.out.display()
+                ),
+                false => "start the run again".to_string(),
+            };
+            bail!("{lost}. {kept}; {next}");
+        }
         if error.downcast_ref::<NonFinite>().is_none() {
             return Err(error);
         }
@@ -216,10 +226,10 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         (None, Some(_)) => "validation",
         _ => "train",
     };
-    let last_probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout);
+    let last_probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout)?;
     let best = checkpoint::load(&args.out.join("model.safetensors"))?;
     load_tensors(be, &net, &best.tensors, false)?;
-    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout);
+    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
     let run = RunReport::new(report::RunInputs {
         classes: &classes,
@@ -249,7 +259,7 @@ fn injection_recovery(
     seed: u64,
 ) -> Result<InjectionRecovery> {
     let set = injection::generate(seed)?;
-    let probs = evaluate::predict(be, net, slots.x[0], &prepare(set.data)?, layout);
+    let probs = evaluate::predict(be, net, slots.x[0], &prepare(set.data)?, layout)?;
     let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
     Ok(injection::measure(&set.truth, &positive))
 }
@@ -471,7 +481,7 @@ impl EpochHook for RunHook {
             options: self.options.clone(),
             progress: progress.clone(),
         })?;
-        let tensors = net.download_params(be, true);
+        let tensors = net.download_params(be, true)?;
         // A finite loss does not prove finite weights (the last step's update may have
         // overflowed): never replace the last good checkpoint with a poisoned one.
         if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
@@ -488,7 +498,7 @@ impl EpochHook for RunHook {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
                 &self.card,
-                &net.download_params(be, false),
+                &net.download_params(be, false)?,
                 None,
             )?;
         }

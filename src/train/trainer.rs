@@ -160,8 +160,10 @@ impl Trainer<'_> {
                 self.step(be, &batch, i % 2, progress.steps + 1);
                 progress.steps += 1;
                 // the bar's loss is the only readback, and only every few steps
-                let loss = (i % 16 == 15 || i + 1 == steps_per_epoch)
-                    .then(|| be.download(self.slots.loss_sum)[0] as f64 / (i + 1) as f64);
+                let loss = match i % 16 == 15 || i + 1 == steps_per_epoch {
+                    true => Some(be.try_download(self.slots.loss_sum)?[0] as f64 / (i + 1) as f64),
+                    false => None,
+                };
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
                     return Err(NonFinite {
                         epoch: epoch + 1,
@@ -177,10 +179,10 @@ impl Trainer<'_> {
                     return Ok(false);
                 }
             }
-            let train_loss = be.download(self.slots.loss_sum)[0] as f64 / steps_per_epoch as f64;
+            let train_loss = be.try_download(self.slots.loss_sum)?[0] as f64 / steps_per_epoch as f64;
             let (val_loss, val_accuracy) = match val {
                 Some(v) => {
-                    let probs = evaluate::predict(be, self.net, self.slots.x[0], v, self.layout);
+                    let probs = evaluate::predict(be, self.net, self.slots.x[0], v, self.layout)?;
                     let vt = v.classes.as_deref().unwrap_or_default();
                     (
                         Some(evaluate::mean_log_loss(&probs, vt, Some(&class_weights))),
