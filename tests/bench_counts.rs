@@ -100,3 +100,21 @@ fn a_length_the_model_cannot_take_is_an_error_naming_it() {
     assert!(Workload::new("resnet", None).is_err());
     assert_eq!(Workload::new("seed-lstm", None).unwrap().length, 3197);
 }
+
+/// Networks the bench builds through `Profiled` get the inner backend's allocation checks:
+/// a device out of memory is an error, not a panic, and the limits are the device's.
+#[test]
+fn profiled_passes_on_the_inner_backends_limits_and_memory_errors() {
+    use starskope::backend::{AllocError, Backend, Storage};
+    use starskope::bench::profiled::Profiled;
+    use starskope::gpu::GpuBackend;
+
+    let mut gpu = GpuBackend::new().expect("a GPU adapter (lavapipe will do)").with_memory_budget(4096);
+    let limits = gpu.tensor_limits();
+    let mut prof = Profiled::new(&mut gpu);
+    assert_eq!(prof.tensor_limits(), limits);
+    assert!(prof.tensor_limits().is_some());
+    assert!(prof.try_alloc_as(512, Storage::F32).is_ok());
+    let err = prof.try_alloc_as(4096, Storage::F32).unwrap_err();
+    assert!(matches!(err, AllocError::OutOfMemory { bytes: 16384, allocated: 2048 }), "{err}");
+}

@@ -3,8 +3,8 @@
 //! `Network` step through it gives each op at exactly the shapes the model uses.
 
 use crate::backend::{
-    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, Storage, TensorId,
+    Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
+    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use crate::bench::device::BenchDevice;
 use crate::bench::op::Op;
@@ -39,6 +39,20 @@ impl Backend for Profiled<'_> {
         self.inner.alloc_as(len, storage)
     }
 
+    // the inner backend's limits and memory checks, so that a network built through this
+    // wrapper is refused or sized exactly as on the backend itself
+    fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
+        self.inner.try_alloc_as(len, storage)
+    }
+
+    fn tensor_bytes(&self, len: usize, storage: Storage) -> u64 {
+        self.inner.tensor_bytes(len, storage)
+    }
+
+    fn tensor_limits(&self) -> Option<TensorLimits> {
+        self.inner.tensor_limits()
+    }
+
     fn len(&self, t: TensorId) -> usize {
         self.inner.len(t)
     }
@@ -49,6 +63,10 @@ impl Backend for Profiled<'_> {
 
     fn download(&mut self, t: TensorId) -> Vec<f32> {
         self.inner.download(t)
+    }
+
+    fn try_download(&mut self, t: TensorId) -> anyhow::Result<Vec<f32>> {
+        self.inner.try_download(t)
     }
 
     fn fill(&mut self, t: TensorId, value: f32) {
