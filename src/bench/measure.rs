@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::bench::budget::{median, Budget};
 use crate::bench::ceilings::Ceilings;
 use crate::bench::device::BenchDevice;
-use crate::bench::op::{Cost, Op, Pass};
-use crate::bench::profiled::Profiled;
+use crate::bench::op::{Cost, Pass};
+use crate::bench::profiled::{Call, Profiled};
 use crate::bench::workload::{Prepared, Workload};
 
 /// One op at one shape (calls of the same label summed, e.g. Adam over all parameters).
@@ -97,7 +97,7 @@ pub fn profile_ops(
         t += 1;
         let before = prof.calls.len();
         p.train_step(&mut prof, t);
-        prof.calls[before..].iter().map(|(_, s)| s).sum::<f64>()
+        prof.calls[before..].iter().map(|c| c.seconds).sum::<f64>()
     });
     let calls = std::mem::take(&mut prof.calls);
     // a lost device timed its ops as NaN: report it rather than rows of NaN
@@ -107,11 +107,12 @@ pub fn profile_ops(
 
 /// Groups the calls of `runs` identical steps by label and pass: medians per call
 /// position over the runs, summed within a group.
-fn rows(calls: &[(Op, f64)], runs: usize, ceilings: &Ceilings) -> Vec<OpRow> {
+fn rows(calls: &[Call], runs: usize, ceilings: &Ceilings) -> Vec<OpRow> {
     let per_step = calls.len() / runs.max(1);
     let mut groups: Vec<(String, Pass, usize, f64, Cost)> = Vec::new();
-    for (i, (op, _)) in calls.iter().take(per_step).enumerate() {
-        let times: Vec<f64> = (0..runs).map(|r| calls[r * per_step + i].1).collect();
+    for (i, call) in calls.iter().take(per_step).enumerate() {
+        let times: Vec<f64> = (0..runs).map(|r| calls[r * per_step + i].seconds).collect();
+        let op = &call.op;
         let (label, pass) = (op.label(), op.pass());
         let at = match groups.iter().position(|g| g.0 == label && g.1 == pass) {
             Some(at) => at,
@@ -123,7 +124,7 @@ fn rows(calls: &[(Op, f64)], runs: usize, ceilings: &Ceilings) -> Vec<OpRow> {
         let g = &mut groups[at];
         g.2 += 1;
         g.3 += median(&times);
-        g.4 = g.4 + op.cost();
+        g.4 = g.4 + call.cost;
     }
     groups
         .into_iter()

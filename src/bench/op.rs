@@ -4,14 +4,19 @@
 //! Counting rules: FLOPs are the arithmetic a straightforward implementation cannot
 //! avoid (a multiply-add is 2; a comparison, exp or sqrt is 1; multiplications by the
 //! zero padding of a "same" convolution are not work). Bytes are every input tensor read
-//! once plus every output tensor written once, at 4 bytes per f32; tensors updated in
-//! place (running statistics, Adam moments) count as read and written.
+//! once plus every output tensor written once, each at its element size on the device;
+//! tensors updated in place (running statistics, Adam moments) count as read and written.
+//!
+//! Element sizes follow `backend::Storage`: activations, gradients, inputs and the copy
+//! of a parameter that kernels read are the backend's data elements (`data_bytes`: 4 in
+//! f32, 2 with the GPU's f16 storage); Adam's moments, a parameter's f32 master,
+//! batch-norm running and batch statistics and the loss are 4 bytes at every precision.
 
 use serde::Serialize;
 
 use crate::backend::{Activation, ChannelShape, Conv1dShape, DenseShape, LstmShape, PoolShape};
 
-const F32: f64 = 4.0;
+const F32: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,8 +75,9 @@ impl std::ops::Add for Cost {
     }
 }
 
-fn cost(flops: usize, floats_moved: usize) -> Cost {
-    Cost { flops: flops as f64, bytes: floats_moved as f64 * F32 }
+/// `data` elements moved at `data_bytes` each, `f32s` at 4 bytes each.
+fn cost(flops: usize, data: usize, data_bytes: usize, f32s: usize) -> Cost {
+    Cost { flops: flops as f64, bytes: (data * data_bytes + f32s * F32) as f64 }
 }
 
 /// Multiply-adds of one conv1d over the whole batch, padding excluded: for each tap k,
@@ -173,17 +179,21 @@ impl Op {
         }
     }
 
-    /// The minimum work of this call (see the module doc for the rules).
-    pub fn cost(&self) -> Cost {
+    /// The minimum work of this call (see the module doc for the rules), with the
+    /// backend's data tensors at `data_bytes` per element.
+    pub fn cost(&self, data_bytes: usize) -> Cost {
         use Op::*;
+        // every tensor of the op at the data element size; `f32s` of them at 4 bytes
+        let c = |flops: usize, data: usize| cost(flops, data, data_bytes, 0);
+        let mixed = |flops: usize, data: usize, f32s: usize| cost(flops, data, data_bytes, f32s);
         match *self {
-            Copy { n } => cost(0, 2 * n),
-            Fill { n } => cost(0, n),
-            AddAssign { n } => cost(n, 3 * n),
+            Copy { n } => c(0, 2 * n),
+            Fill { n } => c(0, n),
+            AddAssign { n } => c(n, 3 * n),
             ConvForward(s) => {
                 let y = s.batch * s.c_out * s.len_out;
                 let moved = s.batch * s.c_in * s.len_in + s.c_out * s.c_in * s.kernel + s.c_out + y;
-                cost(2 * conv_macs(&s) + y, moved)
+                c(2 * conv_macs(&s) + y, moved)
             }
             ConvBackward { s, dx } => {
                 let (x, w, y) =
@@ -191,33 +201,35 @@ impl Op {
                 // dW = dy x^T (one MAC per forward MAC), db = row sums of dy, dx = W^T dy
                 let dx_macs = if dx { conv_macs(&s) } else { 0 };
                 let moved = x + w + y + w + s.c_out + if dx { x } else { 0 };
-                cost(2 * conv_macs(&s) + y + 2 * dx_macs, moved)
+                c(2 * conv_macs(&s) + y + 2 * dx_macs, moved)
             }
             MaxPoolForward(s) => {
                 let (x, y) = (s.batch * s.channels * s.len_in, s.batch * s.channels * s.len_out);
-                cost(y * (s.pool - 1), x + y)
+                c(y * (s.pool - 1), x + y)
             }
             MaxPoolBackward(s) => {
                 // the argmax is recomputed from x; dx is written whole (zeros included)
                 let (x, y) = (s.batch * s.channels * s.len_in, s.batch * s.channels * s.len_out);
-                cost(y * (s.pool - 1), x + y + x)
+                c(y * (s.pool - 1), x + y + x)
             }
             BatchNormTrain(s) => {
                 let n = s.batch * s.channels * s.len;
                 // sum and sum of squares (3), normalize and scale-shift (4); per channel:
-                // read gamma, beta, running mean/var (read and written), write mean, inv_std
-                cost(7 * n, n + n + s.channels * 8)
+                // read gamma, beta; f32: running mean/var (read and written), write mean, inv_std
+                mixed(7 * n, n + n + s.channels * 2, s.channels * 6)
             }
             BatchNormEval(s) => {
                 let n = s.batch * s.channels * s.len;
-                cost(2 * n, n + n + s.channels * 4)
+                // per channel: gamma, beta; f32: running mean/var
+                mixed(2 * n, n + n + s.channels * 2, s.channels * 2)
             }
             BatchNormBackward { s, batch_stats } => {
                 let n = s.batch * s.channels * s.len;
                 // xhat (2), dbeta and dgamma sums (3); dx: with batch statistics
                 // g - mean(g) - xhat mean(g xhat), times inv_std (5), else dy gamma inv_std (2)
                 let dx_flops = if batch_stats { 5 } else { 2 };
-                cost((5 + dx_flops) * n, n + n + n + s.channels * 5)
+                // per channel: read gamma, write dgamma, dbeta; f32: read mean, inv_std
+                mixed((5 + dx_flops) * n, n + n + n + s.channels * 3, s.channels * 2)
             }
             LstmForward(s) => {
                 let (h, steps) = (s.hidden, s.batch * s.time);
@@ -225,7 +237,7 @@ impl Op {
                 // c = f c + i g, h = o tanh(c) (5H), per sample and step
                 let flops = steps * (8 * h * (s.input + h) + 13 * h);
                 let weights = 4 * h * (s.input + h) + 4 * h;
-                cost(flops, steps * s.input + weights + steps * 6 * h)
+                c(flops, steps * s.input + weights + steps * 6 * h)
             }
             LstmBackward { s, dx } => {
                 let (h, steps) = (s.hidden, s.batch * s.time);
@@ -240,45 +252,49 @@ impl Op {
                     + steps * 7 * h
                     + weights
                     + if dx { steps * s.input } else { 0 };
-                cost(flops, moved)
+                c(flops, moved)
             }
-            LastStepForward(s) => cost(0, 2 * s.batch * s.hidden),
-            LastStepBackward(s) => cost(0, s.batch * s.hidden + s.batch * s.time * s.hidden),
+            LastStepForward(s) => c(0, 2 * s.batch * s.hidden),
+            LastStepBackward(s) => c(0, s.batch * s.hidden + s.batch * s.time * s.hidden),
             DenseForward(s) => {
                 let y = s.batch * s.output;
-                cost(
-                    2 * s.batch * s.input * s.output + y,
-                    s.batch * s.input + s.output * s.input + s.output + y,
-                )
+                c(2 * s.batch * s.input * s.output + y, s.batch * s.input + s.output * s.input + s.output + y)
             }
             DenseBackward { s, dx } => {
                 let (x, w, y) = (s.batch * s.input, s.output * s.input, s.batch * s.output);
                 let macs = s.batch * s.input * s.output;
                 let dx_flops = if dx { 2 * macs } else { 0 };
-                cost(2 * macs + y + dx_flops, x + w + y + w + s.output + if dx { x } else { 0 })
+                c(2 * macs + y + dx_flops, x + w + y + w + s.output + if dx { x } else { 0 })
             }
-            ActivationForward { f, n } => cost(activation_flops(f).0 * n, 2 * n),
-            ActivationBackward { f, n } => cost(activation_flops(f).1 * n, 3 * n),
-            DropoutForward { n } | DropoutBackward { n } => cost(n, 2 * n),
+            ActivationForward { f, n } => c(activation_flops(f).0 * n, 2 * n),
+            ActivationBackward { f, n } => c(activation_flops(f).1 * n, 3 * n),
+            DropoutForward { n } | DropoutBackward { n } => c(n, 2 * n),
             GlobalAvgPoolForward(s) => {
                 let (x, y) = (s.batch * s.channels * s.len, s.batch * s.channels);
-                cost(x, x + y)
+                c(x, x + y)
             }
             GlobalAvgPoolBackward(s) => {
                 let (x, y) = (s.batch * s.channels * s.len, s.batch * s.channels);
-                cost(y, x + y)
+                c(y, x + y)
             }
-            // per sample: stable BCE from the logit (~8), sigmoid (4), gradient (3)
-            SigmoidBce { batch } => cost(15 * batch, 5 * batch + 1),
+            // per sample: stable BCE from the logit (~8), sigmoid (4), gradient (3);
+            // logits, targets, weights, probs, dlogits, and the f32 loss
+            SigmoidBce { batch } => mixed(15 * batch, 5 * batch, 1),
             SoftmaxCe { batch, classes } => {
                 // max, subtract, exp, sum, divide per logit (5K), log and weighting (4),
                 // gradient (2K + 1)
                 let k = classes;
-                cost(batch * (7 * k + 5), batch * k + 2 * batch + 2 * batch * k + 1)
+                mixed(batch * (7 * k + 5), batch * k + 2 * batch + 2 * batch * k, 1)
             }
-            Softmax { batch, classes } => cost(5 * batch * classes, 2 * batch * classes),
-            // m (3), v (4), bias corrections (2), sqrt, + eps, divide, * lr, subtract (5)
-            Adam { n } => cost(14 * n, 7 * n),
+            Softmax { batch, classes } => c(5 * batch * classes, 2 * batch * classes),
+            // m (3), v (4), bias corrections (2), sqrt, + eps, divide, * lr, subtract (5).
+            // f32: m and v, and the parameter (its master below f32), read and written;
+            // data: the gradient, and the kernels' rounded copy of the parameter if it
+            // has one (written)
+            Adam { n } => {
+                let rounded_copy = if data_bytes < F32 { n } else { 0 };
+                mixed(14 * n, n + rounded_copy, 6 * n)
+            }
         }
     }
 }
@@ -291,19 +307,19 @@ mod tests {
     fn pool_and_batch_norm_counts() {
         // x (2, 3, 10), pool 2 stride 4: len_out 3; 18 outputs, one comparison each
         let p = PoolShape { batch: 2, channels: 3, len_in: 10, pool: 2, stride: 4, len_out: 3 };
-        assert_eq!(Op::MaxPoolForward(p).cost(), Cost { flops: 18.0, bytes: (60.0 + 18.0) * 4.0 });
-        assert_eq!(Op::MaxPoolBackward(p).cost(), Cost { flops: 18.0, bytes: (60.0 + 18.0 + 60.0) * 4.0 });
+        assert_eq!(Op::MaxPoolForward(p).cost(4), Cost { flops: 18.0, bytes: (60.0 + 18.0) * 4.0 });
+        assert_eq!(Op::MaxPoolBackward(p).cost(4), Cost { flops: 18.0, bytes: (60.0 + 18.0 + 60.0) * 4.0 });
         let s = ChannelShape { batch: 2, channels: 3, len: 10 };
-        assert_eq!(Op::BatchNormTrain(s).cost(), Cost { flops: 420.0, bytes: (120.0 + 24.0) * 4.0 });
+        assert_eq!(Op::BatchNormTrain(s).cost(4), Cost { flops: 420.0, bytes: (120.0 + 24.0) * 4.0 });
         let back = Op::BatchNormBackward { s, batch_stats: true };
-        assert_eq!(back.cost(), Cost { flops: 600.0, bytes: (180.0 + 15.0) * 4.0 });
+        assert_eq!(back.cost(4), Cost { flops: 600.0, bytes: (180.0 + 15.0) * 4.0 });
     }
 
     #[test]
     fn lstm_forward_counts_the_two_matrix_products() {
         // per (sample, step): 8 H (I + H) + 13 H = 8*4*(3+4) + 52 = 276; 2 x 5 of them
         let s = LstmShape { batch: 2, time: 5, input: 3, hidden: 4 };
-        let c = Op::LstmForward(s).cost();
+        let c = Op::LstmForward(s).cost(4);
         assert_eq!(c.flops, 2760.0);
         // x 30, W_ih 48, W_hh 64, b 16, h and c 40 each, gates 160
         assert_eq!(c.bytes, (30.0 + 48.0 + 64.0 + 16.0 + 240.0) * 4.0);
@@ -315,7 +331,7 @@ mod tests {
         assert_eq!(Op::DenseForward(d).label(), "dense 8x5 -> 3");
         assert_eq!(Op::DenseBackward { s: d, dx: false }.label(), "dense 8x5 -> 3 (no dx)");
         assert_eq!(Op::Adam { n: 10 }.pass(), Pass::Update);
-        assert_eq!(Op::Adam { n: 10 }.cost(), Cost { flops: 140.0, bytes: 280.0 });
+        assert_eq!(Op::Adam { n: 10 }.cost(4), Cost { flops: 140.0, bytes: 280.0 });
         assert_eq!(Op::Copy { n: 10 }.pass(), Pass::Memory);
         let relu = Op::ActivationBackward { f: Activation::Relu, n: 7 };
         assert_eq!((relu.pass(), relu.label()), (Pass::Backward, "relu 7".to_string()));

@@ -1,28 +1,65 @@
 //! `Profiled`: a backend that runs every op on an inner backend and records, per call,
-//! the op (with its shape, so its cost) and the device time it took. Running a real
-//! `Network` step through it gives each op at exactly the shapes the model uses.
+//! the op (with its shape), its cost at the element sizes of its tensors on the inner
+//! backend, and the device time it took. Running a real `Network` step through it gives
+//! each op at exactly the shapes and precisions the model uses.
+
+use std::collections::HashSet;
 
 use crate::backend::{
     Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
     LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
 };
 use crate::bench::device::BenchDevice;
-use crate::bench::op::Op;
+use crate::bench::op::{Cost, Op};
+
+/// One timed backend call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Call {
+    pub op: Op,
+    pub cost: Cost,
+    pub seconds: f64,
+}
 
 pub struct Profiled<'a> {
     inner: &'a mut dyn BenchDevice,
-    /// Every timed call in order: the op and its seconds.
-    pub calls: Vec<(Op, f64)>,
+    /// Every timed call in order.
+    pub calls: Vec<Call>,
+    /// Bytes per element of the inner backend's `Storage::Data` tensors (and of the copy
+    /// of a parameter that kernels read).
+    data_bytes: usize,
+    /// The tensors allocated through this wrapper as `Storage::F32`: 4 bytes at every
+    /// precision. Any other tensor is data.
+    f32_tensors: HashSet<TensorId>,
 }
 
 impl<'a> Profiled<'a> {
     pub fn new(inner: &'a mut dyn BenchDevice) -> Self {
-        Profiled { inner, calls: Vec::new() }
+        let data_bytes = inner.tensor_limits().map_or(4, |l| l.elem as usize);
+        Profiled { inner, calls: Vec::new(), data_bytes, f32_tensors: HashSet::new() }
     }
 
-    fn timed(&mut self, op: Op, mut run: impl FnMut(&mut dyn Backend)) {
+    /// Bytes per element of `t` on the inner backend.
+    fn elem_bytes(&self, t: TensorId) -> usize {
+        if self.f32_tensors.contains(&t) {
+            4
+        } else {
+            self.data_bytes
+        }
+    }
+
+    /// Times `run` as `op`, whose data tensors (those not f32 at every precision by the
+    /// op's contract, see `op`) are like `data`.
+    fn timed(&mut self, op: Op, data: TensorId, mut run: impl FnMut(&mut dyn Backend)) {
+        let cost = op.cost(self.elem_bytes(data));
         let seconds = self.inner.time_ops(&mut run);
-        self.calls.push((op, seconds));
+        self.calls.push(Call { op, cost, seconds });
+    }
+
+    fn note(&mut self, t: TensorId, storage: Storage) -> TensorId {
+        if storage == Storage::F32 {
+            self.f32_tensors.insert(t);
+        }
+        t
     }
 }
 
@@ -36,13 +73,15 @@ impl Backend for Profiled<'_> {
     }
 
     fn alloc_as(&mut self, len: usize, storage: Storage) -> TensorId {
-        self.inner.alloc_as(len, storage)
+        let t = self.inner.alloc_as(len, storage);
+        self.note(t, storage)
     }
 
     // the inner backend's limits and memory checks, so that a network built through this
     // wrapper is refused or sized exactly as on the backend itself
     fn try_alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
-        self.inner.try_alloc_as(len, storage)
+        let t = self.inner.try_alloc_as(len, storage)?;
+        Ok(self.note(t, storage))
     }
 
     fn tensor_bytes(&self, len: usize, storage: Storage) -> u64 {
@@ -71,17 +110,17 @@ impl Backend for Profiled<'_> {
 
     fn fill(&mut self, t: TensorId, value: f32) {
         let n = self.len(t);
-        self.timed(Op::Fill { n }, |b| b.fill(t, value));
+        self.timed(Op::Fill { n }, t, |b| b.fill(t, value));
     }
 
     fn add_assign(&mut self, dst: TensorId, src: TensorId) {
         let n = self.len(dst);
-        self.timed(Op::AddAssign { n }, |b| b.add_assign(dst, src));
+        self.timed(Op::AddAssign { n }, dst, |b| b.add_assign(dst, src));
     }
 
     fn copy(&mut self, src: TensorId, dst: TensorId) {
         let n = self.len(dst);
-        self.timed(Op::Copy { n }, |b| b.copy(src, dst));
+        self.timed(Op::Copy { n }, dst, |b| b.copy(src, dst));
     }
 
     fn flush(&mut self) {
@@ -89,7 +128,7 @@ impl Backend for Profiled<'_> {
     }
 
     fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        self.timed(Op::ConvForward(*s), |be| be.conv1d_forward(s, x, w, b, y));
+        self.timed(Op::ConvForward(*s), x, |be| be.conv1d_forward(s, x, w, b, y));
     }
 
     fn conv1d_backward(
@@ -103,15 +142,15 @@ impl Backend for Profiled<'_> {
         db: TensorId,
     ) {
         let op = Op::ConvBackward { s: *s, dx: dx.is_some() };
-        self.timed(op, |be| be.conv1d_backward(s, x, w, dy, dx, dw, db));
+        self.timed(op, x, |be| be.conv1d_backward(s, x, w, dy, dx, dw, db));
     }
 
     fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId) {
-        self.timed(Op::MaxPoolForward(*s), |be| be.maxpool_forward(s, x, y));
+        self.timed(Op::MaxPoolForward(*s), x, |be| be.maxpool_forward(s, x, y));
     }
 
     fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId) {
-        self.timed(Op::MaxPoolBackward(*s), |be| be.maxpool_backward(s, x, dy, dx));
+        self.timed(Op::MaxPoolBackward(*s), x, |be| be.maxpool_backward(s, x, dy, dx));
     }
 
     fn batchnorm_forward_train(
@@ -127,7 +166,7 @@ impl Backend for Profiled<'_> {
         mean: TensorId,
         inv_std: TensorId,
     ) {
-        self.timed(Op::BatchNormTrain(*s), |be| {
+        self.timed(Op::BatchNormTrain(*s), x, |be| {
             be.batchnorm_forward_train(s, cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std)
         });
     }
@@ -143,7 +182,7 @@ impl Backend for Profiled<'_> {
         running_var: TensorId,
         y: TensorId,
     ) {
-        self.timed(Op::BatchNormEval(*s), |be| {
+        self.timed(Op::BatchNormEval(*s), x, |be| {
             be.batchnorm_forward_eval(s, cfg, x, gamma, beta, running_mean, running_var, y)
         });
     }
@@ -161,7 +200,7 @@ impl Backend for Profiled<'_> {
         dgamma: TensorId,
         dbeta: TensorId,
     ) {
-        self.timed(Op::BatchNormBackward { s: *s, batch_stats }, |be| {
+        self.timed(Op::BatchNormBackward { s: *s, batch_stats }, x, |be| {
             be.batchnorm_backward(s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta)
         });
     }
@@ -175,7 +214,7 @@ impl Backend for Profiled<'_> {
         b: TensorId,
         saved: &LstmTensors,
     ) {
-        self.timed(Op::LstmForward(*s), |be| be.lstm_forward(s, x, w_ih, w_hh, b, saved));
+        self.timed(Op::LstmForward(*s), x, |be| be.lstm_forward(s, x, w_ih, w_hh, b, saved));
     }
 
     fn lstm_backward(
@@ -191,21 +230,21 @@ impl Backend for Profiled<'_> {
         dw_hh: TensorId,
         db: TensorId,
     ) {
-        self.timed(Op::LstmBackward { s: *s, dx: dx.is_some() }, |be| {
+        self.timed(Op::LstmBackward { s: *s, dx: dx.is_some() }, x, |be| {
             be.lstm_backward(s, x, w_ih, w_hh, saved, dh, dx, dw_ih, dw_hh, db)
         });
     }
 
     fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId) {
-        self.timed(Op::LastStepForward(*s), |be| be.last_step_forward(s, h, y));
+        self.timed(Op::LastStepForward(*s), h, |be| be.last_step_forward(s, h, y));
     }
 
     fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId) {
-        self.timed(Op::LastStepBackward(*s), |be| be.last_step_backward(s, dy, dh));
+        self.timed(Op::LastStepBackward(*s), dy, |be| be.last_step_backward(s, dy, dh));
     }
 
     fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        self.timed(Op::DenseForward(*s), |be| be.dense_forward(s, x, w, b, y));
+        self.timed(Op::DenseForward(*s), x, |be| be.dense_forward(s, x, w, b, y));
     }
 
     fn dense_backward(
@@ -219,35 +258,35 @@ impl Backend for Profiled<'_> {
         db: TensorId,
     ) {
         let op = Op::DenseBackward { s: *s, dx: dx.is_some() };
-        self.timed(op, |be| be.dense_backward(s, x, w, dy, dx, dw, db));
+        self.timed(op, x, |be| be.dense_backward(s, x, w, dy, dx, dw, db));
     }
 
     fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId) {
         let n = self.len(y);
-        self.timed(Op::ActivationForward { f, n }, |be| be.activation_forward(f, x, y));
+        self.timed(Op::ActivationForward { f, n }, y, |be| be.activation_forward(f, x, y));
     }
 
     fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
         let n = self.len(dx);
-        self.timed(Op::ActivationBackward { f, n }, |be| be.activation_backward(f, y, dy, dx));
+        self.timed(Op::ActivationBackward { f, n }, dx, |be| be.activation_backward(f, y, dy, dx));
     }
 
     fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId) {
         let n = self.len(y);
-        self.timed(Op::DropoutForward { n }, |be| be.dropout_forward(rate, key, x, y));
+        self.timed(Op::DropoutForward { n }, y, |be| be.dropout_forward(rate, key, x, y));
     }
 
     fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId) {
         let n = self.len(dx);
-        self.timed(Op::DropoutBackward { n }, |be| be.dropout_backward(rate, key, dy, dx));
+        self.timed(Op::DropoutBackward { n }, dx, |be| be.dropout_backward(rate, key, dy, dx));
     }
 
     fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId) {
-        self.timed(Op::GlobalAvgPoolForward(*s), |be| be.global_avg_pool_forward(s, x, y));
+        self.timed(Op::GlobalAvgPoolForward(*s), x, |be| be.global_avg_pool_forward(s, x, y));
     }
 
     fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId) {
-        self.timed(Op::GlobalAvgPoolBackward(*s), |be| be.global_avg_pool_backward(s, dy, dx));
+        self.timed(Op::GlobalAvgPoolBackward(*s), dx, |be| be.global_avg_pool_backward(s, dy, dx));
     }
 
     fn sigmoid_bce(
@@ -260,7 +299,7 @@ impl Backend for Profiled<'_> {
         loss: TensorId,
         dlogits: TensorId,
     ) {
-        self.timed(Op::SigmoidBce { batch }, |be| {
+        self.timed(Op::SigmoidBce { batch }, logits, |be| {
             be.sigmoid_bce(batch, logits, targets, weights, probs, loss, dlogits)
         });
     }
@@ -276,13 +315,15 @@ impl Backend for Profiled<'_> {
         loss: TensorId,
         dlogits: TensorId,
     ) {
-        self.timed(Op::SoftmaxCe { batch, classes }, |be| {
+        self.timed(Op::SoftmaxCe { batch, classes }, logits, |be| {
             be.softmax_ce(batch, classes, logits, labels, weights, probs, loss, dlogits)
         });
     }
 
     fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
-        self.timed(Op::Softmax { batch, classes }, |be| be.softmax_forward(batch, classes, logits, probs));
+        self.timed(Op::Softmax { batch, classes }, logits, |be| {
+            be.softmax_forward(batch, classes, logits, probs)
+        });
     }
 
     fn adam_step(
@@ -295,6 +336,6 @@ impl Backend for Profiled<'_> {
         v: TensorId,
     ) {
         let n = self.len(param);
-        self.timed(Op::Adam { n }, |be| be.adam_step(cfg, t, param, grad, m, v));
+        self.timed(Op::Adam { n }, grad, |be| be.adam_step(cfg, t, param, grad, m, v));
     }
 }
