@@ -154,6 +154,15 @@ pub enum AllocError {
     OutOfMemory { bytes: u64, allocated: u64 },
 }
 
+/// A working tensor (`Storage::Data`) a backend keeps for its own use inside an op, such
+/// as the GPU's LSTM gate gradients: created once per purpose and size, shared by every
+/// op that needs the same, never freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scratch {
+    pub purpose: &'static str,
+    pub len: usize,
+}
+
 /// The sizes a backend that binds tensors as GPU storage buffers can handle, in bytes.
 ///
 /// The LSTM, dense and elementwise ops (activation, dropout, copy, fill, add_assign) split
@@ -200,6 +209,23 @@ pub trait Backend {
     /// None: no such limit.
     fn tensor_limits(&self) -> Option<TensorLimits> {
         None
+    }
+    /// The scratch tensors `conv1d_backward` of this shape uses besides its arguments.
+    fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
+        let _ = s;
+        Vec::new()
+    }
+    /// The scratch tensors `lstm_backward` of this shape uses besides its arguments.
+    fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
+        let _ = s;
+        Vec::new()
+    }
+    /// Creates the scratch tensor `s` now, unless it exists, so that an out-of-memory
+    /// shows here (as `try_alloc_as`'s error) and not inside an op that cannot report
+    /// it. Returns the bytes it allocated (0 if the tensor existed).
+    fn try_reserve_scratch(&mut self, s: Scratch) -> Result<u64, AllocError> {
+        let _ = s;
+        Ok(0)
     }
     fn len(&self, t: TensorId) -> usize;
     fn upload(&mut self, t: TensorId, data: &[f32]);

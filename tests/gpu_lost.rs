@@ -55,3 +55,23 @@ fn timing_on_a_lost_device_is_an_error() {
     assert!(started.elapsed() < PROMPT, "took {:?}", started.elapsed());
     assert_eq!(lost.reason, "destroyed");
 }
+
+/// The numerical guard's search for the first non-finite tensor reads back every tensor:
+/// on a lost device that is the loss's error, not a panic.
+#[test]
+fn the_non_finite_search_on_a_lost_device_is_an_error() {
+    use starskope::model::plan::{input_dims, plan};
+    use starskope::model::{resolve, Network};
+    let (ctx, mut be) = fresh_backend();
+    let spec = resolve("seed-lstm").unwrap();
+    let output = spec.output(2).unwrap();
+    let layers = plan(&spec, input_dims(&spec, 1, 20), output).unwrap();
+    let net = Network::build(&mut be, &layers, output, 2).unwrap();
+    // the device works before: freshly built tensors are zeros, all finite
+    assert_eq!(net.first_non_finite(&mut be).unwrap(), None);
+    ctx.device.destroy();
+    let started = Instant::now();
+    let err = net.first_non_finite(&mut be).expect_err("a search on a lost device");
+    assert!(started.elapsed() < PROMPT, "took {:?}", started.elapsed());
+    assert!(err.downcast_ref::<DeviceLost>().is_some(), "not a DeviceLost: {err:#}");
+}

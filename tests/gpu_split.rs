@@ -319,7 +319,7 @@ fn out_of_memory_names_the_largest_batch_that_fits() {
     let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
     let err = format!(
         "{:#}",
-        Network::build(&mut be, &layers, output, 512).err().expect("40 MiB is too little for 129 MiB")
+        Network::build(&mut be, &layers, output, 512).err().expect("40 MiB is too little for 187 MiB")
     );
     assert!(err.contains("ran out of memory allocating a tensor of"), "{err}");
     let fits: usize = err
@@ -329,6 +329,70 @@ fn out_of_memory_names_the_largest_batch_that_fits() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no batch in: {err}"));
     assert!((1..512).contains(&fits), "{err}");
+    let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
+    let built = Network::build(&mut be, &layers, output, fits);
+    assert!(built.is_ok(), "the batch the error names must build: {:?}", built.err());
+    println!("{err}");
+}
+
+/// seed-lstm (40 steps of 1 feature) or seed-cnn (2 channels of 936) planned for 2 classes.
+fn seed_layers(model: &str) -> (Vec<starskope::model::plan::LayerPlan>, starskope::model::spec::Output) {
+    let spec = resolve(model).unwrap();
+    let output = spec.output(2).unwrap();
+    let (channels, len) = if model == "seed-cnn" { (2, 936) } else { (1, 40) };
+    (plan(&spec, input_dims(&spec, channels, len), output).unwrap(), output)
+}
+
+/// `Network::build` creates the backend's scratch tensors (LSTM dgates and h_{t-1}, conv
+/// per-sample weight gradients), so that running out of memory for them is build's error:
+/// a training step after it creates no buffer at all. This also keeps
+/// `GpuBackend::conv1d_scratch` in step with what conv::backward asks for.
+#[test]
+fn a_training_step_after_build_creates_no_buffer() {
+    for model in ["seed-lstm", "seed-cnn"] {
+        let (layers, output) = seed_layers(model);
+        let batch = 3;
+        let mut be = GpuBackend::with_context(context());
+        let net = Network::build(&mut be, &layers, output, batch).unwrap();
+        assert!(!net.scratch(&be).is_empty(), "{model}: the GPU ops of {model} use scratch tensors");
+        let numel = layers[0].input.numel();
+        let (x, targets, weights) = (be.alloc(batch * numel), be.alloc(batch), be.alloc(batch));
+        be.upload(x, &(0..batch * numel).map(|i| (i % 7) as f32 * 0.1).collect::<Vec<_>>());
+        be.upload(targets, &[0.0, 1.0, 0.0]);
+        be.upload(weights, &[1.0; 3]);
+        let before = be.allocated_bytes();
+        net.train_step(&mut be, x, targets, weights, &ADAM, 1, 1);
+        let loss = be.try_download(net.loss).unwrap();
+        assert!(loss[0].is_finite(), "{model}: the step ran: loss {loss:?}");
+        assert_eq!(be.allocated_bytes(), before, "{model}: the step created buffers after build");
+    }
+}
+
+/// Out of memory for a scratch tensor, with the network's own tensors fitting, is build's
+/// error naming the scratch tensor and the largest batch that fits (counted with the
+/// scratch tensors), not a panic in the first training step.
+#[test]
+fn out_of_memory_for_scratch_names_it_and_the_largest_batch_that_fits() {
+    let (layers, output) = seed_layers("seed-lstm");
+    let batch = 64;
+    let mut be = GpuBackend::with_context(context());
+    let net = Network::build(&mut be, &layers, output, batch).unwrap();
+    let scratch: Vec<u64> =
+        net.scratch(&be).iter().map(|s| be.tensor_bytes(s.len, starskope::backend::Storage::Data)).collect();
+    let own = be.allocated_bytes() - scratch.iter().sum::<u64>();
+    // the network fits, and half of its first scratch tensor (the first LSTM's dgates)
+    let budget = own + scratch[0] / 2;
+    let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
+    let err =
+        format!("{:#}", Network::build(&mut be, &layers, output, batch).err().expect("scratch past budget"));
+    assert!(err.contains("ran out of memory allocating its scratch tensor \"lstm dgates\""), "{err}");
+    let fits: usize = err
+        .split("the largest batch that fits is about ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no batch in: {err}"));
+    assert!((1..batch).contains(&fits), "{err}");
     let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
     let built = Network::build(&mut be, &layers, output, fits);
     assert!(built.is_ok(), "the batch the error names must build: {:?}", built.err());

@@ -4,7 +4,7 @@
 use super::dense::{column_sums, gemm, Operand};
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{groups_1d, u, Bind, Recorder};
-use crate::backend::{LstmShape, LstmTensors, TensorId};
+use crate::backend::{LstmShape, LstmTensors, Scratch, TensorId};
 
 /// The size of the recurrent kernels' workgroup arrays (MAX_HIDDEN in shaders/lstm.wgsl).
 pub const MAX_HIDDEN: usize = 256;
@@ -87,6 +87,16 @@ pub fn forward(
     per_batch_row(r, &FORWARD_SEQUENCE, s, &binds, |rows| [u(rows), 1, 1]);
 }
 
+/// The scratch tensors `backward` uses: the gate gradients of every step, and h shifted
+/// one step (h_{t-1}, 0 at t = 0).
+pub fn scratch(s: &LstmShape) -> [Scratch; 2] {
+    let rows = s.batch * s.time;
+    [
+        Scratch { purpose: "lstm dgates", len: rows * 4 * s.hidden },
+        Scratch { purpose: "lstm h_prev", len: rows * s.hidden },
+    ]
+}
+
 /// dgates by backpropagation through time, then dx = dgates W_ih,
 /// dW_ih = dgates^T x, dW_hh = dgates^T h_{t-1}, db = column sums of dgates.
 #[allow(clippy::too_many_arguments)]
@@ -107,7 +117,8 @@ pub fn backward(
     let rows = s.batch * s.time;
     let g4 = 4 * s.hidden;
     let (seq, gates) = (s.time * s.hidden, s.time * g4);
-    let dgates = r.scratch("lstm dgates", rows * g4);
+    let [dgates_scratch, h_prev_scratch] = scratch(s);
+    let dgates = r.scratch(dgates_scratch.purpose, dgates_scratch.len);
     let binds = [
         Bind::Whole(w_hh),
         Bind::Rows(saved.gates, gates),
@@ -121,7 +132,7 @@ pub fn backward(
     }
     let dgates_t = Operand::t(dgates, rows, g4);
     gemm(r, dgates_t, Operand::plain(x, rows, s.input), None, dw_ih);
-    let h_prev = r.scratch("lstm h_prev", rows * s.hidden);
+    let h_prev = r.scratch(h_prev_scratch.purpose, h_prev_scratch.len);
     let binds = [Bind::Rows(saved.h, seq), Bind::Rows(h_prev, seq)];
     per_batch_row(r, &PREVIOUS_H, s, &binds, |rows| groups_1d(rows * seq, 64));
     gemm(r, dgates_t, Operand::plain(h_prev, rows, s.hidden), None, dw_hh);

@@ -30,7 +30,7 @@ pub use precision::Precision;
 
 use crate::backend::{
     Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
-    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
+    LstmShape, LstmTensors, PoolShape, Scratch, Storage, TensorId, TensorLimits,
 };
 use recorder::Recorder;
 
@@ -94,6 +94,12 @@ impl GpuBackend {
         self
     }
 
+    /// Bytes of every device buffer created for tensors so far (scratch included): a
+    /// training step after `Network::build` must not add any.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.rec.allocated_bytes()
+    }
+
     /// Bind groups created so far: a repeated training step must not add any.
     pub fn bind_groups_created(&self) -> usize {
         self.rec.bind_groups_created
@@ -138,6 +144,21 @@ impl Backend for GpuBackend {
             slack: limits.min_storage_buffer_offset_alignment.into(),
             elem: self.rec.precision.bytes() as u64,
         })
+    }
+
+    fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
+        // conv::backward's per-sample weight gradients before their sum: the same purpose
+        // and size as its `Recorder::scratch` call (tests/gpu_split.rs checks that a step
+        // after `Network::build` creates no buffer)
+        vec![Scratch { purpose: "conv dw per sample", len: s.batch * s.c_out * s.c_in * s.kernel }]
+    }
+
+    fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
+        lstm::scratch(s).to_vec()
+    }
+
+    fn try_reserve_scratch(&mut self, s: Scratch) -> Result<u64, AllocError> {
+        Ok(self.rec.reserve(s)?.1)
     }
 
     fn len(&self, t: TensorId) -> usize {

@@ -15,7 +15,7 @@ use super::params::{ParamsArena, PARAMS_BYTES};
 use super::pipelines::{Access, Kernel};
 use super::precision::Precision;
 use super::tensors::{Readback, TensorStore};
-use crate::backend::{AllocError, Storage, TensorId};
+use crate::backend::{AllocError, Scratch, Storage, TensorId};
 
 /// The most workgroups a dispatch may have along one dimension on every device.
 const MAX_GROUPS_PER_DIM: u32 = 65535;
@@ -82,7 +82,7 @@ pub struct Recorder {
     pub submissions: usize,
     readback: Readback,
     /// Backend-internal tensors (e.g. the LSTM's dgates), reused across steps by purpose.
-    scratch: HashMap<(&'static str, usize), TensorId>,
+    scratch: HashMap<Scratch, TensorId>,
 }
 
 impl Recorder {
@@ -132,6 +132,10 @@ impl Recorder {
         }
     }
 
+    pub fn allocated_bytes(&self) -> u64 {
+        self.tensors.allocated
+    }
+
     pub fn set_memory_budget(&mut self, bytes: u64) {
         self.tensors.budget = Some(bytes);
     }
@@ -151,14 +155,22 @@ impl Recorder {
     }
 
     /// A tensor owned by the backend for one purpose and size; its contents are whatever
-    /// the last user left.
+    /// the last user left. `Network::build` reserves every scratch tensor its ops use
+    /// (`reserve`), where running out of memory is an error; only ops called outside a
+    /// network (tests, `verify`) create one here, and panic if the device has no room.
     pub fn scratch(&mut self, purpose: &'static str, len: usize) -> TensorId {
-        if let Some(t) = self.scratch.get(&(purpose, len)) {
-            return *t;
+        let s = Scratch { purpose, len };
+        self.reserve(s).unwrap_or_else(|e| panic!("GPU scratch tensor for {purpose}: {e:#}")).0
+    }
+
+    /// The scratch tensor `s`, created now if it does not exist, and the bytes created.
+    pub fn reserve(&mut self, s: Scratch) -> Result<(TensorId, u64), AllocError> {
+        if let Some(t) = self.scratch.get(&s) {
+            return Ok((*t, 0));
         }
-        let t = self.alloc(len).unwrap_or_else(|e| panic!("GPU scratch tensor for {purpose}: {e:#}"));
-        self.scratch.insert((purpose, len), t);
-        t
+        let t = self.alloc(s.len)?;
+        self.scratch.insert(s, t);
+        Ok((t, self.tensor_bytes(s.len, Storage::Data)))
     }
 
     pub fn upload(&mut self, t: TensorId, data: &[f32]) {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::backend::{
     dropout_key, Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape,
-    DenseShape, LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
+    DenseShape, LstmShape, LstmTensors, PoolShape, Scratch, Storage, TensorId, TensorLimits,
 };
 use crate::model::checkpoint::Tensors;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
@@ -108,12 +108,40 @@ impl Network {
             got += be.tensor_bytes(len, storage);
             Ok(t)
         };
-        let failure = match Self::build_with(&mut alloc, layers, output, batch) {
-            Ok(net) => return Ok(net),
-            Err(e) => e,
+        let built = Self::build_with(&mut alloc, layers, output, batch);
+        // The backend's scratch tensors too, now: created lazily by the first step, an
+        // out-of-memory there would come from inside an op, which cannot report it.
+        let (failure, scratch) = match built {
+            Err(e) => (e, None),
+            Ok(net) => match net.scratch(&*be).into_iter().try_for_each(|s| {
+                got += be.try_reserve_scratch(s).map_err(|e| (e, s))?;
+                Ok(())
+            }) {
+                Ok(()) => return Ok(net),
+                Err((e, s)) => (e, Some(s)),
+            },
         };
         let AllocError::OutOfMemory { bytes, .. } = failure else { return Err(failure.into()) };
-        Err(out_of_memory(&*be, layers, output, batch, bytes, got))
+        Err(out_of_memory(&*be, layers, output, batch, (bytes, scratch), got))
+    }
+
+    /// The scratch tensors the backend's ops of this network use (`Backend::conv1d_scratch`
+    /// and `lstm_scratch`), each once.
+    pub fn scratch(&self, be: &dyn Backend) -> Vec<Scratch> {
+        let mut out: Vec<Scratch> = Vec::new();
+        for node in &self.nodes {
+            let needs = match &node.op {
+                Op::Conv { s, .. } => be.conv1d_scratch(s),
+                Op::Lstm { s, .. } => be.lstm_scratch(s),
+                _ => Vec::new(),
+            };
+            for s in needs {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
     }
 
     /// `build` over an allocator: the backend's, or a count of bytes (`out_of_memory`).
@@ -353,27 +381,33 @@ impl Network {
 
     /// Where the last step first produced NaN or inf, in the order it computed: each
     /// op's output, then the gradients from the head back, then the parameter gradients,
-    /// values and Adam moments (already updated by that step). Downloads every tensor once: for the
-    /// numerical guard's failure path only, never per step.
-    pub fn first_non_finite(&self, be: &mut dyn Backend) -> Option<String> {
-        let mut bad = |t: TensorId| be.download(t).iter().any(|v| !v.is_finite());
-        if let Some(n) = self.nodes.iter().find(|n| bad(n.out)) {
-            return Some(format!("the output of {}", n.layer));
+    /// values and Adam moments (already updated by that step). Downloads every tensor
+    /// once: for the numerical guard's failure path only, never per step. A device that
+    /// fails meanwhile (lost) is an error.
+    pub fn first_non_finite(&self, be: &mut dyn Backend) -> Result<Option<String>> {
+        let mut suspects: Vec<(Vec<TensorId>, String)> = Vec::new();
+        suspects.extend(self.nodes.iter().map(|n| (vec![n.out], format!("the output of {}", n.layer))));
+        suspects.extend(
+            self.nodes
+                .iter()
+                .rev()
+                .map(|n| (vec![n.d_out], format!("the gradient at the output of {}", n.layer))),
+        );
+        let trained = || self.params.iter().filter_map(|p| p.train.map(|st| (p, st)));
+        suspects.extend(trained().map(|(p, st)| (vec![st.grad], format!("the gradient of {}", p.plan.name))));
+        suspects
+            .extend(self.params.iter().map(|p| (vec![p.value], format!("the parameter {}", p.plan.name))));
+        suspects.extend(
+            trained().map(|(p, st)| (vec![st.m, st.v], format!("the Adam moments of {}", p.plan.name))),
+        );
+        for (tensors, what) in suspects {
+            for t in tensors {
+                if be.try_download(t)?.iter().any(|v| !v.is_finite()) {
+                    return Ok(Some(what));
+                }
+            }
         }
-        if let Some(n) = self.nodes.iter().rev().find(|n| bad(n.d_out)) {
-            return Some(format!("the gradient at the output of {}", n.layer));
-        }
-        if let Some(p) = self.params.iter().find(|p| p.train.is_some_and(|st| bad(st.grad))) {
-            return Some(format!("the gradient of {}", p.plan.name));
-        }
-        if let Some(p) = self.params.iter().find(|p| bad(p.value)) {
-            return Some(format!("the parameter {}", p.plan.name));
-        }
-        let moments = |st: TrainState| [st.m, st.v];
-        self.params
-            .iter()
-            .find(|p| p.train.is_some_and(|st| moments(st).into_iter().any(&mut bad)))
-            .map(|p| format!("the Adam moments of {}", p.plan.name))
+        Ok(None)
     }
 
     pub fn trainable_count(&self) -> usize {
@@ -523,15 +557,16 @@ type Alloc<'a> = dyn FnMut(usize, Storage) -> Result<TensorId, AllocError> + 'a;
 
 /// The error for a device that ran out of memory building a network of `batch`, with the
 /// largest batch that fits: the device gave the network `allocated` bytes before it
-/// refused `bytes` more, so we take `allocated` as what it can hold (a lower bound: the
-/// refused request may have partly fitted) and count, for each smaller batch, the bytes
-/// `build` would allocate (a dry run of `build_with`).
+/// refused `bytes` more (for the backend's `scratch` tensor, if that was the one), so we
+/// take `allocated` as what it can hold (a lower bound: the refused request may have
+/// partly fitted) and count, for each smaller batch, the bytes `build` would allocate (a
+/// dry run of `build_with`, plus the network's scratch tensors).
 fn out_of_memory(
     be: &dyn Backend,
     layers: &[LayerPlan],
     output: Output,
     batch: usize,
-    bytes: u64,
+    (bytes, scratch): (u64, Option<Scratch>),
     allocated: u64,
 ) -> anyhow::Error {
     let needs = |b: usize| {
@@ -540,7 +575,9 @@ fn out_of_memory(
             total += be.tensor_bytes(len, storage);
             Ok(TensorId(0))
         };
-        Network::build_with(&mut count, layers, output, b).map(|_| total).unwrap_or(u64::MAX)
+        let Ok(net) = Network::build_with(&mut count, layers, output, b) else { return u64::MAX };
+        let scratch = net.scratch(be).iter().map(|s| be.tensor_bytes(s.len, Storage::Data)).sum::<u64>();
+        total + scratch
     };
     let (mut lo, mut hi) = (0, batch);
     // the largest b in lo..hi with needs(b) <= allocated: needs grows with b
@@ -557,11 +594,18 @@ fn out_of_memory(
         0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
         n => format!("the largest batch that fits is about {n}: use --batch {n} or less, or --device cpu"),
     };
+    let what = match scratch {
+        Some(s) => format!(
+            "its scratch tensor \"{}\" ({:.1} MiB, working memory of a backward op)",
+            s.purpose,
+            mib(bytes)
+        ),
+        None => format!("a tensor of {:.1} MiB", mib(bytes)),
+    };
     anyhow::anyhow!(
-        "{} ran out of memory allocating a tensor of {:.1} MiB for a batch of {batch}, after giving this \
-         network {:.1} MiB (it needs {:.1} MiB in all); {advice}",
+        "{} ran out of memory allocating {what} for a batch of {batch}, after giving this network \
+         {:.1} MiB (it needs {:.1} MiB in all); {advice}",
         be.name(),
-        mib(bytes),
         mib(allocated),
         mib(needs(batch))
     )

@@ -490,7 +490,7 @@ impl EpochHook for RunHook {
                 step: None,
                 global_step: progress.steps,
                 what: "the weights or the optimizer state became non-finite".to_string(),
-                layer: net.first_non_finite(be),
+                layer: net.first_non_finite(be)?,
             }
             .into());
         }

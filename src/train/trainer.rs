@@ -170,7 +170,7 @@ impl Trainer<'_> {
                         step: Some(i + 1),
                         global_step: progress.steps,
                         what: format!("the training loss became {l}"),
-                        layer: self.net.first_non_finite(be),
+                        layer: self.net.first_non_finite(be)?,
                     }
                     .into());
                 }
