@@ -32,6 +32,17 @@ fn workgroup_sum(lid: u32, v: f32) -> f32 {
     return total;
 }
 
+// Not max(v, 0.0): that may drop a NaN and hide a diverged run from the numerical
+// guard. NaN is tested on the bits: WGSL lets compilers assume floats are never NaN, so
+// v != v may fold to false.
+fn relu(v: f32) -> f32 {
+    return select(0.0, v, v > 0.0 || is_nan(v));
+}
+
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // tanh from one exp of a non-positive argument: never inf/inf, unlike sinh/cosh.
 fn tanh_stable(x: f32) -> f32 {
     let e = exp(-2.0 * abs(x));

@@ -3,6 +3,10 @@
 // multiply-adds. No workgroup memory, no barriers; every output is one sequential sum,
 // so results are deterministic. Reads outside the signal are 0 (padding) via select on a
 // clamped address, not a branch.
+//
+// conv1d_forward with `relu` set applies ReLU before its one store (Backend::
+// conv1d_relu_forward): the pre-activation never goes to memory, and ReLU's backward
+// needs only this output.
 
 struct Params {
     batch: u32,
@@ -12,6 +16,8 @@ struct Params {
     kernel: u32,
     pad_left: u32,
     len_out: u32,
+    // conv1d_forward: 1 applies ReLU to the output
+    relu: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -63,7 +69,8 @@ fn conv1d_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {
             if (o < p.c_out && t0 + q < p.len_out) {
-                y[(n * p.c_out + o) * p.len_out + t0 + q] = store(acc[r][q] + f32(bias[o]));
+                let z = acc[r][q] + f32(bias[o]);
+                y[(n * p.c_out + o) * p.len_out + t0 + q] = store(select(z, relu(z), p.relu != 0u));
             }
         }
     }

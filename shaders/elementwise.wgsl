@@ -60,18 +60,11 @@ fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     let v = f32(x[p.off1 + i]);
     var out: f32;
     switch p.kind {
-        // Not max(v, 0.0): that may drop a NaN and hide a diverged run from the
-        // numerical guard. NaN is tested on the bits: WGSL lets compilers assume floats
-        // are never NaN, so v != v may fold to false.
-        case 0u: { out = select(0.0, v, v > 0.0 || is_nan(v)); }
+        case 0u: { out = relu(v); }
         case 1u: { out = sigmoid(v); }
         default: { out = tanh_stable(v); }
     }
     y[p.off2 + i] = store(out);
-}
-
-fn is_nan(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // The derivative from the forward output: relu' = (y > 0), sigmoid' = y(1-y), tanh' = 1-y^2.

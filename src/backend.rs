@@ -248,6 +248,13 @@ pub trait Backend {
 
     // ---- conv1d ----
     fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId);
+    /// `conv1d_forward` then ReLU, y = relu(conv(x) + b), as one op so that a backend can
+    /// fuse them and never store the pre-activation (ReLU's backward needs only y). A NaN
+    /// passes through as in `activation_forward`.
+    fn conv1d_relu_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+        self.conv1d_forward(s, x, w, b, y);
+        self.activation_forward(Activation::Relu, y, y);
+    }
     /// `dx` is None for the first layer (no gradient needed w.r.t. the data).
     #[allow(clippy::too_many_arguments)]
     fn conv1d_backward(

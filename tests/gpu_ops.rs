@@ -224,6 +224,60 @@ fn conv1d_matches_cpu(p: Precision) {
     }
 }
 
+/// The fused conv + bias + ReLU (one GPU kernel, no pre-activation stored) against the
+/// CPU reference, which runs the `Backend` default: conv1d_forward, then ReLU. ReLU's
+/// backward from that output, as the network runs it, must match too.
+fn conv1d_relu_matches_cpu(p: Precision) {
+    let shapes = [
+        conv_shape(2, 3, 5, 37, 5, false),
+        conv_shape(3, 2, 9, 50, 11, true),
+        conv_shape(1, 1, 1, 7, 3, true),
+    ];
+    for (i, s) in shapes.iter().enumerate() {
+        let mut b = Bench::at(90 + i as u64, p);
+        let x = b.input(s.batch * s.c_in * s.len_in);
+        let w = b.input(s.c_out * s.c_in * s.kernel);
+        let bias = b.input(s.c_out);
+        let n = s.batch * s.c_out * s.len_out;
+        let (y, dy, dz) = (b.output(n), b.input(n), b.output(n));
+        b.run(|be, k| {
+            be.conv1d_relu_forward(s, x.on(k), w.on(k), bias.on(k), y.on(k));
+            be.activation_backward(Activation::Relu, y.on(k), dy.on(k), dz.on(k));
+        });
+        let (cpu, _) = b.get(y);
+        let zeros = cpu.iter().filter(|v| **v == 0.0).count();
+        assert!(zeros > 0 && zeros < n, "{s:?}: the ReLU must cut some outputs and pass others");
+        // as conv y (f16: the output rounds once, after the ReLU selects); dz selects dy
+        // by the sign of y, the same on both sides unless a sum within rounding of 0
+        // flips it, which these seeded inputs do not do
+        b.check(y, b.tol(sum_tol(s.c_in * s.kernel), 1.0), &format!("conv+relu y {s:?}"));
+        b.check(dz, 0.0, &format!("conv+relu dz {s:?}"));
+    }
+}
+
+/// A NaN input reaches, through the fused conv + ReLU, exactly the outputs whose window
+/// covers it, on both backends (ReLU passes NaN through rather than clipping it to 0).
+#[test]
+fn conv1d_relu_propagates_nan() {
+    let s = conv_shape(2, 2, 3, 20, 5, true);
+    let mut b = Bench::new(95);
+    let mut data = b.values(s.batch * s.c_in * s.len_in, -1.0, 1.0);
+    data[s.c_in * s.len_in + 7] = f32::NAN; // sample 1, channel 0, position 7
+    let x = b.tensor(&data);
+    let w = b.input(s.c_out * s.c_in * s.kernel);
+    let bias = b.input(s.c_out);
+    let y = b.output(s.batch * s.c_out * s.len_out);
+    b.run(|be, k| be.conv1d_relu_forward(&s, x.on(k), w.on(k), bias.on(k), y.on(k)));
+    let (cpu, gpu) = b.get(y);
+    // sample 1, every filter, positions 5..=9 (those whose 5-tap window, centred, has 7)
+    let expected: Vec<usize> =
+        (0..s.c_out).flat_map(|o| (5..=9).map(move |t| (s.c_out + o) * s.len_out + t)).collect();
+    for (side, out) in [("cpu", &cpu), ("gpu", &gpu)] {
+        let nans: Vec<usize> = (0..out.len()).filter(|i| out[*i].is_nan()).collect();
+        assert_eq!(nans, expected, "NaN outputs on {side}");
+    }
+}
+
 fn pool_shape(batch: usize, channels: usize, len_in: usize, pool: usize, stride: usize) -> PoolShape {
     PoolShape { batch, channels, len_in, pool, stride, len_out: (len_in - pool) / stride + 1 }
 }
@@ -771,6 +825,7 @@ macro_rules! at_both_precisions {
 
 at_both_precisions!(
     conv1d_matches_cpu,
+    conv1d_relu_matches_cpu,
     maxpool_matches_cpu,
     batchnorm_matches_cpu,
     lstm_matches_cpu,

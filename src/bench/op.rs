@@ -29,7 +29,8 @@ pub enum Pass {
     Memory,
 }
 
-/// The ops of `backend::Backend`, with what their cost depends on. `dx` says whether the
+/// The ops of `backend::Backend`, with what their cost depends on (`ConvReluForward`:
+/// `conv1d_relu_forward`, a conv and its ReLU in one op). `dx` says whether the
 /// backward pass also computes the input gradient (not for a network's first layer).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
@@ -37,6 +38,7 @@ pub enum Op {
     Fill { n: usize },
     AddAssign { n: usize },
     ConvForward(Conv1dShape),
+    ConvReluForward(Conv1dShape),
     ConvBackward { s: Conv1dShape, dx: bool },
     MaxPoolForward(PoolShape),
     MaxPoolBackward(PoolShape),
@@ -111,6 +113,7 @@ impl Op {
         match self {
             Copy { .. } | Fill { .. } | AddAssign { .. } => Pass::Memory,
             ConvForward(_)
+            | ConvReluForward(_)
             | MaxPoolForward(_)
             | BatchNormTrain(_)
             | BatchNormEval(_)
@@ -154,6 +157,7 @@ impl Op {
             Fill { n } => format!("fill {n}"),
             AddAssign { n } => format!("add_assign {n}"),
             ConvForward(s) => conv(s),
+            ConvReluForward(s) => format!("{} + relu", conv(s)),
             ConvBackward { s, dx } => format!("{}{}", conv(s), no_dx(*dx)),
             MaxPoolForward(s) | MaxPoolBackward(s) => pool(s),
             BatchNormTrain(s) => format!("batch_norm {}", chan(s)),
@@ -194,6 +198,11 @@ impl Op {
                 let y = s.batch * s.c_out * s.len_out;
                 let moved = s.batch * s.c_in * s.len_in + s.c_out * s.c_in * s.kernel + s.c_out + y;
                 c(2 * conv_macs(&s) + y, moved)
+            }
+            // the conv's traffic (y written once, after the ReLU) and one comparison per output
+            ConvReluForward(s) => {
+                let y = s.batch * s.c_out * s.len_out;
+                ConvForward(s).cost(data_bytes) + cost(y, 0, data_bytes, 0)
             }
             ConvBackward { s, dx } => {
                 let (x, w, y) =

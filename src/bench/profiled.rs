@@ -131,6 +131,10 @@ impl Backend for Profiled<'_> {
         self.timed(Op::ConvForward(*s), x, |be| be.conv1d_forward(s, x, w, b, y));
     }
 
+    fn conv1d_relu_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+        self.timed(Op::ConvReluForward(*s), x, |be| be.conv1d_relu_forward(s, x, w, b, y));
+    }
+
     fn conv1d_backward(
         &mut self,
         s: &Conv1dShape,

@@ -16,6 +16,7 @@ struct Params {
     kernel: u32,
     pad_left: u32,
     len_out: u32,
+    relu: u32,
 }
 
 impl From<&Conv1dShape> for Params {
@@ -28,6 +29,7 @@ impl From<&Conv1dShape> for Params {
             kernel: u(s.kernel),
             pad_left: u(s.pad_left),
             len_out: u(s.len_out),
+            relu: 0,
         }
     }
 }
@@ -44,9 +46,20 @@ fn tiles(positions: usize, channels: usize, z: usize) -> [u32; 3] {
     [u(positions.div_ceil(64)), u(channels.div_ceil(16)), u(z)]
 }
 
-pub fn forward(r: &mut Recorder, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+/// y = conv(x) + b, then ReLU in the same kernel when `relu`.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(
+    r: &mut Recorder,
+    s: &Conv1dShape,
+    x: TensorId,
+    w: TensorId,
+    b: TensorId,
+    y: TensorId,
+    relu: bool,
+) {
     let groups = tiles(s.len_out, s.c_out, s.batch);
-    r.dispatch(&FORWARD, &Params::from(s), &[x, w, b, y], groups);
+    let p = Params { relu: relu.into(), ..Params::from(s) };
+    r.dispatch(&FORWARD, &p, &[x, w, b, y], groups);
 }
 
 #[allow(clippy::too_many_arguments)]

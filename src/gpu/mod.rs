@@ -195,7 +195,12 @@ impl Backend for GpuBackend {
     }
 
     fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        conv::forward(&mut self.rec, s, x, w, b, y);
+        conv::forward(&mut self.rec, s, x, w, b, y, false);
+    }
+
+    /// One kernel: the pre-activation is never stored.
+    fn conv1d_relu_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+        conv::forward(&mut self.rec, s, x, w, b, y, true);
     }
 
     fn conv1d_backward(

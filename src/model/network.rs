@@ -30,10 +30,13 @@ pub struct TrainState {
 /// One backend op of the network; a spec layer may become several (conv, then its activation).
 #[derive(Clone, Debug)]
 enum Op {
+    /// With `relu`, the layer's ReLU too (`Backend::conv1d_relu_forward`): the
+    /// pre-activation is never stored.
     Conv {
         s: Conv1dShape,
         w: usize,
         b: usize,
+        relu: bool,
     },
     Pool(PoolShape),
     BatchNorm {
@@ -201,7 +204,8 @@ impl Network {
         for (i, node) in self.nodes.iter().enumerate() {
             let p = |k: usize| self.params[k].value;
             match &node.op {
-                Op::Conv { s, w, b } => be.conv1d_forward(s, input, p(*w), p(*b), node.out),
+                Op::Conv { s, w, b, relu: false } => be.conv1d_forward(s, input, p(*w), p(*b), node.out),
+                Op::Conv { s, w, b, relu: true } => be.conv1d_relu_forward(s, input, p(*w), p(*b), node.out),
                 Op::Pool(s) => be.maxpool_forward(s, input, node.out),
                 Op::BatchNorm { s, cfg, gamma, beta, mean_run, var_run, mean, inv_std } => {
                     if training {
@@ -286,7 +290,11 @@ impl Network {
             let value = |k: usize| self.params[k].value;
             let grad = |k: usize| self.params[k].train.expect("trainable").grad;
             match &node.op {
-                Op::Conv { s, w, b } => {
+                Op::Conv { s, w, b, relu } => {
+                    if *relu {
+                        // the gradient at the pre-activation, in place of the one at the output
+                        be.activation_backward(Activation::Relu, node.out, node.d_out, node.d_out);
+                    }
                     be.conv1d_backward(s, input, value(*w), node.d_out, d_input, grad(*w), grad(*b))
                 }
                 Op::Dense { s, w, b } => {
@@ -626,8 +634,9 @@ fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> R
             };
             let s =
                 Conv1dShape { batch, c_in: channels, c_out, len_in: len, kernel: *kernel, pad_left, len_out };
-            ops.push(Op::Conv { s, w: first, b: first + 1 });
-            ops.extend(activation.map(Op::Act));
+            let relu = *activation == Some(Activation::Relu);
+            ops.push(Op::Conv { s, w: first, b: first + 1, relu });
+            ops.extend(activation.filter(|_| !relu).map(Op::Act));
         }
         (
             LayerSpec::MaxPool { pool, stride },
