@@ -6,7 +6,8 @@
 //! misses the next host. Transit surveys train and calibrate their detectors on transits
 //! injected into observed light curves instead (e.g. Christiansen et al. 2013 for
 //! Kepler; Osborn et al. 2020 trained TESS CNNs that way). Each injected example here is
-//! a copy of a non-planet curve of the training set with the transits of one planet
+//! a copy of a non-planet curve of the training set (one without deep dips of its own:
+//! not an eclipsing binary) with the transits of one planet
 //! drawn as `planet` draws them (period, impact, duration from the star's density,
 //! quadratic limb darkening, 29.4-min exposure smearing), its depth set for a target
 //! signal-to-noise ratio against the donor curve's own measured scatter.
@@ -31,6 +32,11 @@ const SEED_SALT: u64 = 0x1_2EC7_0A11;
 /// Cadences of the moving average removed before measuring the scatter: ~1 day, longer
 /// than any transit of `planet`'s range (at most 10 h) and shorter than spot rotation.
 const TREND_WINDOW: usize = 49;
+/// Cadences averaged when looking for a donor's deepest dip (~1.5 h, the shortest
+/// eclipses), and how deep, in sigmas, that mean may go for a donor: white noise reaches
+/// -5 sigma in a 3-cadence mean (8.7 of its own standard deviations) essentially never.
+const DIP_CADENCES: usize = 3;
+const MAX_DONOR_DIP: f64 = 5.0;
 /// The median absolute deviation of a normal distribution is this times its sigma.
 const MAD_PER_SIGMA: f64 = 0.674_489_75;
 
@@ -56,18 +62,27 @@ pub fn inject_transits(data: &Dataset, cfg: &InjectConfig) -> Result<Dataset, Sy
             data.len
         )));
     }
-    let donors: Vec<usize> = (0..data.rows()).filter(|&r| data.labels[r] != cfg.planet_label).collect();
-    if donors.is_empty() {
+    let others: Vec<usize> = (0..data.rows()).filter(|&r| data.labels[r] != cfg.planet_label).collect();
+    if others.is_empty() {
         return Err(SynthError::Config(format!(
             "every training row has the planet label {}; there is no curve to inject transits into",
             cfg.planet_label
         )));
     }
+    let noise: Vec<DonorNoise> = others.par_iter().map(|&r| DonorNoise::measure(data.series(r))).collect();
+    let quiet: Vec<(usize, f64)> =
+        others.iter().zip(&noise).filter(|(_, n)| n.quiet()).map(|(&r, n)| (r, n.sigma)).collect();
+    // Only when every curve dips (a set of eclipsing binaries) do dipping donors serve.
+    let donors = if quiet.is_empty() {
+        others.iter().zip(&noise).map(|(&r, n)| (r, n.sigma)).collect()
+    } else {
+        quiet
+    };
     let mut values = vec![0.0f32; cfg.count * data.len];
     values.par_chunks_mut(data.len.max(1)).enumerate().for_each(|(row, out)| {
         let mut draw = Draw::for_star(cfg.seed ^ SEED_SALT, Split::Train, row);
-        let donor = donors[draw.integer(0, donors.len() - 1)];
-        inject_one(&mut draw, data.series(donor), cfg.snr, out);
+        let (donor, sigma) = donors[draw.integer(0, donors.len() - 1)];
+        inject_one(&mut draw, data.series(donor), sigma, cfg.snr, out);
     });
     Ok(Dataset {
         source: format!("{} with {} injected transits", data.source, cfg.count),
@@ -77,10 +92,9 @@ pub fn inject_transits(data: &Dataset, cfg: &InjectConfig) -> Result<Dataset, Sy
     })
 }
 
-fn inject_one(draw: &mut Draw, donor: &[f32], snr: (f64, f64), out: &mut [f32]) {
+fn inject_one(draw: &mut Draw, donor: &[f32], sigma: f64, snr: (f64, f64), out: &mut [f32]) {
     let samples = donor.len();
     let star = Star::draw(draw);
-    let sigma = transit_scale_scatter(donor);
     let gaps = Gaps::none(samples);
     let window = Window { samples, gaps: &gaps, scatter: star.white_noise };
     let planet = Planet::draw(draw, &star, &window, &Plan::planet(&window, snr, None));
@@ -92,29 +106,45 @@ fn inject_one(draw: &mut Draw, donor: &[f32], snr: (f64, f64), out: &mut [f32]) 
     }
 }
 
-/// Robust scatter of `flux` on transit time scales, in its own units: the MAD of what is
-/// left after a ~1-day moving average, as a normal sigma. Zero-scatter curves (constant,
-/// or too short for the window) give 1 so that a transit stays visible.
-fn transit_scale_scatter(flux: &[f32]) -> f64 {
-    let n = flux.len();
-    let half = TREND_WINDOW / 2;
-    let mut prefix = vec![0.0f64; n + 1];
-    for (i, &v) in flux.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + v as f64;
+/// A donor curve's noise on transit time scales, in its own units.
+struct DonorNoise {
+    /// Robust scatter: the MAD of what is left after a ~1-day moving average, as a normal
+    /// sigma; 1 for a curve without scatter (constant, or too short for the window), so
+    /// that a transit stays visible.
+    sigma: f64,
+    /// The lowest 3-cadence mean of that residual, in sigmas.
+    deepest: f64,
+}
+
+impl DonorNoise {
+    fn measure(flux: &[f32]) -> DonorNoise {
+        let n = flux.len();
+        let half = TREND_WINDOW / 2;
+        let mut prefix = vec![0.0f64; n + 1];
+        for (i, &v) in flux.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + v as f64;
+        }
+        let residual: Vec<f64> = (0..n)
+            .map(|i| {
+                let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
+                flux[i] as f64 - (prefix[hi] - prefix[lo]) / (hi - lo) as f64
+            })
+            .collect();
+        let median = median_in_place(&mut residual.clone());
+        let mut deviation: Vec<f64> = residual.iter().map(|r| (r - median).abs()).collect();
+        let mad = median_in_place(&mut deviation) / MAD_PER_SIGMA;
+        let sigma = if mad > 0.0 && mad.is_finite() { mad } else { 1.0 };
+        let deepest = residual
+            .windows(DIP_CADENCES)
+            .map(|w| (w.iter().sum::<f64>() / DIP_CADENCES as f64 - median) / sigma)
+            .fold(0.0, f64::min);
+        DonorNoise { sigma, deepest }
     }
-    let mut residual: Vec<f64> = (0..n)
-        .map(|i| {
-            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
-            flux[i] as f64 - (prefix[hi] - prefix[lo]) / (hi - lo) as f64
-        })
-        .collect();
-    let median = median_in_place(&mut residual);
-    let mut deviation: Vec<f64> = residual.iter().map(|r| (r - median).abs()).collect();
-    let sigma = median_in_place(&mut deviation) / MAD_PER_SIGMA;
-    if sigma > 0.0 && sigma.is_finite() {
-        sigma
-    } else {
-        1.0
+
+    /// No dip deeper than `MAX_DONOR_DIP`: transits injected into an eclipsing binary (or a
+    /// star with a single dip) would teach the model that eclipses make planets.
+    fn quiet(&self) -> bool {
+        self.deepest >= -MAX_DONOR_DIP
     }
 }
 
@@ -136,9 +166,32 @@ mod tests {
     }
 
     #[test]
-    fn scatter_of_white_noise_is_its_sigma() {
-        let s = transit_scale_scatter(&noise(3197, 25.0, 1e4, 1));
-        assert!((s - 25.0).abs() < 1.5, "{s}");
+    fn scatter_of_white_noise_is_its_sigma_and_quiet() {
+        let n = DonorNoise::measure(&noise(3197, 25.0, 1e4, 1));
+        assert!((n.sigma - 25.0).abs() < 1.5, "{}", n.sigma);
+        assert!(n.quiet(), "deepest {}", n.deepest);
+    }
+
+    #[test]
+    fn an_eclipsing_curve_is_no_donor() {
+        let n = 3197;
+        let quiet = noise(n, 10.0, 500.0, 3);
+        let mut eclipsing = noise(n, 10.0, 500.0, 4);
+        for start in [400, 1400, 2400] {
+            for v in &mut eclipsing[start..start + 6] {
+                *v -= 80.0;
+            }
+        }
+        assert!(!DonorNoise::measure(&eclipsing).quiet());
+        let values = [eclipsing.clone(), quiet.clone()].concat();
+        let data = Dataset { source: "t".into(), labels: vec![1, 1], values, len: n };
+        let cfg = InjectConfig { count: 20, snr: (20.0, 30.0), seed: 9, planet_label: 2 };
+        let out = inject_transits(&data, &cfg).unwrap();
+        for row in 0..20 {
+            // Every injection went into the quiet curve: it differs from it only by dimming.
+            let dimmed = out.series(row).iter().zip(&quiet).all(|(a, b)| *a <= *b + 1e-3);
+            assert!(dimmed, "row {row} was injected into the eclipsing curve");
+        }
     }
 
     #[test]
