@@ -152,6 +152,10 @@ pub enum AllocError {
     /// `allocated` to the tensors created since the backend was.
     #[error("the device ran out of memory allocating a tensor of {bytes} bytes ({allocated} bytes were allocated before)")]
     OutOfMemory { bytes: u64, allocated: u64 },
+    /// The device was lost: a buffer created now would be invalid, and its first use
+    /// would panic in wgpu.
+    #[error(transparent)]
+    Lost(#[from] crate::gpu::DeviceLost),
 }
 
 /// A working tensor (`Storage::Data`) a backend keeps for its own use inside an op, such

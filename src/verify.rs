@@ -184,7 +184,7 @@ fn conv1d(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     g.input_shaped("weight", &[c_out, c_in, kernel])?;
     let b = g.input_shaped("bias", &[c_out])?;
     let dy = g.input_shaped("dy", &[batch, c_out, len_out])?;
-    let [y, dx, dw, db] = e.conv1d(&s, x, w, b, dy);
+    let [y, dx, dw, db] = e.conv1d(&s, x, w, b, dy)?;
     Ok(vec![("y", y), ("dx", dx), ("dweight", dw), ("dbias", db)])
 }
 
@@ -196,7 +196,7 @@ fn maxpool(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     }
     let s = PoolShape { batch, channels, len_in, pool, stride, len_out: (len_in - pool) / stride + 1 };
     let dy = g.input_shaped("dy", &[batch, channels, s.len_out])?;
-    let [y, dx] = e.maxpool(&s, x, dy);
+    let [y, dx] = e.maxpool(&s, x, dy)?;
     let indices = e.argmax_indices(&s, x).into_iter().map(|i| i as f64).collect();
     Ok(vec![("y", y), ("indices", indices), ("dx", dx)])
 }
@@ -222,9 +222,9 @@ fn batchnorm_train(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     let p = |unbiased_running_var| batchnorm::Params { eps, momentum: 0.0, unbiased_running_var };
     let momentum = g.config_f64("momentum")?;
     let unbiased =
-        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(true) }, x, gamma, beta, [rm, rv], dy);
+        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(true) }, x, gamma, beta, [rm, rv], dy)?;
     let biased =
-        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(false) }, x, gamma, beta, [rm, rv], dy);
+        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(false) }, x, gamma, beta, [rm, rv], dy)?;
     let batch_var = unbiased.inv_std.iter().map(|v| 1.0 / (v * v) - eps).collect();
     Ok(vec![
         ("y", unbiased.y),
@@ -243,7 +243,7 @@ fn batchnorm_eval(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     let (s, [x, gamma, beta, rm, rv, dy]) = batchnorm_inputs(g)?;
     let eps = g.config_f64("eps")?;
     let inv_std: Vec<f64> = rv.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let [y, dx, dgamma, dbeta] = e.batchnorm_eval(&s, eps, x, gamma, beta, [rm, rv], &inv_std, dy);
+    let [y, dx, dgamma, dbeta] = e.batchnorm_eval(&s, eps, x, gamma, beta, [rm, rv], &inv_std, dy)?;
     Ok(vec![("y", y), ("dx", dx), ("dgamma", dgamma), ("dbeta", dbeta)])
 }
 
@@ -267,7 +267,7 @@ fn lstm(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     } else {
         g.input_shaped("dy", &[batch, time, hidden])?
     };
-    let out = e.lstm(&s, x, w_ih, w_hh, &b, dy, last_only);
+    let out = e.lstm(&s, x, w_ih, w_hh, &b, dy, last_only)?;
     let mut c_n = vec![0.0; batch * hidden];
     lstm::last_step_forward(&s, &out.c, &mut c_n);
     Ok(vec![
@@ -289,7 +289,7 @@ fn dense(g: &GoldenFile, e: &mut dyn Engine, relu: bool) -> Result<Outputs> {
     let w = g.input_shaped("weight", &[output, input])?;
     let b = g.input_shaped("bias", &[output])?;
     let dy = g.input_shaped("dy", &[batch, output])?;
-    let [z, y, dx, dw, db] = e.dense(&s, relu, x, w, b, dy);
+    let [z, y, dx, dw, db] = e.dense(&s, relu, x, w, b, dy)?;
     let mut out = vec![("y", y), ("dx", dx), ("dweight", dw), ("dbias", db)];
     if relu {
         out.push(("z", z));
@@ -305,7 +305,7 @@ fn sigmoid_bce(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     let (_, [batch, _]) = g.input_dims("logits")?;
     let logits = g.input_shaped("logits", &[batch, 1])?;
     let targets = g.input_shaped("targets", &[batch, 1])?;
-    Ok(head_outputs(e.sigmoid_bce(logits, targets, &vec![1.0; batch])))
+    Ok(head_outputs(e.sigmoid_bce(logits, targets, &vec![1.0; batch])?))
 }
 
 fn softmax_ce(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
@@ -314,7 +314,7 @@ fn softmax_ce(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     if let Some(bad) = labels.iter().find(|&&l| !(l >= 0.0 && l < classes as f64 && l.fract() == 0.0)) {
         bail!("{}: label {bad} is not a class index in 0..{classes}", g.path.display());
     }
-    Ok(head_outputs(e.softmax_ce(classes, logits, labels, &vec![1.0; batch])))
+    Ok(head_outputs(e.softmax_ce(classes, logits, labels, &vec![1.0; batch])?))
 }
 
 fn adam_step(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
@@ -331,6 +331,6 @@ fn adam_step(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     if t == 0 {
         bail!("{}: config 't' is the 1-based step index, got 0", g.path.display());
     }
-    let [param, m, v] = e.adam(&p, t, [&param.data, grad?, m?, v?]);
+    let [param, m, v] = e.adam(&p, t, [&param.data, grad?, m?, v?])?;
     Ok(vec![("param", param), ("m", m), ("v", v)])
 }

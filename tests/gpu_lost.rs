@@ -75,3 +75,15 @@ fn the_non_finite_search_on_a_lost_device_is_an_error() {
     assert!(started.elapsed() < PROMPT, "took {:?}", started.elapsed());
     assert!(err.downcast_ref::<DeviceLost>().is_some(), "not a DeviceLost: {err:#}");
 }
+
+/// `starskope verify` on a lost device: the runner's error, not a panic. Its tensors are
+/// created after the loss, and before any wait has seen it: allocation must notice it,
+/// since a buffer created on a lost device is invalid and wgpu panics at its first use.
+#[test]
+fn verify_on_a_lost_device_is_an_error() {
+    let golden = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/golden"));
+    let (ctx, mut be) = fresh_backend();
+    ctx.device.destroy();
+    let err = starskope::verify::verify_dir(golden, &mut be).expect_err("verify on a lost device");
+    assert!(format!("{err:#}").contains("the GPU device was lost (destroyed)"), "{err:#}");
+}

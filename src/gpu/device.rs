@@ -111,6 +111,20 @@ impl GpuContext {
         }
     }
 
+    /// Fails if the device is lost, without waiting for it: a non-blocking poll first,
+    /// since wgpu runs the lost callback (after `destroy`, or a driver's report) only
+    /// inside a poll.
+    pub fn check(&self) -> Result<(), DeviceLost> {
+        if self.lost().is_none() {
+            // a poll on a lost device may panic after running the callback (see `wait`)
+            let polled = panic::catch_unwind(AssertUnwindSafe(|| self.device.poll(wgpu::PollType::Poll)));
+            if let (Err(payload), None) = (polled, self.lost()) {
+                panic::resume_unwind(payload);
+            }
+        }
+        self.lost().map_or(Ok(()), Err)
+    }
+
     /// e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
     pub fn name(&self) -> String {
         format!("{} ({:?})", self.info.name, self.info.backend)

@@ -109,6 +109,9 @@ impl Recorder {
     }
 
     pub fn alloc_as(&mut self, len: usize, storage: Storage) -> Result<TensorId, AllocError> {
+        // a buffer created on a lost device is invalid: its first upload or binding would
+        // be a validation error, which wgpu's default handler turns into a panic
+        self.ctx.check()?;
         let (device, limits) = (&self.ctx.device, &self.ctx.limits);
         match (storage, self.precision) {
             (Storage::F32, _) | (Storage::Param, Precision::F32) => {
@@ -465,6 +468,10 @@ impl Recorder {
     }
 }
 
+/// How long a readback may wait for its mapping on a device that is not lost: far beyond
+/// any dispatch (lavapipe's slowest, the LSTM at length 3197, take seconds).
+const MAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Maps `range` of a MAP_READ buffer whose copy was submitted, waiting for the device:
 /// an error if the device is lost before (or while) the mapping completes. The caller
 /// unmaps after dropping the view.
@@ -478,13 +485,23 @@ pub fn map_read(
     buffer.map_async(wgpu::MapMode::Read, range.clone(), move |r| {
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
     });
-    ctx.wait()?;
-    let result = done.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // A wait can end before the mapping's callback has run: when threads share a device
+    // (tests do), the callback runs inside whichever thread's poll gets to it first, and
+    // may still be running in another thread. Wait again until it has.
+    let started = std::time::Instant::now();
+    let result = loop {
+        ctx.wait()?;
+        if let Some(result) = done.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            break result;
+        }
+        assert!(started.elapsed() < MAP_PATIENCE, "a readback buffer was not mapped within {MAP_PATIENCE:?}");
+        std::thread::yield_now();
+    };
     match result {
-        Some(Ok(())) => Ok(buffer.get_mapped_range(range).expect("a range just mapped")),
+        Ok(()) => Ok(buffer.get_mapped_range(range).expect("a range just mapped")),
         // a mapping fails only on a lost device whose callback has not run yet, or on a
         // bug (a range outside the buffer, a buffer already mapped)
-        failed => {
+        Err(failed) => {
             ctx.wait()?;
             Err(ctx.lost().unwrap_or_else(|| panic!("mapping a readback buffer failed: {failed:?}")))
         }

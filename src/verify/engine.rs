@@ -4,8 +4,10 @@
 
 use crate::backend::{
     Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, TensorId,
+    LstmTensors, PoolShape, Storage, TensorId,
 };
+use anyhow::Result;
+
 use crate::cpu::{activation, adam, batchnorm, conv1d, dense, loss, lstm, maxpool};
 
 pub struct BatchNormTrain {
@@ -35,14 +37,22 @@ pub struct Lstm {
 /// A head's outputs: probs, the 1-element loss, dlogits.
 pub type Head = [Vec<f64>; 3];
 
-/// Each method runs one op family forward and backward on fresh tensors.
+/// Each method runs one op family forward and backward on fresh tensors; an engine on a
+/// device fails when the device does (lost).
 pub trait Engine {
     /// Largest normwise relative error accepted for `op` (a golden op name).
     fn tolerance(&self, op: &str) -> f64;
     /// Returns [y, dx, dweight, dbias].
-    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4];
+    fn conv1d(
+        &mut self,
+        s: &Conv1dShape,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> Result<[Vec<f64>; 4]>;
     /// Returns [y, dx].
-    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2];
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> Result<[Vec<f64>; 2]>;
     /// The window maxima's positions, from x rounded to the engine's precision.
     fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize>;
     /// Training-mode forward, then the backward with batch statistics.
@@ -56,7 +66,7 @@ pub trait Engine {
         beta: &[f64],
         running: [&[f64]; 2],
         dy: &[f64],
-    ) -> BatchNormTrain;
+    ) -> Result<BatchNormTrain>;
     /// Eval-mode forward, then the backward with constant statistics (`inv_std` from
     /// the running variance). Returns [y, dx, dgamma, dbeta].
     #[allow(clippy::too_many_arguments)]
@@ -70,7 +80,7 @@ pub trait Engine {
         running: [&[f64]; 2],
         inv_std: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 4];
+    ) -> Result<[Vec<f64>; 4]>;
     /// `dy` is (batch, time, H), or (batch, H) on the last step when `last_only`.
     #[allow(clippy::too_many_arguments)]
     fn lstm(
@@ -82,7 +92,7 @@ pub trait Engine {
         b: &[f64],
         dy: &[f64],
         last_only: bool,
-    ) -> Lstm;
+    ) -> Result<Lstm>;
     /// z = x W^T + b, y = relu(z) (or z); returns [z, y, dx, dweight, dbias].
     #[allow(clippy::too_many_arguments)]
     fn dense(
@@ -93,11 +103,12 @@ pub trait Engine {
         w: &[f64],
         b: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 5];
-    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head;
-    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head;
+    ) -> Result<[Vec<f64>; 5]>;
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head>;
+    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64])
+        -> Result<Head>;
     /// Returns [param, m, v] after the step.
-    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3];
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> Result<[Vec<f64>; 3]>;
 }
 
 /// The CPU reference functions in f64: the golden values to ~1e-12.
@@ -108,19 +119,26 @@ impl Engine for HostF64 {
         1e-9
     }
 
-    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4] {
+    fn conv1d(
+        &mut self,
+        s: &Conv1dShape,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> Result<[Vec<f64>; 4]> {
         let mut y = vec![0.0; dy.len()];
         conv1d::forward(s, x, w, b, &mut y);
         let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; b.len()]);
         conv1d::backward(s, x, w, dy, Some(&mut dx), &mut dw, &mut db);
-        [y, dx, dw, db]
+        Ok([y, dx, dw, db])
     }
 
-    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2] {
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> Result<[Vec<f64>; 2]> {
         let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
         maxpool::forward(s, x, &mut y);
         maxpool::backward(s, x, dy, &mut dx);
-        [y, dx]
+        Ok([y, dx])
     }
 
     fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize> {
@@ -136,7 +154,7 @@ impl Engine for HostF64 {
         beta: &[f64],
         running: [&[f64]; 2],
         dy: &[f64],
-    ) -> BatchNormTrain {
+    ) -> Result<BatchNormTrain> {
         let c = s.channels;
         let (mut running_mean, mut running_var) = (running[0].to_vec(), running[1].to_vec());
         let (mut y, mut mean, mut inv_std) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
@@ -154,7 +172,7 @@ impl Engine for HostF64 {
         );
         let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
         batchnorm::backward(s, true, x, gamma, &mean, &inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
-        BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var }
+        Ok(BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
     }
 
     fn batchnorm_eval(
@@ -167,13 +185,13 @@ impl Engine for HostF64 {
         running: [&[f64]; 2],
         inv_std: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 4] {
+    ) -> Result<[Vec<f64>; 4]> {
         let c = s.channels;
         let mut y = vec![0.0; x.len()];
         batchnorm::forward_eval(s, eps, x, gamma, beta, running[0], running[1], &mut y);
         let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
         batchnorm::backward(s, false, x, gamma, running[0], inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
-        [y, dx, dgamma, dbeta]
+        Ok([y, dx, dgamma, dbeta])
     }
 
     fn lstm(
@@ -185,7 +203,7 @@ impl Engine for HostF64 {
         b: &[f64],
         dy: &[f64],
         last_only: bool,
-    ) -> Lstm {
+    ) -> Result<Lstm> {
         let hs = s.batch * s.time * s.hidden;
         let (mut h, mut c, mut gates) = (vec![0.0; hs], vec![0.0; hs], vec![0.0; 4 * hs]);
         lstm::forward(s, x, w_ih, w_hh, b, &mut h, &mut c, &mut gates);
@@ -202,7 +220,7 @@ impl Engine for HostF64 {
         let (mut dw_ih, mut dw_hh, mut db) =
             (vec![0.0; w_ih.len()], vec![0.0; w_hh.len()], vec![0.0; b.len()]);
         lstm::backward(s, x, w_ih, w_hh, &h, &c, &gates, &dh, Some(&mut dx), &mut dw_ih, &mut dw_hh, &mut db);
-        Lstm { h, h_last, c, dx, dw_ih, dw_hh, db }
+        Ok(Lstm { h, h_last, c, dx, dw_ih, dw_hh, db })
     }
 
     fn dense(
@@ -213,7 +231,7 @@ impl Engine for HostF64 {
         w: &[f64],
         b: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 5] {
+    ) -> Result<[Vec<f64>; 5]> {
         let mut z = vec![0.0; dy.len()];
         dense::forward(s, x, w, b, &mut z);
         let (mut y, mut dz) = (z.clone(), dy.to_vec());
@@ -223,27 +241,33 @@ impl Engine for HostF64 {
         }
         let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; b.len()]);
         dense::backward(s, x, w, &dz, Some(&mut dx), &mut dw, &mut db);
-        [z, y, dx, dw, db]
+        Ok([z, y, dx, dw, db])
     }
 
-    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head {
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head> {
         let n = logits.len();
         let (mut probs, mut dlogits) = (vec![0.0; n], vec![0.0; n]);
         let l = loss::sigmoid_bce(n, logits, targets, weights, &mut probs, &mut dlogits);
-        [probs, vec![l], dlogits]
+        Ok([probs, vec![l], dlogits])
     }
 
-    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head {
+    fn softmax_ce(
+        &mut self,
+        classes: usize,
+        logits: &[f64],
+        labels: &[f64],
+        weights: &[f64],
+    ) -> Result<Head> {
         let (mut probs, mut dlogits) = (vec![0.0; logits.len()], vec![0.0; logits.len()]);
         let l = loss::softmax_ce(labels.len(), classes, logits, labels, weights, &mut probs, &mut dlogits);
-        [probs, vec![l], dlogits]
+        Ok([probs, vec![l], dlogits])
     }
 
-    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3] {
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> Result<[Vec<f64>; 3]> {
         let [param, grad, m, v] = tensors;
         let (mut param, mut m, mut v) = (param.to_vec(), m.to_vec(), v.to_vec());
         adam::step(p, t, &mut param, grad, &mut m, &mut v);
-        [param, m, v]
+        Ok([param, m, v])
     }
 }
 
@@ -257,19 +281,33 @@ fn to_f32(data: &[f64]) -> Vec<f32> {
 }
 
 impl ThroughBackend<'_> {
-    fn upload(&mut self, data: &[f64]) -> TensorId {
-        let t = self.backend.alloc(data.len());
-        self.backend.upload(t, &to_f32(data));
-        t
+    /// New tensors of these lengths; a device that cannot make them (lost) is an error.
+    fn allocs<const K: usize>(&mut self, lens: [usize; K]) -> Result<[TensorId; K]> {
+        let mut out = [TensorId(0); K];
+        for (t, len) in out.iter_mut().zip(lens) {
+            *t = self.backend.try_alloc_as(len, Storage::Data)?;
+        }
+        Ok(out)
     }
 
-    fn download(&mut self, t: TensorId) -> Vec<f64> {
-        self.backend.download(t).into_iter().map(f64::from).collect()
+    /// New tensors holding `data`.
+    fn uploads<const K: usize>(&mut self, data: [&[f64]; K]) -> Result<[TensorId; K]> {
+        let ts = self.allocs(data.map(|d| d.len()))?;
+        for (t, d) in ts.iter().zip(data) {
+            self.backend.upload(*t, &to_f32(d));
+        }
+        Ok(ts)
     }
 
-    fn download_all<const K: usize>(&mut self, ts: [TensorId; K]) -> [Vec<f64>; K] {
+    /// Every tensor of `ts` after what is recorded has run; a device that fails (lost)
+    /// is an error.
+    fn download_all<const K: usize>(&mut self, ts: [TensorId; K]) -> Result<[Vec<f64>; K]> {
         self.backend.flush();
-        ts.map(|t| self.download(t))
+        let mut out = [(); K].map(|()| Vec::new());
+        for (o, t) in out.iter_mut().zip(ts) {
+            *o = self.backend.try_download(t)?.into_iter().map(f64::from).collect();
+        }
+        Ok(out)
     }
 
     fn head(
@@ -278,15 +316,10 @@ impl ThroughBackend<'_> {
         labels: &[f64],
         weights: &[f64],
         run: impl FnOnce(&mut dyn Backend, [TensorId; 6]),
-    ) -> Head {
-        let ts = [
-            self.upload(logits),
-            self.upload(labels),
-            self.upload(weights),
-            self.backend.alloc(logits.len()),
-            self.backend.alloc(1),
-            self.backend.alloc(logits.len()),
-        ];
+    ) -> Result<Head> {
+        let [z, t, w] = self.uploads([logits, labels, weights])?;
+        let [p, l, dz] = self.allocs([logits.len(), 1, logits.len()])?;
+        let ts = [z, t, w, p, l, dz];
         run(&mut *self.backend, ts);
         self.download_all([ts[3], ts[4], ts[5]])
     }
@@ -302,18 +335,25 @@ impl Engine for ThroughBackend<'_> {
         }
     }
 
-    fn conv1d(&mut self, s: &Conv1dShape, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 4] {
-        let (xt, wt, bt, dyt) = (self.upload(x), self.upload(w), self.upload(b), self.upload(dy));
+    fn conv1d(
+        &mut self,
+        s: &Conv1dShape,
+        x: &[f64],
+        w: &[f64],
+        b: &[f64],
+        dy: &[f64],
+    ) -> Result<[Vec<f64>; 4]> {
+        let [xt, wt, bt, dyt] = self.uploads([x, w, b, dy])?;
+        let [y, dx, dw, db] = self.allocs([dy.len(), x.len(), w.len(), b.len()])?;
         let be = &mut *self.backend;
-        let (y, dx, dw, db) = (be.alloc(dy.len()), be.alloc(x.len()), be.alloc(w.len()), be.alloc(b.len()));
         be.conv1d_forward(s, xt, wt, bt, y);
         be.conv1d_backward(s, xt, wt, dyt, Some(dx), dw, db);
         self.download_all([y, dx, dw, db])
     }
 
-    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> [Vec<f64>; 2] {
-        let (xt, dyt) = (self.upload(x), self.upload(dy));
-        let (y, dx) = (self.backend.alloc(dy.len()), self.backend.alloc(x.len()));
+    fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> Result<[Vec<f64>; 2]> {
+        let [xt, dyt] = self.uploads([x, dy])?;
+        let [y, dx] = self.allocs([dy.len(), x.len()])?;
         self.backend.maxpool_forward(s, xt, y);
         self.backend.maxpool_backward(s, xt, dyt, dx);
         self.download_all([y, dx])
@@ -332,21 +372,21 @@ impl Engine for ThroughBackend<'_> {
         beta: &[f64],
         running: [&[f64]; 2],
         dy: &[f64],
-    ) -> BatchNormTrain {
+    ) -> Result<BatchNormTrain> {
         let cfg = BatchNormConfig {
             eps: p.eps as f32,
             momentum: p.momentum as f32,
             unbiased_running_var: p.unbiased_running_var,
         };
-        let [xt, gt, bt, rm, rv, dyt] = [x, gamma, beta, running[0], running[1], dy].map(|d| self.upload(d));
-        let be = &mut *self.backend;
+        let [xt, gt, bt, rm, rv, dyt] = self.uploads([x, gamma, beta, running[0], running[1], dy])?;
         let c = s.channels;
-        let [y, mean, inv_std, dx, dgamma, dbeta] = [x.len(), c, c, x.len(), c, c].map(|n| be.alloc(n));
+        let [y, mean, inv_std, dx, dgamma, dbeta] = self.allocs([x.len(), c, c, x.len(), c, c])?;
+        let be = &mut *self.backend;
         be.batchnorm_forward_train(s, &cfg, xt, gt, bt, rm, rv, y, mean, inv_std);
         be.batchnorm_backward(s, true, xt, gt, mean, inv_std, dyt, dx, dgamma, dbeta);
         let [y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var] =
-            self.download_all([y, dx, dgamma, dbeta, mean, inv_std, rm, rv]);
-        BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var }
+            self.download_all([y, dx, dgamma, dbeta, mean, inv_std, rm, rv])?;
+        Ok(BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
     }
 
     fn batchnorm_eval(
@@ -359,13 +399,13 @@ impl Engine for ThroughBackend<'_> {
         running: [&[f64]; 2],
         inv_std: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 4] {
+    ) -> Result<[Vec<f64>; 4]> {
         let cfg = BatchNormConfig { eps: eps as f32, ..BatchNormConfig::KERAS };
         let [xt, gt, bt, rm, rv, is, dyt] =
-            [x, gamma, beta, running[0], running[1], inv_std, dy].map(|d| self.upload(d));
-        let be = &mut *self.backend;
+            self.uploads([x, gamma, beta, running[0], running[1], inv_std, dy])?;
         let c = s.channels;
-        let [y, dx, dgamma, dbeta] = [x.len(), x.len(), c, c].map(|n| be.alloc(n));
+        let [y, dx, dgamma, dbeta] = self.allocs([x.len(), x.len(), c, c])?;
+        let be = &mut *self.backend;
         be.batchnorm_forward_eval(s, &cfg, xt, gt, bt, rm, rv, y);
         be.batchnorm_backward(s, false, xt, gt, rm, is, dyt, dx, dgamma, dbeta);
         self.download_all([y, dx, dgamma, dbeta])
@@ -380,26 +420,29 @@ impl Engine for ThroughBackend<'_> {
         b: &[f64],
         dy: &[f64],
         last_only: bool,
-    ) -> Lstm {
-        let [xt, wi, wh, bt, dyt] = [x, w_ih, w_hh, b, dy].map(|d| self.upload(d));
-        let be = &mut *self.backend;
+    ) -> Result<Lstm> {
+        let [xt, wi, wh, bt, dyt] = self.uploads([x, w_ih, w_hh, b, dy])?;
         let hs = s.batch * s.time * s.hidden;
-        let saved = LstmTensors { h: be.alloc(hs), c: be.alloc(hs), gates: be.alloc(4 * hs) };
+        let [h, c, gates] = self.allocs([hs, hs, 4 * hs])?;
+        let dh_full = if last_only { Some(self.allocs([hs])?[0]) } else { None };
+        let saved = LstmTensors { h, c, gates };
         let [h_last, dx, dw_ih, dw_hh, db] =
-            [s.batch * s.hidden, x.len(), w_ih.len(), w_hh.len(), b.len()].map(|n| be.alloc(n));
+            self.allocs([s.batch * s.hidden, x.len(), w_ih.len(), w_hh.len(), b.len()])?;
+        let be = &mut *self.backend;
         be.lstm_forward(s, xt, wi, wh, bt, &saved);
         be.last_step_forward(s, saved.h, h_last);
-        let dh = if last_only {
-            let dh = be.alloc(hs);
-            be.last_step_backward(s, dyt, dh);
-            dh
-        } else {
-            dyt
+        // the upstream gradient of every step: dy on the last one only, or dy itself
+        let dh = match dh_full {
+            Some(dh) => {
+                be.last_step_backward(s, dyt, dh);
+                dh
+            }
+            None => dyt,
         };
         be.lstm_backward(s, xt, wi, wh, &saved, dh, Some(dx), dw_ih, dw_hh, db);
         let [h, h_last, c, dx, dw_ih, dw_hh, db] =
-            self.download_all([saved.h, h_last, saved.c, dx, dw_ih, dw_hh, db]);
-        Lstm { h, h_last, c, dx, dw_ih, dw_hh, db }
+            self.download_all([saved.h, h_last, saved.c, dx, dw_ih, dw_hh, db])?;
+        Ok(Lstm { h, h_last, c, dx, dw_ih, dw_hh, db })
     }
 
     fn dense(
@@ -410,39 +453,46 @@ impl Engine for ThroughBackend<'_> {
         w: &[f64],
         b: &[f64],
         dy: &[f64],
-    ) -> [Vec<f64>; 5] {
-        let [xt, wt, bt, dyt] = [x, w, b, dy].map(|d| self.upload(d));
+    ) -> Result<[Vec<f64>; 5]> {
+        let [xt, wt, bt, dyt] = self.uploads([x, w, b, dy])?;
+        let [z, dx, dw, db] = self.allocs([dy.len(), x.len(), w.len(), b.len()])?;
+        let relu_out = if relu { Some(self.allocs([dy.len(), dy.len()])?) } else { None };
         let be = &mut *self.backend;
-        let [z, dx, dw, db] = [dy.len(), x.len(), w.len(), b.len()].map(|n| be.alloc(n));
         be.dense_forward(s, xt, wt, bt, z);
-        let (y, dz) = if relu {
-            let (y, dz) = (be.alloc(dy.len()), be.alloc(dy.len()));
-            be.activation_forward(Activation::Relu, z, y);
-            be.activation_backward(Activation::Relu, y, dyt, dz);
-            (y, dz)
-        } else {
-            (z, dyt)
+        let (y, dz) = match relu_out {
+            Some([y, dz]) => {
+                be.activation_forward(Activation::Relu, z, y);
+                be.activation_backward(Activation::Relu, y, dyt, dz);
+                (y, dz)
+            }
+            None => (z, dyt),
         };
         be.dense_backward(s, xt, wt, dz, Some(dx), dw, db);
         self.download_all([z, y, dx, dw, db])
     }
 
-    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Head {
+    fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head> {
         self.head(logits, targets, weights, |be, [z, t, w, p, l, dz]| {
             be.sigmoid_bce(weights.len(), z, t, w, p, l, dz)
         })
     }
 
-    fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64]) -> Head {
+    fn softmax_ce(
+        &mut self,
+        classes: usize,
+        logits: &[f64],
+        labels: &[f64],
+        weights: &[f64],
+    ) -> Result<Head> {
         self.head(logits, labels, weights, |be, [z, t, w, p, l, dz]| {
             be.softmax_ce(weights.len(), classes, z, t, w, p, l, dz)
         })
     }
 
-    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> [Vec<f64>; 3] {
+    fn adam(&mut self, p: &adam::Params<f64>, t: u32, tensors: [&[f64]; 4]) -> Result<[Vec<f64>; 3]> {
         let cfg =
             AdamConfig { lr: p.lr as f32, beta1: p.beta1 as f32, beta2: p.beta2 as f32, eps: p.eps as f32 };
-        let [param, grad, m, v] = tensors.map(|d| self.upload(d));
+        let [param, grad, m, v] = self.uploads(tensors)?;
         self.backend.adam_step(&cfg, t, param, grad, m, v);
         self.download_all([param, m, v])
     }
