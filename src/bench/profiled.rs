@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::backend::{
     Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
-    LstmShape, LstmTensors, PoolShape, Storage, TensorId, TensorLimits,
+    LstmShape, LstmTensors, PoolShape, Scratch, Storage, TensorId, TensorLimits,
 };
 use crate::bench::device::BenchDevice;
 use crate::bench::op::{Cost, Op};
@@ -90,6 +90,18 @@ impl Backend for Profiled<'_> {
 
     fn tensor_limits(&self) -> Option<TensorLimits> {
         self.inner.tensor_limits()
+    }
+
+    fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
+        self.inner.conv1d_scratch(s)
+    }
+
+    fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
+        self.inner.lstm_scratch(s)
+    }
+
+    fn try_reserve_scratch(&mut self, s: Scratch) -> Result<u64, AllocError> {
+        self.inner.try_reserve_scratch(s)
     }
 
     fn len(&self, t: TensorId) -> usize {

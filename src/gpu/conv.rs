@@ -3,7 +3,7 @@
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Recorder};
 use super::reduce::{channel_sum, column_sum};
-use crate::backend::{ChannelShape, Conv1dShape, TensorId};
+use crate::backend::{ChannelShape, Conv1dShape, Scratch, TensorId};
 
 /// Mirrors `Params` in shaders/conv.wgsl.
 #[repr(C)]
@@ -62,6 +62,11 @@ pub fn forward(
     r.dispatch(&FORWARD, &p, &[x, w, b, y], groups);
 }
 
+/// The scratch tensor `backward` uses: the weight gradient of each sample before their sum.
+pub fn scratch(s: &Conv1dShape) -> Scratch {
+    Scratch { purpose: "conv dw per sample", len: s.batch * s.c_out * s.c_in * s.kernel }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     r: &mut Recorder,
@@ -79,7 +84,8 @@ pub fn backward(
     }
     // per-sample partial gradients for parallelism, then their sum in sample order
     let weights = s.c_out * s.c_in * s.kernel;
-    let partial = r.scratch("conv dw per sample", s.batch * weights);
+    let partial_scratch = scratch(s);
+    let partial = r.scratch(partial_scratch.purpose, partial_scratch.len);
     let groups = tiles(s.c_in * s.kernel, s.c_out, s.batch);
     r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, partial], groups);
     column_sum(r, s.batch, weights, partial, dw);

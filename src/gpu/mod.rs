@@ -147,10 +147,7 @@ impl Backend for GpuBackend {
     }
 
     fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
-        // conv::backward's per-sample weight gradients before their sum: the same purpose
-        // and size as its `Recorder::scratch` call (tests/gpu_split.rs checks that a step
-        // after `Network::build` creates no buffer)
-        vec![Scratch { purpose: "conv dw per sample", len: s.batch * s.c_out * s.c_in * s.kernel }]
+        vec![conv::scratch(s)]
     }
 
     fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {

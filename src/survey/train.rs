@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::backend::{Activation, AdamConfig, Backend};
+use crate::backend::{Activation, AdamConfig, Backend, Storage};
 use crate::data::{self, Layout, Preprocess, SampleMode};
 use crate::metrics::Report;
 use crate::model::checkpoint::{self, ModelCard, Tensors};
@@ -134,7 +134,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     for (p, v) in net.params.iter().zip(init::initial_values(&layers, args.seed)) {
         be.upload(p.value, &v);
     }
-    let slots = Slots::new(be, &net);
+    let slots = Slots::new(be, &net)?;
     let opts = TrainOptions {
         epochs: args.epochs,
         batch: args.batch,
@@ -218,7 +218,7 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
     for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
         be.upload(p.value, &v);
     }
-    let x = be.alloc(net.batch * net.input.numel());
+    let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
     let probs = evaluate::predict(be, &net, x, &set, Layout::ChannelsFirst)?;
     Ok((ck.card, probs))
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Storage};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::model::checkpoint::{self, ModelCard};
 use crate::model::{network, Network};
@@ -61,7 +61,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
     for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
         be.upload(p.value, &v);
     }
-    let x = be.alloc(net.batch * net.input.numel());
+    let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared {
         rows: ds.rows(),

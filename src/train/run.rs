@@ -147,7 +147,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let test_set = test.map(&prepare).transpose()?;
 
     let net = Network::build(be, &layers, output, options.batch)?;
-    let slots = Slots::new(be, &net);
+    let slots = Slots::new(be, &net)?;
     let mut progress = match resumed {
         Some((_, state, tensors)) => {
             load_tensors(be, &net, &tensors, true)?;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend, Storage, TensorId};
@@ -83,15 +83,18 @@ pub struct Slots {
 }
 
 impl Slots {
-    pub fn new(be: &mut dyn Backend, net: &Network) -> Slots {
+    /// An error, not a panic, when the device is out of memory or lost.
+    pub fn new(be: &mut dyn Backend, net: &Network) -> Result<Slots> {
         let n = net.batch * net.input.numel();
         let b = net.batch;
-        Slots {
-            x: [be.alloc(n), be.alloc(n)],
-            targets: [be.alloc(b), be.alloc(b)],
-            weights: [be.alloc(b), be.alloc(b)],
-            loss_sum: be.alloc_as(1, Storage::F32),
-        }
+        let mut data =
+            |len| be.try_alloc_as(len, Storage::Data).context("the input slots of the training batch");
+        Ok(Slots {
+            x: [data(n)?, data(n)?],
+            targets: [data(b)?, data(b)?],
+            weights: [data(b)?, data(b)?],
+            loss_sum: be.try_alloc_as(1, Storage::F32).context("the training loss")?,
+        })
     }
 }
 
