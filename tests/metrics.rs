@@ -438,7 +438,7 @@ fn plots_are_png_files() {
         })
         .collect();
     let curves = dir.join("light-curves.png");
-    plot_light_curves(&curves, &examples).unwrap();
+    plot_light_curves(&curves, "standardized flux (blue), its moving average (orange)", &examples).unwrap();
 
     let all =
         [&history, &history_bare, &confusion, &roc, &pr, &roc_strong, &pr_strong, &confusion_multi, &curves];

@@ -41,6 +41,17 @@ impl Preprocess {
         Preprocess { transit_view: Some(TransitView::default()), ..Preprocess::default() }
     }
 
+    /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
+    pub fn channel_names(&self) -> &'static str {
+        match (self.transit_view.is_some(), self.smooth_window.is_some()) {
+            (true, _) => {
+                "whitened flux (blue), folded at the best box period, transit at the centre (orange)"
+            }
+            (false, true) => "standardized flux (blue), its moving average (orange)",
+            (false, false) => "standardized flux",
+        }
+    }
+
     /// How many leading channels are time series (which roll augmentation may shift);
     /// the transit view's second channel is the folded curve, centred on the transit.
     pub fn time_channels(&self) -> usize {

@@ -126,6 +126,7 @@ pub fn write_run_dir(
     progress: &Progress,
     data: &Prepared,
     probs: &[f32],
+    channel_names: &str,
 ) -> Result<()> {
     let json = serde_json::to_string_pretty(run)?;
     crate::model::checkpoint::write_atomically(&dir.join("metrics.json"), json.as_bytes())?;
@@ -148,7 +149,7 @@ pub fn write_run_dir(
     }
     std::fs::write(dir.join("history.csv"), csv)
         .with_context(|| format!("cannot write {}", dir.display()))?;
-    write_plots(dir, run, progress, data, probs)
+    write_plots(dir, run, progress, data, probs, channel_names)
 }
 
 fn write_plots(
@@ -157,6 +158,7 @@ fn write_plots(
     progress: &Progress,
     data: &Prepared,
     probs: &[f32],
+    channel_names: &str,
 ) -> Result<()> {
     let points: Vec<EpochPoint> = progress
         .history
@@ -175,13 +177,13 @@ fn write_plots(
         plots::plot_roc(&dir.join("roc.png"), &run.report)?;
         plots::plot_pr(&dir.join("pr.png"), &run.report)?;
     }
-    plots::plot_light_curves(&dir.join("light_curves.png"), &curve_examples(run, data, probs))?;
+    let examples = curve_examples(run, data, probs);
+    plots::plot_light_curves(&dir.join("light_curves.png"), channel_names, &examples)?;
     Ok(())
 }
 
-/// Up to three series per class as the model saw them (standardized flux and, when the
-/// model has it, the smoothed channel, in the same units), titled with the selected
-/// model's probability of the true class.
+/// Up to three series per class as the model saw them (its first two channels, in the
+/// same units), titled with the selected model's probability of the true class.
 fn curve_examples(run: &RunReport, data: &Prepared, probs: &[f32]) -> Vec<CurveExample> {
     let classes = &run.report.classes;
     let k = classes.len();

@@ -245,7 +245,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             Some(_) => None,
         },
     })?;
-    report::write_run_dir(&args.out, &run, &progress, evaluated, &probs)?;
+    report::write_run_dir(&args.out, &run, &progress, evaluated, &probs, preprocess.channel_names())?;
     Ok(run)
 }
 

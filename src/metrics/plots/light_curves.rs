@@ -1,4 +1,4 @@
-//! Example light curves: what the classifier sees, flux and smoothed channel.
+//! Example light curves: what the classifier sees, both channels.
 
 use std::path::Path;
 
@@ -22,18 +22,14 @@ pub const COLUMNS: usize = 3;
 const PANEL_HEIGHT: u32 = 240;
 const TITLE_HEIGHT: u32 = 50;
 
-/// A grid of panels, `COLUMNS` to a row, in the order given.
-pub fn plot_light_curves(path: &Path, examples: &[CurveExample]) -> Result<()> {
+/// A grid of panels, `COLUMNS` to a row, in the order given; `channels` says what the
+/// blue and orange lines are.
+pub fn plot_light_curves(path: &Path, channels: &str, examples: &[CurveExample]) -> Result<()> {
     ensure!(!examples.is_empty(), "no light curves to plot in {}", path.display());
     let rows = examples.len().div_ceil(COLUMNS);
     let height = TITLE_HEIGHT + PANEL_HEIGHT * rows as u32;
     let root = canvas(path, (WIDTH, height))?;
-    let title = if examples.iter().any(|e| e.smooth.is_some()) {
-        "Light curves as the model sees them: standardized flux (blue), its moving average (orange)"
-    } else {
-        "Light curves as the model sees them: standardized flux"
-    };
-    let root = root.titled(title, font(20))?;
+    let root = root.titled(&format!("Light curves as the model sees them: {channels}"), font(20))?;
     let panels = root.split_evenly((rows, COLUMNS));
     for (panel, example) in panels.iter().zip(examples) {
         draw_curve(panel, example)?;
