@@ -63,8 +63,12 @@ enum Op {
         b: usize,
     },
     Act(Activation),
+    /// `key_index` keys the masks: the op's position in the list the network had before
+    /// conv and ReLU were fused (each fused conv counting as two ops), so fusing changed
+    /// no mask and a seed still gives the run it gave.
     Dropout {
         rate: f32,
+        key_index: usize,
     },
     GlobalAvgPool(ChannelShape),
 }
@@ -157,6 +161,7 @@ impl Network {
         let input = layers[0].input;
         let mut params = Vec::new();
         let mut nodes = Vec::new();
+        let mut unfused_ops = 0;
         for (index, layer) in layers.iter().enumerate() {
             let first = params.len();
             for p in &layer.params {
@@ -173,7 +178,11 @@ impl Network {
                 params.push(Param { plan: p.clone(), value, train });
             }
             // every op of a layer (a conv and its activation) has the layer's output shape
-            for op in ops_of(alloc, layer, batch, first)? {
+            for mut op in ops_of(alloc, layer, batch, first)? {
+                if let Op::Dropout { key_index, .. } = &mut op {
+                    *key_index = unfused_ops;
+                }
+                unfused_ops += if matches!(op, Op::Conv { relu: true, .. }) { 2 } else { 1 };
                 let out_len = batch * layer.output.numel();
                 let name = format!("layer {} ({})", index + 1, layer.name);
                 let (out, d_out) = (alloc(out_len, Storage::Data)?, alloc(out_len, Storage::Data)?);
@@ -201,7 +210,7 @@ impl Network {
     /// `seed` is the run's seed.
     pub fn forward(&self, be: &mut dyn Backend, x: TensorId, training: bool, seed: u64, step: u64) {
         let mut input = x;
-        for (i, node) in self.nodes.iter().enumerate() {
+        for node in &self.nodes {
             let p = |k: usize| self.params[k].value;
             match &node.op {
                 Op::Conv { s, w, b, relu: false } => be.conv1d_forward(s, input, p(*w), p(*b), node.out),
@@ -243,9 +252,9 @@ impl Network {
                 }
                 Op::Dense { s, w, b } => be.dense_forward(s, input, p(*w), p(*b), node.out),
                 Op::Act(f) => be.activation_forward(*f, input, node.out),
-                Op::Dropout { rate } => {
+                Op::Dropout { rate, key_index } => {
                     if training {
-                        be.dropout_forward(*rate, dropout_key(seed, step, i), input, node.out);
+                        be.dropout_forward(*rate, dropout_key(seed, step, *key_index), input, node.out);
                     } else {
                         be.copy(input, node.out);
                     }
@@ -337,8 +346,8 @@ impl Network {
                     grad(*beta),
                 ),
                 Op::Act(f) => be.activation_backward(*f, node.out, node.d_out, dx),
-                Op::Dropout { rate } => {
-                    be.dropout_backward(*rate, dropout_key(seed, step, i), node.d_out, dx)
+                Op::Dropout { rate, key_index } => {
+                    be.dropout_backward(*rate, dropout_key(seed, step, *key_index), node.d_out, dx)
                 }
                 Op::GlobalAvgPool(s) => be.global_avg_pool_backward(s, node.d_out, dx),
             }
@@ -680,7 +689,8 @@ fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> R
             ops.push(Op::Dense { s: DenseShape { batch, input: n, output: *units }, w: first, b: first + 1 });
             ops.extend(activation.map(Op::Act));
         }
-        (LayerSpec::Dropout { rate }, _, _) => ops.push(Op::Dropout { rate: *rate }),
+        // the key index is set by the caller, which sees the whole op list
+        (LayerSpec::Dropout { rate }, _, _) => ops.push(Op::Dropout { rate: *rate, key_index: 0 }),
         (LayerSpec::Activation { activation }, _, _) => ops.push(Op::Act(*activation)),
         (LayerSpec::GlobalAvgPool, Dims::Seq { channels, len }, _) => {
             ops.push(Op::GlobalAvgPool(ChannelShape { batch, channels, len }))
