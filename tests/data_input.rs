@@ -1,7 +1,7 @@
 //! The data input layer end to end: CSV files on disk in, errors a user can act on out;
 //! preprocessing, batch sampling, rolling and splitting on random inputs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -10,17 +10,11 @@ use starskope::data::{
     read_csv_report, stratified_split, BatchPlan, Dataset, Layout, NanPolicy, Preprocess, ReadOptions,
     SampleMode,
 };
-use tempfile::TempDir;
+
+mod common;
+use common::{random_dataset, to_csv, write_csv};
 
 // ---------------------------------------------------------------- helpers
-
-/// Writes `contents` to `stars.csv` in a fresh directory (kept alive by the TempDir).
-fn write_csv(contents: &[u8]) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stars.csv");
-    std::fs::write(&path, contents).unwrap();
-    (dir, path)
-}
 
 fn opts(nan: NanPolicy) -> ReadOptions {
     ReadOptions { nan }
@@ -37,38 +31,6 @@ fn assert_mentions(message: &str, parts: &[&str]) {
     for part in parts {
         assert!(message.contains(part), "message lacks {part:?}:\n{message}");
     }
-}
-
-/// A random data set: labels from `classes`, samples of mixed magnitude and sign.
-fn random_dataset(rng: &mut ChaCha8Rng, rows: usize, len: usize, classes: &[i64]) -> Dataset {
-    Dataset {
-        source: "random".to_string(),
-        labels: (0..rows).map(|_| classes[rng.gen_range(0..classes.len())]).collect(),
-        values: (0..rows * len)
-            .map(|_| rng.gen_range(-1.0f32..1.0) * 10f32.powi(rng.gen_range(-3..6)))
-            .collect(),
-        len,
-    }
-}
-
-/// `ds` as CSV text, `{}` printing each f32 so that it parses back to the same bits.
-fn to_csv(ds: &Dataset, header: bool, eol: &str) -> String {
-    let mut text = String::new();
-    if header {
-        text.push_str("LABEL");
-        for i in 1..=ds.len {
-            text.push_str(&format!(",FLUX.{i}"));
-        }
-        text.push_str(eol);
-    }
-    for (row, label) in ds.labels.iter().enumerate() {
-        text.push_str(&label.to_string());
-        for v in ds.series(row) {
-            text.push_str(&format!(",{v}"));
-        }
-        text.push_str(eol);
-    }
-    text
 }
 
 fn read_ok(contents: &[u8], nan: NanPolicy) -> Dataset {

@@ -322,12 +322,7 @@ fn out_of_memory_names_the_largest_batch_that_fits() {
         Network::build(&mut be, &layers, output, 512).err().expect("40 MiB is too little for 187 MiB")
     );
     assert!(err.contains("ran out of memory allocating a tensor of"), "{err}");
-    let fits: usize = err
-        .split("the largest batch that fits is about ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no batch in: {err}"));
+    let fits = suggested_batch(&err);
     assert!((1..512).contains(&fits), "{err}");
     let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
     let built = Network::build(&mut be, &layers, output, fits);
@@ -386,15 +381,19 @@ fn out_of_memory_for_scratch_names_it_and_the_largest_batch_that_fits() {
     let err =
         format!("{:#}", Network::build(&mut be, &layers, output, batch).err().expect("scratch past budget"));
     assert!(err.contains("ran out of memory allocating its scratch tensor \"lstm dgates\""), "{err}");
-    let fits: usize = err
-        .split("the largest batch that fits is about ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no batch in: {err}"));
+    let fits = suggested_batch(&err);
     assert!((1..batch).contains(&fits), "{err}");
     let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
     let built = Network::build(&mut be, &layers, output, fits);
     assert!(built.is_ok(), "the batch the error names must build: {:?}", built.err());
     println!("{err}");
+}
+
+/// The batch an out-of-memory message suggests ("the largest batch that fits is about N:").
+fn suggested_batch(err: &str) -> usize {
+    err.split("the largest batch that fits is about ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no batch in: {err}"))
 }

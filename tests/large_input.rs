@@ -6,17 +6,18 @@
 //! bound; its tests take one lock so that none allocates while another measures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use starskope::data::{
     read_csv, read_csv_report, read_csv_with_room, Dataset, NanPolicy, Preprocess, ReadOptions,
 };
-use tempfile::TempDir;
+
+mod common;
+use common::{random_dataset, to_csv, write_csv};
 
 /// The system allocator, keeping the bytes live now and the most live since the last reset.
 struct Counting;
@@ -84,39 +85,6 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (out, PEAK.load(Ordering::SeqCst) - before)
 }
 
-/// A random data set: labels from `classes`, samples of mixed magnitude and sign.
-fn random_dataset(rng: &mut ChaCha8Rng, rows: usize, len: usize, classes: &[i64]) -> Dataset {
-    Dataset {
-        source: "random".to_string(),
-        labels: (0..rows).map(|_| classes[rng.gen_range(0..classes.len())]).collect(),
-        values: (0..rows * len)
-            .map(|_| rng.gen_range(-1.0f32..1.0) * 10f32.powi(rng.gen_range(-3..6)))
-            .collect(),
-        len,
-    }
-}
-
-/// `ds` as a Kaggle-layout CSV (header, then one row per series) in a fresh directory;
-/// `{}` prints each f32 so that it parses back to the same bits.
-fn write_csv(ds: &Dataset, eol: &str) -> (TempDir, PathBuf) {
-    let mut text = String::from("LABEL");
-    for i in 1..=ds.len {
-        let _ = write!(text, ",FLUX.{i}");
-    }
-    text.push_str(eol);
-    for (row, label) in ds.labels.iter().enumerate() {
-        let _ = write!(text, "{label}");
-        for v in ds.series(row) {
-            let _ = write!(text, ",{v}");
-        }
-        text.push_str(eol);
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("stars.csv");
-    std::fs::write(&path, text).unwrap();
-    (dir, path)
-}
-
 fn bits(values: &[f32]) -> Vec<u32> {
     values.iter().map(|v| v.to_bits()).collect()
 }
@@ -137,7 +105,7 @@ fn reading_and_preparing_hold_the_data_once() {
     let _serial = serial();
     let (rows, len) = (3000, 400);
     let want = random_dataset(&mut ChaCha8Rng::seed_from_u64(20), rows, len, &[1, 2]);
-    let (_dir, path) = write_csv(&want, "\n");
+    let (_dir, path) = write_csv(to_csv(&want, true, "\n").as_bytes());
     drop(want);
     let file_bytes = std::fs::metadata(&path).unwrap().len() as usize;
     let pre = Preprocess::default();
@@ -172,7 +140,7 @@ fn prepared_in_place_matches_the_copy_bit_for_bit() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     for (i, pre) in modes().into_iter().enumerate() {
         let want = random_dataset(&mut rng, 13, 300, &[1, 2, 5]);
-        let (_dir, path) = write_csv(&want, if i % 2 == 0 { "\n" } else { "\r\n" });
+        let (_dir, path) = write_csv(to_csv(&want, true, if i % 2 == 0 { "\n" } else { "\r\n" }).as_bytes());
         let reference = pre.apply(&read_csv(&path, &ReadOptions::default()).unwrap());
         assert_eq!(reference.len(), 13 * pre.channels() * 300);
         let (roomy, _) = read_csv_with_room(&path, &ReadOptions::default(), pre.channels()).unwrap();
@@ -192,7 +160,7 @@ fn dropped_rows_give_back_their_room_and_the_rest_prepare_alike() {
     let _serial = serial();
     let mut rng = ChaCha8Rng::seed_from_u64(22);
     let want = random_dataset(&mut rng, 40, 64, &[1, 2]);
-    let (dir, path) = write_csv(&want, "\n");
+    let (dir, path) = write_csv(to_csv(&want, true, "\n").as_bytes());
     // Every other data row gets a missing sample, so --nan drop keeps half of the rows.
     let lines: Vec<String> = std::fs::read_to_string(&path)
         .unwrap()
@@ -249,7 +217,7 @@ fn split_off_rows_keeps_the_rest_in_order() {
 fn a_named_pipe_reads_like_the_file() {
     let _serial = serial();
     let want = random_dataset(&mut ChaCha8Rng::seed_from_u64(24), 30, 50, &[1, 2]);
-    let (dir, path) = write_csv(&want, "\n");
+    let (dir, path) = write_csv(to_csv(&want, true, "\n").as_bytes());
     let fifo = dir.path().join("stars.fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
     assert!(made.success());
