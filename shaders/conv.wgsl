@@ -18,6 +18,9 @@ struct Params {
     len_out: u32,
     // conv1d_forward: 1 applies ReLU to the output
     relu: u32,
+    // conv1d_backward_weight: output positions per slice, and slices per sample
+    t_slice: u32,
+    slices: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -114,19 +117,24 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// Per-sample weight gradients: partial[n, o, j] = sum over t of dy[n, o, t] x[n, c, t + k - pad_left],
-// j = c * kernel + k (the (c, k) pairs flattened, as they lie in dw). One sample per
-// invocation column keeps the GPU busy when c_out * c_in * kernel is small; src/gpu/conv.rs
-// then adds the samples up in order (reduce.wgsl column_sum), so dw stays deterministic.
+// Partial weight gradients per sample and slice of output positions:
+// partial[n, s, o, j] = sum over t in slice s of dy[n, o, t] x[n, c, t + k - pad_left],
+// j = c * kernel + k (the (c, k) pairs flattened, as they lie in dw). A layer with few
+// weights and long signals (the first conv: 176 weights, 3187 positions) would otherwise
+// leave a few invocations each summing thousands of positions while the GPU idles;
+// src/gpu/conv.rs then adds the partials up in order, so dw stays deterministic.
 // Tiling (c, k) pairs rather than taps alone wastes no lanes on short kernels (k = 3 or 5
 // filled 3/16 or 5/16 of a 4-tap x 4-channel tile): only the tail of c_in * kernel idles.
-// gid.x: block of 4 (c, k) pairs, gid.y: block of 4 output channels, gid.z: sample.
+// gid.x: block of 4 (c, k) pairs, gid.y: block of 4 output channels,
+// gid.z: sample x slices + slice.
 @compute @workgroup_size(16, 4)
 fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
     let taps = p.c_in * p.kernel;
     let j0 = gid.x * TILE;
     let o0 = gid.y * TILE;
-    let n = gid.z;
+    let n = gid.z / p.slices;
+    let t_begin = (gid.z % p.slices) * p.t_slice;
+    let t_end = min(t_begin + p.t_slice, p.len_out);
     if (j0 >= taps || o0 >= p.c_out) {
         return;
     }
@@ -139,7 +147,7 @@ fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
         shift[q] = i32(j % p.kernel) - i32(p.pad_left);
     }
     var acc: array<vec4<f32>, 4>;
-    for (var t = 0u; t < p.len_out; t = t + 1u) {
+    for (var t = t_begin; t < t_end; t = t + 1u) {
         let ti = i32(t);
         let xv = vec4<f32>(
             x_at(row[0], ti + shift[0]),
@@ -152,7 +160,7 @@ fn conv1d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
             acc[r] = acc[r] + f32(dy_w[(n * p.c_out + o) * p.len_out + t]) * xv;
         }
     }
-    let sample = n * p.c_out * taps;
+    let sample = gid.z * p.c_out * taps;
     for (var r = 0u; r < TILE; r = r + 1u) {
         let o = o0 + r;
         for (var q = 0u; q < TILE; q = q + 1u) {

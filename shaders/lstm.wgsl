@@ -1,9 +1,15 @@
 // LSTM recurrences (gate order i, f, g, o). The input projection x W_ih^T + b of every
 // step is one GEMM (dense.wgsl) written into `gates` beforehand; what is left is
 // sequential in time, so ONE dispatch runs the whole sequence: one workgroup per batch
-// row looping over t, the state in workgroup memory, one barrier per step. Invocation
-// lid owns hidden units j = lid, lid + WG, ...: it computes all four gates of its units,
-// so within a step it needs no other invocation's results.
+// row looping over t, the state in workgroup memory.
+//
+// Each step is a matrix-vector product (W_hh h_{t-1}, or W_hh^T dgates_{t+1} backward)
+// and then the cell's elementwise update. The product is split over all SEQ_WG
+// invocations: invocation lid works on hidden unit j = lid % hidden and on part
+// lid / hidden of the sum, each part's sum goes to workgroup memory, and after a barrier
+// the first `hidden` invocations add the parts up in order (deterministic) and update
+// unit j; a second barrier ends the step. Forward reads W_hh transposed (a copy made by
+// transpose_w_hh), so that neighbouring invocations read neighbouring weights.
 
 // Every kernel here runs on a chunk of batch rows when its tensors do not fit one storage
 // binding (src/gpu/lstm.rs): `batch` is the chunk's, and offN is where the chunk starts
@@ -22,8 +28,11 @@ struct Params {
 
 // Workgroup arrays need a size fixed at compile time; src/gpu/lstm.rs checks it.
 const MAX_HIDDEN: u32 = 256u;
+// Invocations per workgroup of the sequence kernels: WebGPU's default limit.
+const SEQ_WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> p: Params;
+// lstm_forward_sequence: W_hh^T (hidden x 4 hidden); lstm_backward_sequence: W_hh (4 hidden x hidden)
 @group(0) @binding(1) var<storage, read> w_hh: array<store>;
 
 // lstm_forward_sequence
@@ -37,7 +46,7 @@ const MAX_HIDDEN: u32 = 256u;
 @group(0) @binding(4) var<storage, read> dh: array<store>;
 @group(0) @binding(5) var<storage, read_write> dgates: array<store>;
 
-// last_step_forward, last_step_backward, previous_h: src -> dst
+// last_step_forward, last_step_backward, previous_h, transpose_w_hh: src -> dst
 @group(0) @binding(1) var<storage, read> src: array<store>;
 @group(0) @binding(2) var<storage, read_write> dst: array<store>;
 
@@ -48,28 +57,58 @@ var<workgroup> h_prev: array<f32, 2u * MAX_HIDDEN>;
 var<workgroup> cell: array<f32, MAX_HIDDEN>;
 // dgates of step t+1, double-buffered like h_prev.
 var<workgroup> dgates_next: array<f32, 8u * MAX_HIDDEN>;
+// Each invocation's part of the step's matrix-vector product (forward: four gates).
+var<workgroup> parts4: array<vec4<f32>, SEQ_WG>;
+var<workgroup> parts1: array<f32, SEQ_WG>;
 
-@compute @workgroup_size(WG)
+// How the invocations split a step's product: `count` parts of `len` terms each.
+struct Split {
+    count: u32,
+    len: u32,
+}
+
+fn split(terms: u32) -> Split {
+    let count = max(1u, SEQ_WG / p.hidden);
+    return Split(count, (terms + count - 1u) / count);
+}
+
+@compute @workgroup_size(SEQ_WG)
 fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = wid.x;
     let hs = p.hidden;
-    for (var j = lid; j < hs; j = j + WG) {
-        h_prev[j] = 0.0;
-        cell[j] = 0.0;
+    let g4 = 4u * hs;
+    let sp = split(hs);
+    let j = lid % hs;
+    let part = lid / hs;
+    let m_begin = min(part * sp.len, hs);
+    let m_end = min(m_begin + sp.len, hs);
+    if (lid < hs) {
+        h_prev[lid] = 0.0;
+        cell[lid] = 0.0;
     }
     workgroupBarrier();
     for (var t = 0u; t < p.time; t = t + 1u) {
         let read = (t % 2u) * MAX_HIDDEN;
         let write = MAX_HIDDEN - read;
-        let g_row = p.off2 + (n * p.time + t) * 4u * hs;
-        let h_row = p.off3 + (n * p.time + t) * hs;
-        let c_row = p.off4 + (n * p.time + t) * hs;
-        for (var j = lid; j < hs; j = j + WG) {
-            // the input projection and bias, then + W_hh h_{t-1} for the four gate rows of j
+        // this invocation's part of W_hh h_{t-1} for the four gate rows of j
+        if (part < sp.count) {
+            var acc = vec4<f32>(0.0);
+            for (var m = m_begin; m < m_end; m = m + 1u) {
+                let w = m * g4 + j;
+                let wv = vec4<f32>(vec4<store>(w_hh[w], w_hh[w + hs], w_hh[w + 2u * hs], w_hh[w + 3u * hs]));
+                acc = acc + wv * h_prev[read + m];
+            }
+            parts4[lid] = acc;
+        }
+        workgroupBarrier();
+        if (lid < hs) {
+            let g_row = p.off2 + (n * p.time + t) * g4;
+            let h_row = p.off3 + (n * p.time + t) * hs;
+            let c_row = p.off4 + (n * p.time + t) * hs;
+            // the input projection and bias, then + the parts of W_hh h_{t-1} in order
             var pre = vec4<f32>(vec4<store>(gates[g_row + j], gates[g_row + hs + j], gates[g_row + 2u * hs + j], gates[g_row + 3u * hs + j]));
-            for (var m = 0u; m < hs; m = m + 1u) {
-                let wv = vec4<f32>(vec4<store>(w_hh[j * hs + m], w_hh[(hs + j) * hs + m], w_hh[(2u * hs + j) * hs + m], w_hh[(3u * hs + j) * hs + m]));
-                pre = pre + wv * h_prev[read + m];
+            for (var q = 0u; q < sp.count; q = q + 1u) {
+                pre = pre + parts4[q * hs + j];
             }
             let i = sigmoid(pre.x);
             let f = sigmoid(pre.y);
@@ -93,15 +132,20 @@ fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
 // Backpropagation through time for one batch row per workgroup, t from last to first.
 // Writes dgates (N, T, 4H) (pre-activation gradients); the weight, bias and input
 // gradients are GEMMs and reductions over it afterwards (src/gpu/lstm.rs).
-@compute @workgroup_size(WG)
+@compute @workgroup_size(SEQ_WG)
 fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = wid.x;
     let hs = p.hidden;
     let g4 = 4u * hs;
-    for (var j = lid; j < hs; j = j + WG) {
-        cell[j] = 0.0;
+    let sp = split(g4);
+    let j = lid % hs;
+    let part = lid / hs;
+    let k_begin = min(part * sp.len, g4);
+    let k_end = min(k_begin + sp.len, g4);
+    if (lid < hs) {
+        cell[lid] = 0.0;
     }
-    for (var k = lid; k < g4; k = k + WG) {
+    for (var k = lid; k < g4; k = k + SEQ_WG) {
         dgates_next[k] = 0.0;
     }
     workgroupBarrier();
@@ -109,16 +153,25 @@ fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
         let t = p.time - 1u - s;
         let read = (s % 2u) * 4u * MAX_HIDDEN;
         let write = 4u * MAX_HIDDEN - read;
-        let row = n * p.time + t;
-        let g_row = p.off2 + row * g4;
-        let c_row = p.off3 + row * hs;
-        let dh_row = p.off4 + row * hs;
-        let dg_row = p.off5 + row * g4;
-        for (var j = lid; j < hs; j = j + WG) {
-            // dh_t = upstream + W_hh^T dgates_{t+1}
+        // this invocation's part of (W_hh^T dgates_{t+1})_j
+        if (part < sp.count) {
+            var acc = 0.0;
+            for (var k = k_begin; k < k_end; k = k + 1u) {
+                acc = acc + dgates_next[read + k] * f32(w_hh[k * hs + j]);
+            }
+            parts1[lid] = acc;
+        }
+        workgroupBarrier();
+        if (lid < hs) {
+            let row = n * p.time + t;
+            let g_row = p.off2 + row * g4;
+            let c_row = p.off3 + row * hs;
+            let dh_row = p.off4 + row * hs;
+            let dg_row = p.off5 + row * g4;
+            // dh_t = upstream + the parts of W_hh^T dgates_{t+1} in order
             var dht = f32(dh[dh_row + j]);
-            for (var k = 0u; k < g4; k = k + 1u) {
-                dht = dht + dgates_next[read + k] * f32(w_hh[k * hs + j]);
+            for (var q = 0u; q < sp.count; q = q + 1u) {
+                dht = dht + parts1[q * hs + j];
             }
             let i = f32(gates_in[g_row + j]);
             let f = f32(gates_in[g_row + hs + j]);
@@ -167,6 +220,17 @@ fn last_step_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     let t = (i / p.hidden) % p.time;
     let n = i / (p.hidden * p.time);
     dst[p.off2 + i] = select(0.0, src[p.off1 + n * p.hidden + i % p.hidden], t == p.time - 1u);
+}
+
+// dst (H, 4H) = W_hh^T for lstm_forward_sequence; one element per invocation.
+@compute @workgroup_size(WG)
+fn transpose_w_hh(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_id(gid, nwg);
+    let g4 = 4u * p.hidden;
+    if (i >= g4 * p.hidden) {
+        return;
+    }
+    dst[i] = src[(i % g4) * p.hidden + i / g4];
 }
 
 // dst (N, T, H) = h_{t-1}, 0 at t = 0: the right operand of dW_hh = dgates^T h_{t-1}.

@@ -219,7 +219,8 @@ pub trait Backend {
         let _ = s;
         Vec::new()
     }
-    /// The scratch tensors `lstm_backward` of this shape uses besides its arguments.
+    /// The scratch tensors `lstm_forward` and `lstm_backward` of this shape use besides
+    /// their arguments.
     fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
         let _ = s;
         Vec::new()

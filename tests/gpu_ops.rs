@@ -192,9 +192,18 @@ fn conv1d_matches_cpu(p: Precision) {
         conv_shape(3, 2, 8, 50, 11, true),
         conv_shape(1, 1, 1, 7, 3, true),
         conv_shape(2, 5, 17, 70, 4, true),
+        // dw summed in slices of output positions: 6 per sample (one invocation each per
+        // weight tile, then a sum per column), and 87 per sample (a workgroup tree per column)
+        conv_shape(2, 2, 8, 400, 11, false),
+        conv_shape(3, 1, 4, 5600, 3, true),
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut b = Bench::at(10 + i as u64, p);
+        // partial weight gradients the GPU adds up: one per sample and slice of positions
+        let partials = b.gpu.conv1d_scratch(s)[0].len / (s.c_out * s.c_in * s.kernel);
+        if s.len_out >= 400 {
+            assert!(partials > 2 * s.batch, "{s:?}: dw is not sliced ({partials} partials)");
+        }
         let x = b.input(s.batch * s.c_in * s.len_in);
         let w = b.input(s.c_out * s.c_in * s.kernel);
         let bias = b.input(s.c_out);
@@ -211,9 +220,9 @@ fn conv1d_matches_cpu(p: Precision) {
             be.conv1d_backward(s, x.on(k), w.on(k), dy.on(k), Some(dx.on(k)), dw.on(k), db.on(k));
             be.conv1d_backward(s, x.on(k), w.on(k), dy.on(k), None, dw0.on(k), db0.on(k));
         });
-        // f16: y, dx and db round once when stored; dw also rounds each of its `batch`
-        // per-sample partials before their sum, each at most the size of dw's scale
-        let (once, dw_roundings) = (1.0, 1.0 + s.batch as f32);
+        // f16: y, dx and db round once when stored; dw also rounds each of its partials
+        // before their sum, each at most the size of dw's scale
+        let (once, dw_roundings) = (1.0, 1.0 + partials as f32);
         b.check(y, b.tol(sum_tol(s.c_in * s.kernel), once), &format!("conv y {s:?}"));
         b.check(dx, b.tol(sum_tol(s.c_out * s.kernel), once), &format!("conv dx {s:?}"));
         let dw_tol = b.tol(sum_tol(s.batch * s.len_out), dw_roundings);
@@ -405,9 +414,13 @@ fn lstm_matches_cpu(p: Precision) {
         LstmShape { batch: 3, time: 7, input: 2, hidden: 9 },
         // more hidden units than invocations per workgroup (64)
         LstmShape { batch: 2, time: 4, input: 5, hidden: 70 },
+        // 1,200 rows of k in the weight gradients: summed in slices (src/gpu/dense.rs)
+        LstmShape { batch: 3, time: 400, input: 3, hidden: 4 },
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut b = Bench::at(40 + i as u64, p);
+        let sliced = b.gpu.lstm_scratch(s).iter().any(|t| t.purpose.contains("slice of k"));
+        assert_eq!(sliced, s.time == 400, "{s:?}: weight gradients sliced: {sliced}");
         let (n, t, h4) = (s.batch, s.time, 4 * s.hidden);
         let x = b.input(n * t * s.input);
         let w_ih = b.input(h4 * s.input);

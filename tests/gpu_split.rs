@@ -184,6 +184,33 @@ fn lstm_splits_by_batch_rows() {
     b.check(dh_last, 0.0, true, "lstm last step backward");
 }
 
+/// The weight gradients cut k (batch x time rows) into slices as well as into chunks that
+/// fit a binding: slices that start in one chunk and end in another must continue their
+/// sums, so that split and unsplit agree bit for bit.
+#[test]
+fn lstm_weight_gradient_slices_span_chunks() {
+    // 550 rows of k in 2 slices of 275; dgates rows of 64 bytes, 64 to a chunk
+    let s = LstmShape { batch: 110, time: 5, input: 3, hidden: 4 };
+    let mut b = Trio::new(21);
+    assert!(b.split.lstm_scratch(&s).iter().any(|t| t.purpose.contains("slice of k")), "not sliced");
+    let (n, t, h4) = (s.batch, s.time, 4 * s.hidden);
+    let x = b.input(n * t * s.input);
+    let w_ih = b.input(h4 * s.input);
+    let w_hh = b.input(h4 * s.hidden);
+    let bias = b.input(h4);
+    let (h, c, gates) = (b.output(n * t * s.hidden), b.output(n * t * s.hidden), b.output(n * t * h4));
+    let dh = b.input(n * t * s.hidden);
+    let (dw_ih, dw_hh, db) = (b.output(h4 * s.input), b.output(h4 * s.hidden), b.output(h4));
+    b.run(|be, k| {
+        let saved = LstmTensors { h: h[k], c: c[k], gates: gates[k] };
+        be.lstm_forward(&s, x[k], w_ih[k], w_hh[k], bias[k], &saved);
+        be.lstm_backward(&s, x[k], w_ih[k], w_hh[k], &saved, dh[k], None, dw_ih[k], dw_hh[k], db[k]);
+    });
+    let bwd = sum_tol(n * t * (s.hidden + s.input)) * 4.0;
+    b.check(dw_ih, bwd, true, "lstm dw_ih");
+    b.check(dw_hh, bwd, true, "lstm dw_hh");
+}
+
 #[test]
 fn elementwise_ops_split_by_elements() {
     // 2,501 elements = 10,004 bytes: 3 chunks, the last one short
@@ -372,11 +399,12 @@ fn out_of_memory_for_scratch_names_it_and_the_largest_batch_that_fits() {
     let batch = 64;
     let mut be = GpuBackend::with_context(context());
     let net = Network::build(&mut be, &layers, output, batch).unwrap();
-    let scratch: Vec<u64> =
-        net.scratch(&be).iter().map(|s| be.tensor_bytes(s.len, starskope::backend::Storage::Data)).collect();
-    let own = be.allocated_bytes() - scratch.iter().sum::<u64>();
-    // the network fits, and half of its first scratch tensor (the first LSTM's dgates)
-    let budget = own + scratch[0] / 2;
+    let scratch = net.scratch(&be);
+    let bytes = |s: &starskope::backend::Scratch| be.tensor_bytes(s.len, starskope::backend::Storage::Data);
+    let own = be.allocated_bytes() - scratch.iter().map(bytes).sum::<u64>();
+    // the network fits, and the scratch tensors before the first LSTM's dgates and half of it
+    let first = scratch.iter().position(|s| s.purpose == "lstm dgates").expect("seed-lstm has dgates");
+    let budget = own + scratch[..first].iter().map(bytes).sum::<u64>() + bytes(&scratch[first]) / 2;
     let mut be = GpuBackend::with_context(context()).with_memory_budget(budget);
     let err =
         format!("{:#}", Network::build(&mut be, &layers, output, batch).err().expect("scratch past budget"));

@@ -2,7 +2,7 @@
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Recorder};
-use super::reduce::{channel_sum, column_sum};
+use super::reduce::{channel_sum, row_sum};
 use crate::backend::{ChannelShape, Conv1dShape, Scratch, TensorId};
 
 /// Mirrors `Params` in shaders/conv.wgsl.
@@ -17,6 +17,8 @@ struct Params {
     pad_left: u32,
     len_out: u32,
     relu: u32,
+    t_slice: u32,
+    slices: u32,
 }
 
 impl From<&Conv1dShape> for Params {
@@ -30,6 +32,8 @@ impl From<&Conv1dShape> for Params {
             pad_left: u(s.pad_left),
             len_out: u(s.len_out),
             relu: 0,
+            t_slice: u(s.len_out),
+            slices: 1,
         }
     }
 }
@@ -62,9 +66,21 @@ pub fn forward(
     r.dispatch(&FORWARD, &p, &[x, w, b, y], groups);
 }
 
-/// The scratch tensor `backward` uses: the weight gradient of each sample before their sum.
+/// Invocations the weight gradient should keep busy: a large GPU's worth.
+const BUSY_INVOCATIONS: usize = 1 << 16;
+
+/// How many slices of output positions each sample's weight gradient is cut into: enough
+/// invocations to fill a large GPU, each slice at least 64 positions.
+fn position_slices(s: &Conv1dShape) -> usize {
+    let per_sample = (s.c_in * s.kernel).div_ceil(4) * s.c_out.div_ceil(4);
+    (BUSY_INVOCATIONS / (s.batch * per_sample).max(1)).min(s.len_out / 64).max(1)
+}
+
+/// The scratch tensor `backward` uses: the weight gradient of each sample and slice of
+/// positions, before their sum.
 pub fn scratch(s: &Conv1dShape) -> Scratch {
-    Scratch { purpose: "conv dw per sample", len: s.batch * s.c_out * s.c_in * s.kernel }
+    let len = s.batch * position_slices(s) * s.c_out * s.c_in * s.kernel;
+    Scratch { purpose: "conv dw per sample and slice", len }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,13 +98,15 @@ pub fn backward(
     if let Some(dx) = dx {
         r.dispatch(&BACKWARD_INPUT, &p, &[dy, w, dx], tiles(s.len_in, s.c_in, s.batch));
     }
-    // per-sample partial gradients for parallelism, then their sum in sample order
+    // partial gradients per sample and slice for parallelism, then their sum in order
     let weights = s.c_out * s.c_in * s.kernel;
     let partial_scratch = scratch(s);
     let partial = r.scratch(partial_scratch.purpose, partial_scratch.len);
-    let groups = tiles(s.c_in * s.kernel, s.c_out, s.batch);
+    let slices = position_slices(s);
+    let p = Params { t_slice: u(s.len_out.div_ceil(slices)), slices: u(slices), ..p };
+    let groups = tiles(s.c_in * s.kernel, s.c_out, s.batch * slices);
     r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, partial], groups);
-    column_sum(r, s.batch, weights, partial, dw);
+    row_sum(r, s.batch * slices, weights, partial, dw);
     let out = ChannelShape { batch: s.batch, channels: s.c_out, len: s.len_out };
     channel_sum(r, &out, dy, db);
 }

@@ -2,8 +2,8 @@
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Bind, Recorder};
-use super::reduce::channel_sum;
-use crate::backend::{ChannelShape, DenseShape, TensorId};
+use super::reduce::{channel_sum, row_sum};
+use crate::backend::{ChannelShape, DenseShape, Scratch, TensorId};
 
 /// Mirrors `Params` in shaders/dense.wgsl.
 #[repr(C)]
@@ -16,7 +16,9 @@ struct Params {
     a_col: u32,
     b_row: u32,
     b_col: u32,
-    accumulate: u32,
+    /// The row of the whole k where this chunk of k starts, and the rows of k per slice.
+    k_first: u32,
+    k_slice: u32,
     /// Where the chunk starts in a, b and c (see `Recorder::dispatch_rows`).
     off: [u32; 3],
 }
@@ -67,6 +69,47 @@ impl Operand {
 /// when a is read transposed (dy^T x: its stored rows run along k), by k, each chunk
 /// adding its partial product to c in order.
 pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c: TensorId) {
+    let k = a.logical().1;
+    gemm_slices(r, a, b, bias, c, k.max(1));
+}
+
+/// Invocations a GEMM should keep busy: a few per shader core on a large GPU.
+const BUSY_WORKGROUPS: usize = 4096;
+
+/// How many slices of k `weight_gradient` cuts an (m x k) (k x n) product into: enough
+/// 32 x 32 tiles of C to fill a large GPU, each slice at least 256 rows of k so that the
+/// partial products stay a small fraction of the work. The partial products are then at
+/// most BUSY_WORKGROUPS x 1024 values (16 MiB), within any storage binding.
+fn k_slices(m: usize, n: usize, k: usize) -> usize {
+    let tiles = m.div_ceil(32) * n.div_ceil(32);
+    (BUSY_WORKGROUPS / tiles).min(k / 256).max(1)
+}
+
+/// The partial products `weight_gradient` keeps for an (m x k) (k x n) product, when it
+/// cuts k into slices.
+pub fn weight_gradient_scratch(m: usize, n: usize, k: usize) -> Option<Scratch> {
+    let slices = k_slices(m, n, k);
+    (slices > 1).then_some(Scratch { purpose: "weight gradient per slice of k", len: slices * m * n })
+}
+
+/// c = a b for a read transposed (dy^T x over batch x time rows): the slices of k each
+/// write their partial product to a scratch tensor, then the slices are added up in
+/// order, so the result is deterministic and the GPU is busy however few tiles c has.
+pub fn weight_gradient(r: &mut Recorder, a: Operand, b: Operand, c: TensorId) {
+    assert!(a.transposed, "weight_gradient: a must be read transposed (its stored rows run along k)");
+    let (m, k, _, _) = a.logical();
+    let n = b.logical().1;
+    let Some(s) = weight_gradient_scratch(m, n, k) else {
+        return gemm(r, a, b, None, c);
+    };
+    let partial = r.scratch(s.purpose, s.len);
+    let slices = k_slices(m, n, k);
+    gemm_slices(r, a, b, None, partial, k.div_ceil(slices));
+    row_sum(r, slices, m * n, partial, c);
+}
+
+/// The GEMM with k cut into slices of `k_slice` rows, slice g written to c + g m n.
+fn gemm_slices(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c: TensorId, k_slice: usize) {
     let (m, k, a_row, a_col) = a.logical();
     let (k2, n, b_row, b_col) = b.logical();
     assert_eq!(k, k2, "gemm: inner dimensions differ");
@@ -80,7 +123,8 @@ pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c:
     binds.extend(bias.map(Bind::Whole));
     let kernel = if bias.is_some() { &GEMM_BIAS } else { &GEMM };
     r.dispatch_rows(kernel, if along_k { k } else { m }, &binds, |chunk| {
-        let (m, k) = if along_k { (m, chunk.rows) } else { (chunk.rows, k) };
+        let (m, k, k_first) = if along_k { (m, chunk.rows, chunk.first) } else { (chunk.rows, k, 0) };
+        let slots = (k_first + k).div_ceil(k_slice) - k_first / k_slice;
         let p = Params {
             m: u(m),
             n: u(n),
@@ -89,11 +133,12 @@ pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c:
             a_col: u(a_col),
             b_row: u(b_row),
             b_col: u(b_col),
-            accumulate: u32::from(along_k && chunk.first > 0),
+            k_first: u(k_first),
+            k_slice: u(k_slice),
             off: chunk.offsets(),
         };
-        // 8 x 8 invocations of 4 x 4 outputs each per workgroup
-        (p, [u(n.div_ceil(32)), u(m.div_ceil(32)), 1])
+        // 8 x 8 invocations of 4 x 4 outputs each per workgroup, one layer per slice
+        (p, [u(n.div_ceil(32)), u(m.div_ceil(32)), u(slots)])
     });
 }
 

@@ -1,7 +1,7 @@
 //! LSTM layer: the input projection as one GEMM, the recurrence as one dispatch per
 //! direction (shaders/lstm.wgsl), the weight gradients as GEMMs over dgates.
 
-use super::dense::{column_sums, gemm, Operand};
+use super::dense::{column_sums, gemm, weight_gradient, weight_gradient_scratch, Operand};
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{groups_1d, u, Bind, Recorder};
 use crate::backend::{LstmShape, LstmTensors, Scratch, TensorId};
@@ -51,6 +51,7 @@ static BACKWARD_SEQUENCE: Kernel = kernel("lstm_backward_sequence", &[R, R, R, R
 static LAST_STEP_FORWARD: Kernel = kernel("last_step_forward", &[R, RW]);
 static LAST_STEP_BACKWARD: Kernel = kernel("last_step_backward", &[R, RW]);
 static PREVIOUS_H: Kernel = kernel("previous_h", &[R, RW]);
+static TRANSPOSE_W_HH: Kernel = kernel("transpose_w_hh", &[R, RW]);
 
 fn check_hidden(s: &LstmShape) {
     assert!(
@@ -77,9 +78,13 @@ pub fn forward(
     let xm = Operand::plain(x, rows, s.input);
     let wt = Operand::t(w_ih, 4 * s.hidden, s.input);
     gemm(r, xm, wt, Some(b), saved.gates);
+    let [w_t, ..] = own_scratch(s);
+    let w_hh_t = r.scratch(w_t.purpose, w_t.len);
+    let p = Params { batch: 0, time: 0, input: 0, hidden: u(s.hidden), off: [0; 5] };
+    r.dispatch(&TRANSPOSE_W_HH, &p, &[w_hh, w_hh_t], groups_1d(4 * s.hidden * s.hidden, 64));
     let (seq, gates) = (s.time * s.hidden, 4 * s.time * s.hidden);
     let binds = [
-        Bind::Whole(w_hh),
+        Bind::Whole(w_hh_t),
         Bind::Rows(saved.gates, gates),
         Bind::Rows(saved.h, seq),
         Bind::Rows(saved.c, seq),
@@ -87,14 +92,23 @@ pub fn forward(
     per_batch_row(r, &FORWARD_SEQUENCE, s, &binds, |rows| [u(rows), 1, 1]);
 }
 
-/// The scratch tensors `backward` uses: the gate gradients of every step, and h shifted
-/// one step (h_{t-1}, 0 at t = 0).
-pub fn scratch(s: &LstmShape) -> [Scratch; 2] {
+/// W_hh transposed, for the forward sequence; the gate gradients of every step; and h
+/// shifted one step (h_{t-1}, 0 at t = 0).
+fn own_scratch(s: &LstmShape) -> [Scratch; 3] {
     let rows = s.batch * s.time;
     [
+        Scratch { purpose: "lstm W_hh transposed", len: 4 * s.hidden * s.hidden },
         Scratch { purpose: "lstm dgates", len: rows * 4 * s.hidden },
         Scratch { purpose: "lstm h_prev", len: rows * s.hidden },
     ]
+}
+
+/// The scratch tensors `forward` and `backward` use: their own, and the weight
+/// gradients' partial products.
+pub fn scratch(s: &LstmShape) -> Vec<Scratch> {
+    let rows = s.batch * s.time;
+    let partials = [s.input, s.hidden].map(|n| weight_gradient_scratch(4 * s.hidden, n, rows));
+    own_scratch(s).into_iter().chain(partials.into_iter().flatten()).collect()
 }
 
 /// dgates by backpropagation through time, then dx = dgates W_ih,
@@ -117,8 +131,7 @@ pub fn backward(
     let rows = s.batch * s.time;
     let g4 = 4 * s.hidden;
     let (seq, gates) = (s.time * s.hidden, s.time * g4);
-    let [dgates_scratch, h_prev_scratch] = scratch(s);
-    let dgates = r.scratch(dgates_scratch.purpose, dgates_scratch.len);
+    let [_, dgates, h_prev] = own_scratch(s).map(|t| r.scratch(t.purpose, t.len));
     let binds = [
         Bind::Whole(w_hh),
         Bind::Rows(saved.gates, gates),
@@ -131,11 +144,10 @@ pub fn backward(
         gemm(r, Operand::plain(dgates, rows, g4), Operand::plain(w_ih, g4, s.input), None, dx);
     }
     let dgates_t = Operand::t(dgates, rows, g4);
-    gemm(r, dgates_t, Operand::plain(x, rows, s.input), None, dw_ih);
-    let h_prev = r.scratch(h_prev_scratch.purpose, h_prev_scratch.len);
+    weight_gradient(r, dgates_t, Operand::plain(x, rows, s.input), dw_ih);
     let binds = [Bind::Rows(saved.h, seq), Bind::Rows(h_prev, seq)];
     per_batch_row(r, &PREVIOUS_H, s, &binds, |rows| groups_1d(rows * seq, 64));
-    gemm(r, dgates_t, Operand::plain(h_prev, rows, s.hidden), None, dw_hh);
+    weight_gradient(r, dgates_t, Operand::plain(h_prev, rows, s.hidden), dw_hh);
     column_sums(r, dgates, rows, g4, db);
 }
 

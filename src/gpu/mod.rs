@@ -151,7 +151,7 @@ impl Backend for GpuBackend {
     }
 
     fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
-        lstm::scratch(s).to_vec()
+        lstm::scratch(s)
     }
 
     fn try_reserve_scratch(&mut self, s: Scratch) -> Result<u64, AllocError> {

@@ -37,8 +37,14 @@ pub fn channel_sum(r: &mut Recorder, s: &ChannelShape, x: TensorId, out: TensorI
     });
 }
 
-/// out[j] = sum over r of x[r, j] for a (rows, cols) matrix; one invocation per column.
-pub fn column_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: TensorId) {
+/// out[j] = sum over r of x[r, j] for a (rows, cols) matrix of partial results (a
+/// scratch tensor, within one binding), rows in order: one invocation per column for a
+/// few hundred rows, else one workgroup per column (as many as one dispatch holds) adding
+/// them as a tree, so that no invocation sums thousands of rows one by one.
+pub fn row_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: TensorId) {
+    if rows > 256 && cols <= 65535 {
+        return channel_sum(r, &ChannelShape { batch: rows, channels: cols, len: 1 }, x, out);
+    }
     let p = Params { batch: u(rows), channels: u(cols), len: 1, accumulate: 0, off1: 0 };
     r.dispatch(&COLUMN_SUM, &p, &[x, out], groups_1d(cols, 64));
 }

@@ -613,7 +613,7 @@ fn out_of_memory(
     };
     let what = match scratch {
         Some(s) => format!(
-            "its scratch tensor \"{}\" ({:.1} MiB, working memory of a backward op)",
+            "its scratch tensor \"{}\" ({:.1} MiB, working memory of an op)",
             s.purpose,
             mib(bytes)
         ),
