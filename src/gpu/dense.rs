@@ -109,7 +109,14 @@ pub fn weight_gradient(r: &mut Recorder, a: Operand, b: Operand, c: TensorId) {
 }
 
 /// The GEMM with k cut into slices of `k_slice` rows, slice g written to c + g m n.
-fn gemm_slices(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c: TensorId, k_slice: usize) {
+fn gemm_slices(
+    r: &mut Recorder,
+    a: Operand,
+    b: Operand,
+    bias: Option<TensorId>,
+    c: TensorId,
+    k_slice: usize,
+) {
     let (m, k, a_row, a_col) = a.logical();
     let (k2, n, b_row, b_col) = b.logical();
     assert_eq!(k, k2, "gemm: inner dimensions differ");

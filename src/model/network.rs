@@ -612,11 +612,9 @@ fn out_of_memory(
         n => format!("the largest batch that fits is about {n}: use --batch {n} or less, or --device cpu"),
     };
     let what = match scratch {
-        Some(s) => format!(
-            "its scratch tensor \"{}\" ({:.1} MiB, working memory of an op)",
-            s.purpose,
-            mib(bytes)
-        ),
+        Some(s) => {
+            format!("its scratch tensor \"{}\" ({:.1} MiB, working memory of an op)", s.purpose, mib(bytes))
+        }
         None => format!("a tensor of {:.1} MiB", mib(bytes)),
     };
     anyhow::anyhow!(
