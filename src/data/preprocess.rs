@@ -4,7 +4,8 @@
 //!   of the standardized flux;
 //! - the transit search ([`TransitView`], the built-in synthetic main job's): the
 //!   detrended, whitened time series and the light curve folded at the period of its
-//!   strongest box-shaped dip (and that fold of its odd and of its even transits alone). The notebook's 200-point average erases a 2-20 cadence
+//!   strongest box-shaped dip, and two vetting channels (odd minus even transits, the
+//!   fold half an orbit on). The notebook's 200-point average erases a 2-20 cadence
 //!   transit; folding adds every transit up instead.
 
 use rayon::prelude::*;
@@ -43,13 +44,13 @@ impl Preprocess {
 
     /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
     pub fn channel_names(&self) -> &'static str {
-        match (self.transit_view.map(|v| v.odd_even), self.smooth_window.is_some()) {
+        match (self.transit_view.map(|v| v.vetting), self.smooth_window.is_some()) {
             (Some(false), _) => {
                 "whitened flux (blue), folded at the best box period, transit at the centre (orange)"
             }
             (Some(true), _) => {
                 "whitened flux (blue), folded at the best box period, transit at the centre (orange); \
-                 the odd/even-epoch folds are not drawn"
+                 the vetting channels are not drawn"
             }
             (None, true) => "standardized flux (blue), its moving average (orange)",
             (None, false) => "standardized flux",
