@@ -2,8 +2,8 @@
 //! its truth table says it holds.
 
 use starskope::data::synth::{
-    generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig, SynthSet, TruthRow,
-    CADENCE_DAYS,
+    eclipsing_binaries, generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig,
+    SynthSet, TruthRow, CADENCE_DAYS,
 };
 
 fn small(seed: u64, samples: usize) -> SynthConfig {
@@ -337,4 +337,22 @@ fn default_config_is_the_kaggle_shape() {
         (cfg.train_stars, cfg.train_planets, cfg.test_stars, cfg.test_planets, cfg.samples),
         (5087, 37, 570, 5, 3197)
     );
+}
+
+/// The main job's extra hard negatives: labelled non-planet, reproducible, and stars of
+/// their own, not copies of the set's.
+#[test]
+fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
+    let cfg = small(8, 400);
+    let binaries = eclipsing_binaries(&cfg, 30).expect("valid config");
+    assert_eq!((binaries.rows(), binaries.len), (30, 400));
+    assert!(binaries.labels.iter().all(|&l| l == 1));
+    assert_eq!(eclipsing_binaries(&cfg, 30).expect("valid config").values, binaries.values);
+    let set = make(&cfg);
+    for row in 0..binaries.rows() {
+        let curve = binaries.series(row);
+        assert!(curve.iter().all(|v| v.is_finite()));
+        assert!((0..set.train.rows()).all(|r| set.train.series(r) != curve), "binary {row} is a set star");
+    }
+    assert!(eclipsing_binaries(&SynthConfig { samples: 10, ..cfg }, 3).is_err());
 }

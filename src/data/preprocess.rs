@@ -4,7 +4,8 @@
 //!   of the standardized flux;
 //! - the transit search ([`TransitView`], the built-in synthetic main job's): the
 //!   detrended, whitened time series and the light curve folded at the period of its
-//!   strongest box-shaped dip. The notebook's 200-point average erases a 2-20 cadence
+//!   strongest box-shaped dip, and two vetting channels (odd minus even transits, the
+//!   fold half an orbit on). The notebook's 200-point average erases a 2-20 cadence
 //!   transit; folding adds every transit up instead.
 
 use rayon::prelude::*;
@@ -22,7 +23,7 @@ pub struct Preprocess {
     pub standardize: bool,
     /// Adds a channel: the [`moving_average`] of channel 0 over this many samples.
     pub smooth_window: Option<usize>,
-    /// When set, the input is the transit search's two channels instead, and
+    /// When set, the input is the transit search's channels instead, and
     /// `standardize` and `smooth_window` are not used. Absent in checkpoints written
     /// before it existed, which read as None.
     #[serde(default)]
@@ -43,17 +44,21 @@ impl Preprocess {
 
     /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
     pub fn channel_names(&self) -> &'static str {
-        match (self.transit_view.is_some(), self.smooth_window.is_some()) {
-            (true, _) => {
+        match (self.transit_view.map(|v| v.vetting), self.smooth_window.is_some()) {
+            (Some(false), _) => {
                 "whitened flux (blue), folded at the best box period, transit at the centre (orange)"
             }
-            (false, true) => "standardized flux (blue), its moving average (orange)",
-            (false, false) => "standardized flux",
+            (Some(true), _) => {
+                "whitened flux (blue), folded at the best box period, transit at the centre (orange); \
+                 the vetting channels are not drawn"
+            }
+            (None, true) => "standardized flux (blue), its moving average (orange)",
+            (None, false) => "standardized flux",
         }
     }
 
     /// How many leading channels are time series (which roll augmentation may shift);
-    /// the transit view's second channel is the folded curve, centred on the transit.
+    /// the transit view's later channels are folded curves, centred on the transit.
     pub fn time_channels(&self) -> usize {
         if self.transit_view.is_some() {
             1
@@ -63,8 +68,8 @@ impl Preprocess {
     }
 
     pub fn channels(&self) -> usize {
-        if self.transit_view.is_some() {
-            return 2;
+        if let Some(view) = &self.transit_view {
+            return view.channels();
         }
         1 + usize::from(self.smooth_window.is_some())
     }

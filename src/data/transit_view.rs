@@ -1,4 +1,4 @@
-//! The transit-search input: what a transit survey looks at, as two channels of the
+//! The transit-search input: what a transit survey looks at, as channels of the
 //! series' own length.
 //!
 //! - Channel 0, the time series: the light curve whitened by [`whiten`] (rotation off,
@@ -6,12 +6,26 @@
 //!   sigmas.
 //! - Channel 1, the folded view: the observed cadences ordered by their phase at the
 //!   period the box search ([`bls::search`]) found, transit at the centre, then summed
-//!   over a running window as long as the box's in-transit count and divided by its
-//!   square root. Out of transit it is unit noise; at the centre it dips to minus the
-//!   folded signal-to-noise ratio, however many transits made it. Eclipsing binaries show
-//!   their secondary eclipse at the ends (phase +/-0.5).
+//!   over a running window as long as the box's in-transit count and divided by the
+//!   square root of the cadences summed. Out of transit it is unit noise; at the centre
+//!   it dips to minus the folded signal-to-noise ratio, however many transits made it.
 //!
-//! Both channels pass through `s asinh(v / s)`: linear within a few sigma, logarithmic
+//! With `vetting`, two more: the tests by which transit surveys (Kepler's Robovetter,
+//! Astronet) tell planets from their impostors, at the same period.
+//! - Channel 2, odd minus even: the same fold of the odd-numbered and of the
+//!   even-numbered transit epochs alone, each in units of its own noise; their
+//!   difference over sqrt(2), signed so that it dips at the centre (deeper half minus
+//!   shallower). A planet's transits are alike: unit noise. A single event (a lone dip,
+//!   one eclipse) folded with noise at a long period is in one half only; an eclipsing
+//!   binary found at half its period alternates primary and secondary eclipses of
+//!   unequal depths: both dip here. The difference is taken before the compression
+//!   below, which would squeeze a 1000-sigma primary and a 300-sigma secondary to
+//!   nearly the same value.
+//! - Channel 3, the secondary eclipse: the fold of channel 1 with phase 0.5 at the
+//!   centre. A planet's occultation is far below the noise at K2's precision; an
+//!   eclipsing binary found at its period shows its secondary eclipse there.
+//!
+//! Every channel passes through `s asinh(v / s)`: linear within a few sigma, logarithmic
 //! beyond, so that a 40% eclipse (thousands of sigma) does not swamp batch statistics
 //! while staying deeper than any planet.
 
@@ -28,24 +42,47 @@ pub struct TransitView {
     pub detrend_window: usize,
     /// `s` of the `s asinh(v / s)` compression, sigmas.
     pub compress: f32,
+    /// Adds the vetting channels (odd minus even, secondary eclipse). Checkpoints written
+    /// before they existed lack the field and read as false: the two channels they were
+    /// trained with.
+    #[serde(default)]
+    pub vetting: bool,
 }
 
 impl Default for TransitView {
     fn default() -> Self {
-        TransitView { detrend_window: 49, compress: 5.0 }
+        TransitView { detrend_window: 49, compress: 5.0, vetting: true }
     }
 }
 
 impl TransitView {
-    /// Writes both channels of `series` into `dst` (length 2 x series length).
+    /// Channels per light curve: time series and fold, then the vetting channels if asked.
+    pub fn channels(&self) -> usize {
+        if self.vetting {
+            4
+        } else {
+            2
+        }
+    }
+
+    /// Writes every channel of `series` into `dst` (length channels x series length).
     pub fn apply_row(&self, series: &[f32], dst: &mut [f32]) {
         let n = series.len();
-        let (time, folded) = dst.split_at_mut(n);
         let w = whiten(series, self.detrend_window);
-        time.copy_from_slice(&w.values);
-        folded.fill(0.0);
+        dst[..n].copy_from_slice(&w.values);
+        dst[n..].fill(0.0);
         if let Some(fit) = bls::search(&w.values, &w.observed) {
-            fold(&w.values, &w.observed, &fit, folded);
+            let window = fit.in_transit.max(1);
+            let mut channels = dst[n..].chunks_exact_mut(n);
+            let transit = Fold::new(&w.values, &w.observed, fit.period, fit.epoch);
+            if let Some(out) = channels.next() {
+                transit.box_snr(|_| true, window, out);
+            }
+            if let (Some(odd_even), Some(secondary)) = (channels.next(), channels.next()) {
+                transit.odd_minus_even(window, odd_even);
+                let opposite = Fold::new(&w.values, &w.observed, fit.period, fit.epoch + fit.period / 2.0);
+                opposite.box_snr(|_| true, window, secondary);
+            }
         }
         for v in dst.iter_mut() {
             *v = self.compress * (*v / self.compress).asinh();
@@ -53,33 +90,77 @@ impl TransitView {
     }
 }
 
-/// Observed values ordered by phase (transit at the centre, unobserved slots split
-/// between both ends as zeros), then the box-matched running sum / sqrt(width).
-fn fold(values: &[f32], observed: &[bool], fit: &bls::BoxFit, out: &mut [f32]) {
-    let phase = |i: usize| {
-        let cycles = (i as f64 - fit.epoch) / fit.period;
-        cycles - cycles.round()
-    };
-    let mut order: Vec<(f64, f32)> =
-        (0..values.len()).filter(|&i| observed[i]).map(|i| (phase(i), values[i])).collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Phase 0 goes to the centre. With few transits in the series some phases are covered
-    // once more than others, so the cadences before phase 0 are not half of them: centring
-    // the whole list would put a long-period transit hundreds of cadences off the centre.
-    // The few cadences pushed past an end are the far side of the orbit.
-    let before = order.partition_point(|(p, _)| *p < 0.0);
-    let centre = values.len() / 2;
-    let mut sorted = vec![0.0f32; values.len()];
-    for (k, (_, v)) in order.iter().enumerate() {
-        if let Some(slot) = (centre + k).checked_sub(before).and_then(|i| sorted.get_mut(i)) {
-            *slot = *v;
+/// Observed cadences ordered by phase, phase 0 in the centre slot; unobserved slots are
+/// split between both ends as zeros.
+struct Fold {
+    values: Vec<f32>,
+    /// Per slot: whether an odd-numbered epoch filled it (epoch 0 holds phase 0); None
+    /// for an empty slot.
+    odd: Vec<Option<bool>>,
+}
+
+impl Fold {
+    /// `values` folded at `period` with phase 0 at cadence `epoch` (both in cadences).
+    fn new(values: &[f32], observed: &[bool], period: f64, epoch: f64) -> Fold {
+        let n = values.len();
+        // (phase, value, odd epoch)
+        let mut order: Vec<(f64, f32, bool)> = (0..n)
+            .filter(|&i| observed[i])
+            .map(|i| {
+                let cycles = (i as f64 - epoch) / period;
+                let number = cycles.round();
+                (cycles - number, values[i], number.rem_euclid(2.0) == 1.0)
+            })
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Phase 0 goes to the centre. With few transits in the series some phases are
+        // covered once more than others, so the cadences before phase 0 are not half of
+        // them: centring the whole list would put a long-period transit hundreds of
+        // cadences off the centre. The few cadences pushed past an end are the far side
+        // of the orbit.
+        let before = order.partition_point(|(p, ..)| *p < 0.0);
+        let centre = n / 2;
+        let mut fold = Fold { values: vec![0.0; n], odd: vec![None; n] };
+        for (k, &(_, v, odd)) in order.iter().enumerate() {
+            if let Some(slot) = (centre + k).checked_sub(before).filter(|&i| i < n) {
+                fold.values[slot] = v;
+                fold.odd[slot] = Some(odd);
+            }
+        }
+        fold
+    }
+
+    /// The sum of the filled slots that `keep` picks (by their epoch's oddness) over a
+    /// running window, divided by the square root of their count: unit noise where there
+    /// is no signal, minus the box's signal-to-noise ratio where the window covers it,
+    /// and 0 where the window picks no slot.
+    fn box_snr(&self, keep: impl Fn(bool) -> bool, window: usize, out: &mut [f32]) {
+        let n = self.values.len();
+        let picked: Vec<bool> = self.odd.iter().map(|o| o.is_some_and(&keep)).collect();
+        let masked: Vec<f32> =
+            self.values.iter().zip(&picked).map(|(&v, &p)| if p { v } else { 0.0 }).collect();
+        let count: Vec<f32> = picked.iter().map(|&p| f32::from(u8::from(p))).collect();
+        let mut mean_count = vec![0.0f32; n];
+        moving_average(&masked, window, out);
+        moving_average(&count, window, &mut mean_count);
+        let w = window as f32;
+        for (v, c) in out.iter_mut().zip(&mean_count) {
+            // Counts are whole numbers; below one half the window holds nothing picked.
+            let count = c * w;
+            *v = if count >= 0.5 { *v * w / count.sqrt() } else { 0.0 };
         }
     }
-    let window = fit.in_transit.max(1);
-    moving_average(&sorted, window, out);
-    let scale = (window as f32).sqrt();
-    for v in out.iter_mut() {
-        *v *= scale;
+
+    /// (odd-epoch box S/N - even-epoch box S/N) / sqrt(2), negated if need be so that
+    /// the centre is not above 0: unit noise where both halves agree.
+    fn odd_minus_even(&self, window: usize, out: &mut [f32]) {
+        let mut even = vec![0.0f32; out.len()];
+        self.box_snr(|odd| odd, window, out);
+        self.box_snr(|odd| !odd, window, &mut even);
+        let sign = if out[out.len() / 2] <= even[even.len() / 2] { 1.0 } else { -1.0 };
+        for (o, e) in out.iter_mut().zip(&even) {
+            *o = sign * (*o - e) * std::f32::consts::FRAC_1_SQRT_2;
+        }
     }
 }
 
@@ -106,7 +187,7 @@ mod tests {
             })
             .collect();
         let view = TransitView { compress: 1e6, ..TransitView::default() };
-        let mut out = vec![0.0; 2 * n];
+        let mut out = vec![0.0; view.channels() * n];
         view.apply_row(&series, &mut out);
         let centre = out[n + n / 2 - 40..n + n / 2 + 40].iter().copied().fold(f32::INFINITY, f32::min);
         assert!(centre < -18.0, "folded centre {centre}");
@@ -131,7 +212,7 @@ mod tests {
             })
             .collect();
         let view = TransitView { compress: 1e6, ..TransitView::default() };
-        let mut out = vec![0.0; 2 * n];
+        let mut out = vec![0.0; view.channels() * n];
         view.apply_row(&series, &mut out);
         let folded = &out[n..];
         let deepest = (0..n).min_by(|&a, &b| folded[a].total_cmp(&folded[b])).unwrap();
@@ -142,9 +223,111 @@ mod tests {
     #[test]
     fn compression_keeps_order_and_small_values() {
         let view = TransitView::default();
-        let mut out = vec![0.0; 256];
+        let mut out = vec![0.0; view.channels() * 128];
         let series: Vec<f32> = (0..128).map(|i| 100.0 + ((i * 37) % 11) as f32).collect();
         view.apply_row(&series, &mut out);
         assert!(out.iter().all(|v| v.is_finite() && v.abs() < view.compress * 10.0));
+    }
+
+    fn gaussian(rng: &mut ChaCha8Rng) -> f32 {
+        (0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0
+    }
+
+    /// The value at the centre of channel `c` of a prepared row of `n` cadences.
+    fn centre(out: &[f32], c: usize, n: usize) -> f32 {
+        out[c * n + n / 2]
+    }
+
+    /// A planet's transits recur: odd and even epochs agree, and nothing dips half an
+    /// orbit later. One deep dip, which the box search can only fold with noise at some
+    /// long period, is in one half alone. An eclipsing binary found at its period shows
+    /// its secondary eclipse half an orbit later.
+    #[test]
+    fn vetting_channels_tell_a_planet_from_a_single_dip_and_a_binary() {
+        let mut rng = ChaCha8Rng::seed_from_u64(41);
+        let n = 3197;
+        let view = TransitView { compress: 1e6, ..TransitView::default() };
+        let (width, period) = (8usize, 150usize);
+        // Total S/N 30 either way: 21 transits of 1.6 sigma, or one of 10.6 sigma.
+        let periodic = 30.0 / ((21 * width) as f32).sqrt();
+        let at = |i: usize, phase: usize| (i + period - phase) % period < width;
+        let planet: Vec<f32> =
+            (0..n).map(|i| 1e3 + gaussian(&mut rng) - if at(i, 40) { periodic } else { 0.0 }).collect();
+        let single = 30.0 / (width as f32).sqrt();
+        let event: Vec<f32> = (0..n)
+            .map(|i| 1e3 + gaussian(&mut rng) - if (1500..1500 + width).contains(&i) { single } else { 0.0 })
+            .collect();
+        // A primary of S/N 40 and a secondary of a third of its depth, half an orbit on.
+        let primary = 40.0 / ((21 * width) as f32).sqrt();
+        let binary: Vec<f32> = (0..n)
+            .map(|i| {
+                let dip = if at(i, 40) {
+                    primary
+                } else if at(i, 40 + period / 2) {
+                    primary / 3.0
+                } else {
+                    0.0
+                };
+                1e3 + gaussian(&mut rng) - dip
+            })
+            .collect();
+        let mut out = vec![f32::NAN; view.channels() * n];
+        let mut centres = |series: &[f32]| {
+            out.fill(f32::NAN);
+            view.apply_row(series, &mut out);
+            assert!(out.iter().all(|v| v.is_finite()));
+            [1, 2, 3].map(|c| centre(&out, c, n))
+        };
+        let [fold, odd_even, secondary] = centres(&planet);
+        assert!(fold < -20.0, "planet fold {fold}");
+        assert!(odd_even.abs() < 3.5 && secondary.abs() < 3.5, "planet: {odd_even}, {secondary}");
+        // The dip is in one half: (-30 - 0) / sqrt(2), give or take noise.
+        let [fold, odd_even, secondary] = centres(&event);
+        assert!(fold < -15.0 && odd_even < -17.0, "single dip: fold {fold}, odd - even {odd_even}");
+        assert!(secondary.abs() < 3.5, "single dip: secondary {secondary}");
+        // 40 / 3, less what the period grid and the window's edges lose.
+        let [fold, odd_even, secondary] = centres(&binary);
+        assert!(fold < -30.0 && odd_even.abs() < 3.5, "binary: fold {fold}, odd - even {odd_even}");
+        assert!(secondary < -9.0, "binary: secondary {secondary}");
+    }
+
+    /// An eclipsing binary found at half its period: even epochs are primary eclipses,
+    /// odd ones the secondary, and their difference dips at the centre.
+    #[test]
+    fn an_eclipsing_binary_at_half_its_period_differs_between_odd_and_even() {
+        let mut rng = ChaCha8Rng::seed_from_u64(42);
+        let n = 2000;
+        let (half_period, width) = (100.0f64, 6usize);
+        let observed = vec![true; n];
+        // Primary 3 sigma at even epochs, secondary 1 sigma at odd ones, or the reverse.
+        let binary = |rng: &mut ChaCha8Rng, odd_depth: f32, even_depth: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let number = ((i as f64 - 50.0) / half_period).round();
+                    // Cadences -3..=2 from mid-eclipse: 6, split evenly about phase 0.
+                    let offset = i as f64 - 50.0 - number * half_period;
+                    let in_eclipse = (-(width as f64) / 2.0..width as f64 / 2.0).contains(&offset);
+                    let depth = if number.rem_euclid(2.0) == 1.0 { odd_depth } else { even_depth };
+                    gaussian(rng) - if in_eclipse { depth } else { 0.0 }
+                })
+                .collect()
+        };
+        for (odd_depth, even_depth) in [(1.0, 3.0), (3.0, 1.0)] {
+            let values = binary(&mut rng, odd_depth, even_depth);
+            let mut out = vec![f32::NAN; n];
+            Fold::new(&values, &observed, half_period, 50.0).odd_minus_even(20 * width, &mut out);
+            // 10 eclipses of each kind over 6 cadences, with a window of 120 folded
+            // cadences (60 of each half): (-3 + 1) * 60 / sqrt(60) / sqrt(2) = -11.
+            let got = out[n / 2];
+            assert!((got + 11.0).abs() < 3.0, "odd {odd_depth}, even {even_depth}: {got}");
+        }
+    }
+
+    #[test]
+    fn checkpoints_from_before_the_vetting_channels_keep_their_two_channels() {
+        let old: TransitView = serde_json::from_str(r#"{"detrend_window":49,"compress":5.0}"#).unwrap();
+        assert_eq!(old, TransitView { vetting: false, ..TransitView::default() });
+        assert_eq!(old.channels(), 2);
+        assert_eq!(TransitView::default().channels(), 4);
     }
 }

@@ -87,9 +87,9 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
 /// sawtooth removed, and its robust scale.
 fn detrended(series: &[f32], observed: &[bool], window: usize) -> (Vec<f32>, f32) {
     let half = window / 2;
-    let first = curvature_corrected(&running_line(series, observed, window), half);
+    let first = curvature_corrected(running_line(series, observed, window), half);
     let quiet = quiet_cadences(series, &first, observed);
-    let trend = curvature_corrected(&running_line(series, &quiet, window), half);
+    let trend = curvature_corrected(running_line(series, &quiet, window), half);
     let mut residual: Vec<f32> =
         (0..series.len()).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
     remove_roll(&mut residual, observed);
@@ -167,11 +167,20 @@ fn quiet_cadences(series: &[f32], trend: &[f32], observed: &[bool]) -> Vec<bool>
         .collect()
 }
 
+/// A running fit: the value at each cadence, and whether its own window held enough
+/// cadences to fit (where not, the value is borrowed from the nearest one that did).
+struct Fit {
+    values: Vec<f32>,
+    fitted: Vec<bool>,
+}
+
 /// Straight-line fit to the `kept` values within `window / 2` cadences each side,
 /// evaluated at the centre: a window mean, except near the ends and around dropped
 /// cadences, where a mean would be pulled by the slope. Where a window keeps fewer than
-/// two values, the nearest fitted value before it (or 0).
-fn running_line(series: &[f32], kept: &[bool], window: usize) -> Vec<f32> {
+/// two values (inside a long gap, or an eclipse at an end), the value of the nearest
+/// cadence whose window did: a constant such as 0, or a level from the far side of a
+/// gap, would be a trend thousands of sigmas off. All zeros if no window has two.
+fn running_line(series: &[f32], kept: &[bool], window: usize) -> Fit {
     let n = series.len();
     let half = window / 2;
     // Prefix sums of 1, t, t^2, x, t x over kept cadences, t relative to the series.
@@ -186,29 +195,45 @@ fn running_line(series: &[f32], kept: &[bool], window: usize) -> Vec<f32> {
         }
         prefix[i + 1] = row;
     }
-    let mut last = 0.0;
-    (0..n)
-        .map(|i| {
-            let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
-            let [c, st, stt, sx, stx] = std::array::from_fn(|k| prefix[hi][k] - prefix[lo][k]);
-            if c >= 2.0 {
-                let (mt, mx) = (st / c, sx / c);
-                let var = stt / c - mt * mt;
-                let slope = if var > 1e-9 { (stx / c - mt * mx) / var } else { 0.0 };
-                last = (mx + slope * (i as f64 - mt)) as f32;
-            }
-            last
+    let line = |i: usize| {
+        let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
+        let [c, st, stt, sx, stx] = std::array::from_fn(|k| prefix[hi][k] - prefix[lo][k]);
+        (c >= 2.0).then(|| {
+            let (mt, mx) = (st / c, sx / c);
+            let var = stt / c - mt * mt;
+            let slope = if var > 1e-9 { (stx / c - mt * mx) / var } else { 0.0 };
+            (mx + slope * (i as f64 - mt)) as f32
         })
-        .collect()
+    };
+    let lines: Vec<Option<f32>> = (0..n).map(line).collect();
+    let fitted: Vec<bool> = lines.iter().map(Option::is_some).collect();
+    let at: Vec<usize> = (0..n).filter(|&i| fitted[i]).collect();
+    let values = (0..n)
+        .map(|i| {
+            lines[i].unwrap_or_else(|| {
+                // The nearest fitted cadence, the earlier on a tie.
+                let next = at.partition_point(|&j| j < i);
+                let before = next.checked_sub(1).map(|k| at[k]);
+                let nearest = match (before, at.get(next)) {
+                    (Some(b), Some(&a)) => Some(if i - b <= a - i { b } else { a }),
+                    (b, a) => b.or(a.copied()),
+                };
+                nearest.and_then(|j| lines[j]).unwrap_or(0.0)
+            })
+        })
+        .collect();
+    Fit { values, fitted }
 }
 
-/// `m - (m(t + h) - 2 m(t) + m(t - h)) / 6` where both neighbours exist; `m` near the
-/// ends, where a one-sided window's bias is not that.
-fn curvature_corrected(m: &[f32], half: usize) -> Vec<f32> {
+/// `m - (m(t + h) - 2 m(t) + m(t - h)) / 6` where all three were fitted from their own
+/// windows; `m` near the ends and the edges of long gaps, where a one-sided window's
+/// bias is not that (and a borrowed value's curvature is no curvature of the star's).
+fn curvature_corrected(fit: Fit, half: usize) -> Vec<f32> {
+    let Fit { values: m, fitted } = fit;
     let n = m.len();
     (0..n)
         .map(|i| {
-            if i < half || i + half >= n {
+            if i < half || i + half >= n || !(fitted[i - half] && fitted[i] && fitted[i + half]) {
                 return m[i];
             }
             m[i] - (m[i - half] - 2.0 * m[i] + m[i + half]) / 6.0
@@ -280,5 +305,53 @@ mod tests {
     fn flat_series_whitens_to_zeros() {
         let w = whiten(&[5.0; 64], 49);
         assert!(w.values.iter().all(|&v| v == 0.0));
+    }
+
+    /// The residual outside `dip` (a range of cadences), in sigmas: its most extreme value.
+    fn worst_outside(w: &Whitened, dip: std::ops::Range<usize>) -> f32 {
+        let outside = w.values.iter().enumerate().filter(|(i, _)| !dip.contains(i));
+        outside.map(|(_, v)| v.abs()).fold(0.0, f32::max)
+    }
+
+    /// An eclipse in the first cadences of a bright star leaves the windows at the start
+    /// with too few quiet cadences to fit a trend; that must not make a trend of 0 (nor
+    /// feed one into the curvature correction of the cadences after it).
+    #[test]
+    fn a_dip_at_the_very_start_leaves_the_rest_of_the_start_alone() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let mut x: Vec<f32> = (0..600)
+            .map(|i| 1.5e5 + 0.5 * i as f32 + 10.0 * ((0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0))
+            .collect();
+        for v in &mut x[2..6] {
+            *v -= 1500.0;
+        }
+        for window in [49, 13] {
+            let w = whiten(&x, window);
+            assert!(worst_outside(&w, 0..8) < 6.0, "window {window}: {:?}", &w.values[..30]);
+        }
+    }
+
+    /// A gap longer than the window, across which a fast-varying star has changed: the
+    /// cadences after it must be detrended from what was observed after it.
+    #[test]
+    fn cadences_after_a_long_gap_are_detrended_from_their_own_side() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let mut x: Vec<f32> = (0..1500)
+            .map(|i| {
+                let rotation = 300.0 * (i as f32 * std::f32::consts::TAU / 150.0).sin();
+                1e4 + 10.0 * i as f32
+                    + rotation
+                    + 5.0 * ((0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0)
+            })
+            .collect();
+        let (a, b) = (x[899], x[1000]);
+        for (k, v) in x[900..1000].iter_mut().enumerate() {
+            *v = a + (b - a) * (k + 1) as f32 / 101.0;
+        }
+        for window in [49, 13] {
+            let w = whiten(&x, window);
+            assert!(w.observed[900..1000].iter().all(|&o| !o));
+            assert!(worst_outside(&w, 900..1000) < 6.0, "window {window}: {:?}", &w.values[1000..1030]);
+        }
     }
 }

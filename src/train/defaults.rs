@@ -49,6 +49,9 @@ pub const PLANET_LABEL: i64 = 2;
 /// Transit-injected curves added to the built-in training set (`train --inject`): its 37
 /// real planet hosts are too few to learn from (see data::synth::inject).
 pub const BUILTIN_INJECTED: usize = 2000;
+/// Extra synthetic eclipsing binaries (non-planets) added to the built-in training set
+/// (see data::synth::eclipsing_binaries).
+pub const BUILTIN_BINARIES: usize = 1000;
 /// S/N range of injected transits: from a little below the main job's S/N 15 bar, so
 /// that the model learns where detection starts, to the generator's brightest planets.
 /// Weaker transits would teach it to call noise a planet.

@@ -297,10 +297,7 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     let (train, mut test, test_truth) = match &args.train {
         Some(path) => (read(path)?, None, None),
         None => {
-            let cfg = args
-                .synth
-                .clone()
-                .unwrap_or_else(|| SynthConfig { seed: args.seed, ..SynthConfig::default() });
+            let cfg = builtin_config(args);
             eprintln!(
                 "No --train given: generating the built-in synthetic K2 set ({} + {} stars, seed {})",
                 cfg.train_stars, cfg.test_stars, cfg.seed
@@ -330,9 +327,19 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     };
     // After the split: validation keeps only real curves.
     let injected = args.inject.unwrap_or(if args.train.is_none() { defaults::BUILTIN_INJECTED } else { 0 });
-    let train = with_injected_transits(train, injected, args)?;
+    let mut train = with_injected_transits(train, injected, args)?;
+    if args.train.is_none() {
+        let cfg = builtin_config(args);
+        train.append(synth::eclipsing_binaries(&cfg, defaults::BUILTIN_BINARIES)?);
+        eprintln!("Added {} synthetic eclipsing binaries to the training set", defaults::BUILTIN_BINARIES);
+    }
     let test_truth = if args.test.is_some() { None } else { test_truth };
     Ok(Inputs { train, val, test, test_truth })
+}
+
+/// The built-in synthetic set's configuration.
+fn builtin_config(args: &TrainArgs) -> SynthConfig {
+    args.synth.clone().unwrap_or_else(|| SynthConfig { seed: args.seed, ..SynthConfig::default() })
 }
 
 fn with_injected_transits(mut train: Dataset, count: usize, args: &TrainArgs) -> Result<Dataset> {
