@@ -61,15 +61,21 @@ var<workgroup> dgates_next: array<f32, 8u * MAX_HIDDEN>;
 var<workgroup> parts4: array<vec4<f32>, SEQ_WG>;
 var<workgroup> parts1: array<f32, SEQ_WG>;
 
-// How the invocations split a step's product: `count` parts of `len` terms each.
-struct Split {
+// Invocation lid's share of a step's sum over `terms`: part lid / hidden of `count`
+// parts, terms begin..end; invocations past the last part have none (`working` false).
+struct Part {
     count: u32,
-    len: u32,
+    working: bool,
+    begin: u32,
+    end: u32,
 }
 
-fn split(terms: u32) -> Split {
+fn part_of(terms: u32, lid: u32) -> Part {
     let count = max(1u, SEQ_WG / p.hidden);
-    return Split(count, (terms + count - 1u) / count);
+    let len = (terms + count - 1u) / count;
+    let part = lid / p.hidden;
+    let begin = min(part * len, terms);
+    return Part(count, part < count, begin, min(begin + len, terms));
 }
 
 @compute @workgroup_size(SEQ_WG)
@@ -77,11 +83,8 @@ fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     let n = wid.x;
     let hs = p.hidden;
     let g4 = 4u * hs;
-    let sp = split(hs);
+    let sp = part_of(hs, lid);
     let j = lid % hs;
-    let part = lid / hs;
-    let m_begin = min(part * sp.len, hs);
-    let m_end = min(m_begin + sp.len, hs);
     if (lid < hs) {
         h_prev[lid] = 0.0;
         cell[lid] = 0.0;
@@ -91,9 +94,9 @@ fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         let read = (t % 2u) * MAX_HIDDEN;
         let write = MAX_HIDDEN - read;
         // this invocation's part of W_hh h_{t-1} for the four gate rows of j
-        if (part < sp.count) {
+        if (sp.working) {
             var acc = vec4<f32>(0.0);
-            for (var m = m_begin; m < m_end; m = m + 1u) {
+            for (var m = sp.begin; m < sp.end; m = m + 1u) {
                 let w = m * g4 + j;
                 let wv = vec4<f32>(vec4<store>(w_hh[w], w_hh[w + hs], w_hh[w + 2u * hs], w_hh[w + 3u * hs]));
                 acc = acc + wv * h_prev[read + m];
@@ -137,11 +140,8 @@ fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     let n = wid.x;
     let hs = p.hidden;
     let g4 = 4u * hs;
-    let sp = split(g4);
+    let sp = part_of(g4, lid);
     let j = lid % hs;
-    let part = lid / hs;
-    let k_begin = min(part * sp.len, g4);
-    let k_end = min(k_begin + sp.len, g4);
     if (lid < hs) {
         cell[lid] = 0.0;
     }
@@ -154,9 +154,9 @@ fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
         let read = (s % 2u) * 4u * MAX_HIDDEN;
         let write = 4u * MAX_HIDDEN - read;
         // this invocation's part of (W_hh^T dgates_{t+1})_j
-        if (part < sp.count) {
+        if (sp.working) {
             var acc = 0.0;
-            for (var k = k_begin; k < k_end; k = k + 1u) {
+            for (var k = sp.begin; k < sp.end; k = k + 1u) {
                 acc = acc + dgates_next[read + k] * f32(w_hh[k * hs + j]);
             }
             parts1[lid] = acc;

@@ -103,7 +103,7 @@ pub fn weight_gradient(r: &mut Recorder, a: Operand, b: Operand, c: TensorId) {
         return gemm(r, a, b, None, c);
     };
     let partial = r.scratch(s.purpose, s.len);
-    let slices = k_slices(m, n, k);
+    let slices = s.len / (m * n);
     gemm_slices(r, a, b, None, partial, k.div_ceil(slices));
     row_sum(r, slices, m * n, partial, c);
 }
