@@ -102,7 +102,7 @@ pub fn backward(
     let weights = s.c_out * s.c_in * s.kernel;
     let partial_scratch = scratch(s);
     let partial = r.scratch(partial_scratch.purpose, partial_scratch.len);
-    let slices = position_slices(s);
+    let slices = partial_scratch.len / (s.batch * weights);
     let p = Params { t_slice: u(s.len_out.div_ceil(slices)), slices: u(slices), ..p };
     let groups = tiles(s.c_in * s.kernel, s.c_out, s.batch * slices);
     r.dispatch(&BACKWARD_WEIGHT, &p, &[x, dy, partial], groups);

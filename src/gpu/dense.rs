@@ -73,7 +73,7 @@ pub fn gemm(r: &mut Recorder, a: Operand, b: Operand, bias: Option<TensorId>, c:
     gemm_slices(r, a, b, bias, c, k.max(1));
 }
 
-/// Invocations a GEMM should keep busy: a few per shader core on a large GPU.
+/// Workgroups a GEMM should keep busy: a few per shader core on a large GPU.
 const BUSY_WORKGROUPS: usize = 4096;
 
 /// How many slices of k `weight_gradient` cuts an (m x k) (k x n) product into: enough
