@@ -49,13 +49,16 @@ enum Command {
         truth: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         device: DeviceChoice,
+        /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
     },
     /// Write one row per light curve: index, label, class probabilities, predicted label.
     Predict {
+        /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
+        /// CSV in the training layout; its integer label column is copied, not checked.
         #[arg(long)]
         data: PathBuf,
         /// Output CSV file.
@@ -63,6 +66,7 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t)]
         device: DeviceChoice,
+        /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
     },
@@ -79,11 +83,13 @@ enum Command {
         /// Input channels (2: flux and its moving average).
         #[arg(long, default_value_t = 2)]
         channels: usize,
+        /// Output classes.
         #[arg(long, default_value_t = 2)]
         classes: usize,
     },
     /// Check every op against the golden reference values in DIR; non-zero exit on a failure.
     Verify {
+        /// Directory of golden JSON files (e.g. ../shared/golden).
         #[arg(long)]
         golden: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
@@ -205,19 +211,25 @@ struct TrainCmd {
 
 #[derive(clap::Args)]
 struct SynthCmd {
+    /// Directory for exoTrain.csv, exoTest.csv and their truth tables (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// Stars in exoTrain.csv, planet hosts included (the defaults are Kaggle's counts).
     #[arg(long, default_value_t = 5087)]
     train_stars: usize,
+    /// Planet hosts among the training stars.
     #[arg(long, default_value_t = 37)]
     train_planets: usize,
+    /// Stars in exoTest.csv, planet hosts included.
     #[arg(long, default_value_t = 570)]
     test_stars: usize,
+    /// Planet hosts among the test stars.
     #[arg(long, default_value_t = 5)]
     test_planets: usize,
     /// Samples per light curve (29.4-minute cadence).
     #[arg(long, default_value_t = 3197)]
     samples: usize,
+    /// Fixes every star; the same seed gives the same files.
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use starskope::data::{
-    read_csv, read_csv_report, read_csv_with_room, Dataset, NanPolicy, Preprocess, ReadOptions,
+    read_csv, read_csv_report, read_csv_with_room, Dataset, Detection, NanPolicy, Preprocess, ReadOptions,
 };
 
 mod common;
@@ -96,7 +96,7 @@ fn modes() -> Vec<Preprocess> {
         Preprocess::default(),
         Preprocess { standardize: false, smooth_window: None, transit_view: None },
         Preprocess { standardize: false, smooth_window: Some(7), transit_view: None },
-        Preprocess::transit_search(),
+        Preprocess::transit_search(Detection { min_snr: 8.0, min_snr_without_deepest: 7.0, planet_label: 2 }),
     ]
 }
 
@@ -116,10 +116,11 @@ fn reading_and_preparing_hold_the_data_once() {
         let labels = ds.labels.clone();
         (pre.apply_owned(ds), labels)
     });
-    assert_eq!(prepared.len(), matrix / 4);
-    // Besides the matrix: labels (8 B a row, twice here), the csv and line-count buffers
-    // (256 KiB each, one at a time), one record, one row of scratch per thread.
-    let slack = 16 * rows + (1 << 20);
+    assert_eq!(prepared.values.len(), matrix / 4);
+    // Besides the matrix: labels (8 B a row, twice here), box S/N (4 B a row), the csv and
+    // line-count buffers (256 KiB each, one at a time), one record, one row of scratch per
+    // thread.
+    let slack = 20 * rows + (1 << 20);
     assert!(
         peak <= matrix + slack,
         "peak {peak} B > prepared matrix {matrix} B + {slack} B (the file is {file_bytes} B)"
@@ -149,9 +150,9 @@ fn prepared_in_place_matches_the_copy_bit_for_bit() {
         assert!(same, "{pre:?}: room must not change what is read");
         assert!(roomy.values.capacity() >= reference.len(), "{pre:?}: no room reserved");
         let streamed = pre.apply_owned(roomy);
-        assert_eq!(bits(&streamed), bits(&reference), "{pre:?}");
+        assert_eq!(bits(&streamed.values), bits(&reference), "{pre:?}");
         // A data set with no room (the synthetic generator's) grows its buffer, same bits.
-        assert_eq!(bits(&pre.apply_owned(want)), bits(&reference), "{pre:?} without room");
+        assert_eq!(bits(&pre.apply_owned(want).values), bits(&reference), "{pre:?} without room");
     }
 }
 
@@ -188,7 +189,7 @@ fn dropped_rows_give_back_their_room_and_the_rest_prepare_alike() {
         "capacity {capacity}: room for the kept rows only ({room})"
     );
     let reference = pre.apply(&read_csv(&path, &opts).unwrap());
-    assert_eq!(bits(&pre.apply_owned(ds)), bits(&reference));
+    assert_eq!(bits(&pre.apply_owned(ds).values), bits(&reference));
 }
 
 #[test]

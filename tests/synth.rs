@@ -356,3 +356,42 @@ fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
     }
     assert!(eclipsing_binaries(&SynthConfig { samples: 10, ..cfg }, 3).is_err());
 }
+
+/// Detect, then vet: the main job's gate on the box search lets through the planets that
+/// the acceptance bar counts (S/N >= 15) and stops most ordinary stars and lone dips
+/// before the network sees them, which is where its false alarms came from.
+#[test]
+fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lone_dips() {
+    use starskope::data::{Detection, Preprocess};
+    use starskope::train::{defaults, evaluate::Prepared};
+    let pre = defaults::builtin_preprocess("seed-cnn");
+    // The share of the rows of `kind` and truth S/N >= `min_snr` that the gate passes.
+    let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
+        let set = make(cfg);
+        let prepared = Prepared::new(pre, set.test, &[1, 2], true);
+        let (planet, undetected) = prepared.undetected.expect("the main job's preprocessing has a gate");
+        assert_eq!(planet, 1);
+        let rows: Vec<usize> = (0..undetected.len())
+            .filter(|&i| set.test_truth[i].kind == kind && set.test_truth[i].snr >= min_snr)
+            .collect();
+        let share = rows.iter().filter(|&&i| !undetected[i]).count() as f64 / rows.len() as f64;
+        eprintln!("{kind:?}: the gate passed {share:.3} of {}", rows.len());
+        (share, rows.len())
+    };
+    let passed = |cfg: &SynthConfig, kind: Kind, min_snr: f64| passed_by(&pre, cfg, kind, min_snr);
+    let base = SynthConfig { train_stars: 0, train_planets: 0, ..small(12, 3197) };
+    let mixed = SynthConfig { test_stars: 400, test_planets: 150, single_dip_fraction: 0.0, ..base.clone() };
+    let (planets, strong) = passed(&mixed, Kind::Planet, 15.0);
+    assert!(strong >= 40 && planets >= 0.95, "{planets:.3} of {strong} planets at S/N >= 15");
+    let (stars, ordinary) = passed(&mixed, Kind::Star, 0.0);
+    assert!(ordinary >= 150 && stars <= 0.4, "{stars:.3} of {ordinary} ordinary stars");
+    let dips =
+        SynthConfig { test_stars: 150, test_planets: 0, eb_fraction: 0.0, single_dip_fraction: 1.0, ..base };
+    let (lone, count) = passed(&dips, Kind::Star, 0.0);
+    assert!(count == 150 && lone <= 0.2, "{lone:.3} of {count} lone dips");
+    // What stops them is the S/N without the deepest transit.
+    let gate = pre.transit_view.and_then(|v| v.detection).expect("a gate");
+    let total_only = Preprocess::transit_search(Detection { min_snr_without_deepest: 0.0, ..gate });
+    let (loose, _) = passed_by(&total_only, &dips, Kind::Star, 0.0);
+    assert!(loose >= 2.0 * lone, "{loose:.3} of the lone dips pass on the total S/N alone");
+}

@@ -126,3 +126,58 @@ fn seed_cnn_reaches_the_bar_on_hand_outlines() {
     let acc = test_accuracy(&args);
     assert!(acc >= 0.85, "seed-cnn on HandOutlines: test accuracy {acc}");
 }
+
+/// The main job's path at a small size (built-in synthetic data, the transit search,
+/// detect then vet): the checkpoint carries the detection gate, and `predict` gives every
+/// light curve the gate stops probability 0 of being a planet, while the network's own
+/// scores reach the rest.
+#[test]
+fn the_built_in_job_vets_only_what_the_transit_search_detects() {
+    use starskope::data::{read_csv, synth::SynthConfig, ReadOptions};
+    use starskope::train::infer;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let synth = SynthConfig {
+        train_stars: 300,
+        train_planets: 30,
+        test_stars: 120,
+        test_planets: 40,
+        seed: 3,
+        ..SynthConfig::default()
+    };
+    let args = TrainArgs {
+        model: "seed-cnn".into(),
+        epochs: Some(1),
+        seed: 3,
+        out: run.clone(),
+        synth: Some(synth),
+        inject: Some(100),
+        ..Default::default()
+    };
+    let report = train(&args, &mut CpuBackend::new()).unwrap();
+    let injection = report.injection_recovery.expect("the built-in job measures injection recovery");
+    let (hosts, others) = (injection.detected_above_snr15.unwrap(), injection.non_planets_detected.unwrap());
+    assert!(
+        hosts > 0.9 && others < injection.non_planets / 2,
+        "the gate passed {hosts} of hosts, {others} others"
+    );
+
+    let test = run.join("data/exoTest.csv");
+    let scored =
+        infer::score(&mut CpuBackend::new(), &run.join("model.safetensors"), &test, &ReadOptions::default())
+            .unwrap();
+    let view = scored.card.preprocess.transit_view.expect("the transit search");
+    let gate = view.detection.expect("the checkpoint carries the gate");
+    let ds = read_csv(&test, &ReadOptions::default()).unwrap();
+    let mut prepared = vec![0.0; view.channels() * ds.len];
+    let (mut stopped, mut scored_by_network) = (0, 0);
+    for (row, p) in scored.probs.chunks(2).enumerate() {
+        if gate.passes(view.apply_row(ds.series(row), &mut prepared)) {
+            scored_by_network += usize::from(p[1] > 0.0);
+        } else {
+            assert_eq!(p, [1.0, 0.0], "row {row}: the gate stopped it, yet it scores {p:?}");
+            stopped += 1;
+        }
+    }
+    assert!(stopped > 0 && scored_by_network > 0, "{stopped} stopped, {scored_by_network} scored");
+}

@@ -42,6 +42,39 @@ pub struct BoxFit {
     pub snr: f32,
 }
 
+impl BoxFit {
+    /// The box's S/N from every transit but the deepest, in the units of `snr`, on the
+    /// series it was found in. A planet's transits recur, so its signal outlives the loss
+    /// of any one (a two-transit planet keeps 1/sqrt(2) of it); a lone dip, which the
+    /// search can only fold with noise at some long period, keeps none.
+    pub fn snr_without_deepest(&self, values: &[f32], observed: &[bool]) -> f32 {
+        // (sum, count) of the in-box cadences of each transit, by transit number.
+        let mut transits: Vec<(f64, f64)> = Vec::new();
+        for i in (0..values.len()).filter(|&i| observed[i]) {
+            let cycles = (i as f64 - self.epoch) / self.period;
+            let number = cycles.round();
+            if number >= 0.0 && ((cycles - number) * self.period).abs() <= self.width as f64 / 2.0 {
+                let k = number as usize;
+                if transits.len() <= k {
+                    transits.resize(k + 1, (0.0, 0.0));
+                }
+                transits[k].0 += f64::from(values[i]);
+                transits[k].1 += 1.0;
+            }
+        }
+        let (sum, count) = transits.iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
+        let deepest = transits.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0)).unwrap_or((0.0, 0.0));
+        let white = -sum / count.max(1.0).sqrt();
+        let rest = -(sum - deepest.0) / (count - deepest.1).max(1.0).sqrt();
+        if white > 0.0 {
+            // The same correction for red noise as the search's.
+            (rest * f64::from(self.snr) / white) as f32
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Searches `values` (unit scatter, 0 where not `observed`). None when the series is too
 /// short for two transits of the shortest period or nothing is observed.
 pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
@@ -187,6 +220,28 @@ mod tests {
         let y = white(&mut rng, 3197);
         let fit = search(&y, &vec![true; y.len()]).expect("long enough");
         assert!(fit.snr < 7.0, "{fit:?}");
+    }
+
+    /// The same total S/N from eight transits, or from one dip folded with noise: only the
+    /// first survives the loss of its deepest transit.
+    #[test]
+    fn a_lone_dip_does_not_outlive_its_deepest_transit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let (n, width) = (3197, 8usize);
+        let observed = vec![true; n];
+        let mut periodic = white(&mut rng, n);
+        for t in (0..8).map(|k| 150 + 380 * k) {
+            periodic[t..t + width].iter_mut().for_each(|v| *v -= 25.0 / (8.0 * width as f32).sqrt());
+        }
+        let mut lone = white(&mut rng, n);
+        lone[1500..1500 + width].iter_mut().for_each(|v| *v -= 25.0 / (width as f32).sqrt());
+        let fit = search(&periodic, &observed).expect("long enough");
+        let kept = fit.snr_without_deepest(&periodic, &observed);
+        // Seven of eight equal transits: sqrt(7/8) of the S/N, give or take the noise.
+        assert!(fit.snr > 18.0 && kept > 0.75 * fit.snr, "periodic: {fit:?}, without the deepest {kept}");
+        let fit = search(&lone, &observed).expect("long enough");
+        let kept = fit.snr_without_deepest(&lone, &observed);
+        assert!(fit.snr > 18.0 && kept < 4.0, "lone dip: {fit:?}, without the deepest {kept}");
     }
 
     #[test]

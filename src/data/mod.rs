@@ -14,9 +14,9 @@ pub mod whiten;
 pub use csv_reader::{read_csv, read_csv_report, read_csv_with_room, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use preprocess::Preprocess;
+pub use preprocess::{PreparedRows, Preprocess};
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
 pub use split::{
     balanced_class_weights, check_known_classes, check_known_labels, check_training_classes, stratified_split,
 };
-pub use transit_view::TransitView;
+pub use transit_view::{BoxScore, Detection, TransitView};

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
-use super::transit_view::TransitView;
+use super::transit_view::{BoxScore, Detection, TransitView};
 
 /// The preprocessing a model was trained with; stored in checkpoints so that evaluation
 /// prepares data the same way.
@@ -37,9 +37,10 @@ impl Default for Preprocess {
 }
 
 impl Preprocess {
-    /// The transit-search mode with its default settings.
-    pub fn transit_search() -> Preprocess {
-        Preprocess { transit_view: Some(TransitView::default()), ..Preprocess::default() }
+    /// The transit-search mode with its default settings, and `detection` as its gate.
+    pub fn transit_search(detection: Detection) -> Preprocess {
+        let view = TransitView { detection: Some(detection), ..TransitView::default() };
+        Preprocess { transit_view: Some(view), ..Preprocess::default() }
     }
 
     /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
@@ -81,7 +82,9 @@ impl Preprocess {
         if row_size == 0 {
             return out;
         }
-        out.par_chunks_mut(row_size).enumerate().for_each(|(row, dst)| self.apply_row(ds.series(row), dst));
+        out.par_chunks_mut(row_size).enumerate().for_each(|(row, dst)| {
+            self.apply_row(ds.series(row), dst);
+        });
         out
     }
 
@@ -92,31 +95,35 @@ impl Preprocess {
     /// set without that room grows its buffer once, first.
     ///
     /// [`read_csv_with_room`]: super::read_csv_with_room
-    pub fn apply_owned(&self, ds: Dataset) -> Vec<f32> {
+    pub fn apply_owned(&self, ds: Dataset) -> PreparedRows {
         let (rows, len) = (ds.rows(), ds.len);
         let row_size = self.channels() * len;
         let mut values = ds.values;
         values.reserve_exact(rows * row_size - values.len());
         values.resize(rows * row_size, 0.0);
         if row_size == 0 {
-            return values;
+            return PreparedRows { values, boxes: vec![BoxScore::default(); rows] };
         }
         // Last row first: row r moves up to r * row_size >= r * len, over rows already moved.
         for row in (1..rows).rev() {
             values.copy_within(row * len..(row + 1) * len, row * row_size);
         }
-        values.par_chunks_mut(row_size).for_each_init(
-            || vec![0.0f32; len],
-            |raw, dst| {
-                raw.copy_from_slice(&dst[..len]);
-                self.apply_row(raw, dst);
-            },
-        );
-        values
+        let boxes = values
+            .par_chunks_mut(row_size)
+            .map_init(
+                || vec![0.0f32; len],
+                |raw, dst| {
+                    raw.copy_from_slice(&dst[..len]);
+                    self.apply_row(raw, dst)
+                },
+            )
+            .collect();
+        PreparedRows { values, boxes }
     }
 
-    /// Writes every value of `dst` (channels x series length) from `series`.
-    fn apply_row(&self, series: &[f32], dst: &mut [f32]) {
+    /// Writes every value of `dst` (channels x series length) from `series`; returns what
+    /// the transit search found (zeros without it).
+    fn apply_row(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
         if let Some(view) = &self.transit_view {
             return view.apply_row(series, dst);
         }
@@ -129,7 +136,16 @@ impl Preprocess {
         if let Some(window) = self.smooth_window {
             moving_average(flux, window, rest);
         }
+        BoxScore::default()
     }
+}
+
+/// Prepared rows and what the transit search measured on each.
+pub struct PreparedRows {
+    /// (rows, channels, len), row-major.
+    pub values: Vec<f32>,
+    /// What the transit search found in each row ([`TransitView::apply_row`]).
+    pub boxes: Vec<BoxScore>,
 }
 
 /// `out = (x - mean) / std` with the population std, in f64; zeros when std is 0.

@@ -47,11 +47,44 @@ pub struct TransitView {
     /// trained with.
     #[serde(default)]
     pub vetting: bool,
+    /// Detect, then vet: what the box search must find for a light curve to be a planet
+    /// candidate at all, whatever the network says. None in checkpoints written before it
+    /// existed: the network alone decides.
+    #[serde(default)]
+    pub detection: Option<Detection>,
+}
+
+/// A transit survey passes only its detections to vetting (Kepler's pipeline those above
+/// 7.1 sigma, seen in at least three transits): a network shown the fold of every light
+/// curve also sees the best box of pure noise and of lone dips, and takes some of those
+/// for planets.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Detection {
+    /// Lowest box-search S/N ([`bls::BoxFit::snr`]) of a candidate.
+    pub min_snr: f32,
+    /// Lowest S/N without the deepest transit ([`bls::BoxFit::snr_without_deepest`]).
+    pub min_snr_without_deepest: f32,
+    /// The class that undetected light curves are not.
+    pub planet_label: i64,
+}
+
+impl Detection {
+    /// Whether a light curve whose best box scored `found` is a detection.
+    pub fn passes(&self, found: BoxScore) -> bool {
+        found.snr >= self.min_snr && found.snr_without_deepest >= self.min_snr_without_deepest
+    }
+}
+
+/// What the box search found in a light curve (zeros where it found nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BoxScore {
+    pub snr: f32,
+    pub snr_without_deepest: f32,
 }
 
 impl Default for TransitView {
     fn default() -> Self {
-        TransitView { detrend_window: 49, compress: 5.0, vetting: true }
+        TransitView { detrend_window: 49, compress: 5.0, vetting: true, detection: None }
     }
 }
 
@@ -65,13 +98,15 @@ impl TransitView {
         }
     }
 
-    /// Writes every channel of `series` into `dst` (length channels x series length).
-    pub fn apply_row(&self, series: &[f32], dst: &mut [f32]) {
+    /// Writes every channel of `series` into `dst` (length channels x series length);
+    /// returns the score of the best box.
+    pub fn apply_row(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
         let n = series.len();
         let w = whiten(series, self.detrend_window);
         dst[..n].copy_from_slice(&w.values);
         dst[n..].fill(0.0);
-        if let Some(fit) = bls::search(&w.values, &w.observed) {
+        let fit = bls::search(&w.values, &w.observed);
+        if let Some(fit) = fit {
             let window = fit.in_transit.max(1);
             let mut channels = dst[n..].chunks_exact_mut(n);
             let transit = Fold::new(&w.values, &w.observed, fit.period, fit.epoch);
@@ -87,6 +122,10 @@ impl TransitView {
         for v in dst.iter_mut() {
             *v = self.compress * (*v / self.compress).asinh();
         }
+        fit.map_or(BoxScore::default(), |f| BoxScore {
+            snr: f.snr,
+            snr_without_deepest: f.snr_without_deepest(&w.values, &w.observed),
+        })
     }
 }
 
@@ -188,7 +227,8 @@ mod tests {
             .collect();
         let view = TransitView { compress: 1e6, ..TransitView::default() };
         let mut out = vec![0.0; view.channels() * n];
-        view.apply_row(&series, &mut out);
+        let found = view.apply_row(&series, &mut out);
+        assert!(found.snr > 18.0 && found.snr_without_deepest > 17.0, "{found:?}");
         let centre = out[n + n / 2 - 40..n + n / 2 + 40].iter().copied().fold(f32::INFINITY, f32::min);
         assert!(centre < -18.0, "folded centre {centre}");
         let edge = out[n..n + 500].iter().copied().fold(f32::INFINITY, f32::min);

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::backend::{Backend, TensorId};
 use crate::data::sampler::{gather_batch, Layout};
+use crate::data::{Dataset, Preprocess};
 use crate::model::{Network, Output};
 
 /// Preprocessed series, (rows, channels, len) row-major, with their class indices.
@@ -14,6 +15,35 @@ pub struct Prepared {
     pub len: usize,
     /// Class index per row (None for unlabelled data).
     pub classes: Option<Vec<usize>>,
+    /// Detect, then vet ([`crate::data::Detection`]): the planet class, and per row
+    /// whether the transit search missed it; [`predict`] gives those rows probability 0
+    /// of that class.
+    pub undetected: Option<(usize, Vec<bool>)>,
+}
+
+impl Prepared {
+    /// `ds` prepared as `pre` says, for a model of these class labels, with the rows its
+    /// detection gate stops, if it has one; with `labelled`, each row's class index (labels
+    /// the model lacks read as class 0: check them first).
+    pub fn new(pre: &Preprocess, ds: Dataset, classes: &[i64], labelled: bool) -> Prepared {
+        let (rows, len) = (ds.rows(), ds.len);
+        let indices =
+            labelled.then(|| ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect());
+        let prepared = pre.apply_owned(ds);
+        let gate = pre.transit_view.and_then(|v| v.detection);
+        let undetected = gate.and_then(|g| {
+            let planet = classes.binary_search(&g.planet_label).ok()?;
+            Some((planet, prepared.boxes.iter().map(|&b| !g.passes(b)).collect()))
+        });
+        Prepared {
+            values: prepared.values,
+            rows,
+            channels: pre.channels(),
+            len,
+            classes: indices,
+            undetected,
+        }
+    }
 }
 
 /// Class probabilities, (rows, classes) row-major; a sigmoid model's p becomes [1 - p, p].
@@ -45,7 +75,22 @@ pub fn predict(
             Output::Softmax { classes } => probs.extend_from_slice(&out[..take * classes]),
         }
     }
+    if let Some((planet, undetected)) = &data.undetected {
+        for (row, _) in probs.chunks_mut(classes).zip(undetected).filter(|(_, &u)| u) {
+            rule_out(row, *planet);
+        }
+    }
     Ok(probs)
+}
+
+/// Probability 0 of class `c`, the others' shared out as before (evenly if they had none).
+fn rule_out(row: &mut [f32], c: usize) {
+    let rest = 1.0 - row[c];
+    row[c] = 0.0;
+    let others = (row.len() - 1).max(1) as f32;
+    for (_, p) in row.iter_mut().enumerate().filter(|(i, _)| *i != c) {
+        *p = if rest > 0.0 { *p / rest } else { 1.0 / others };
+    }
 }
 
 /// Mean cross-entropy of predicted probabilities against true classes (probabilities
@@ -68,4 +113,24 @@ pub fn accuracy(probs: &[f32], truth: &[usize]) -> f64 {
 
 pub fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rule_out;
+
+    #[test]
+    fn ruling_out_a_class_shares_its_probability_among_the_others() {
+        let cases: [(&[f32], usize, &[f32]); 4] = [
+            (&[0.3, 0.7], 1, &[1.0, 0.0]),
+            (&[0.2, 0.5, 0.3], 1, &[0.4, 0.0, 0.6]),
+            (&[0.0, 1.0, 0.0], 1, &[0.5, 0.0, 0.5]),
+            (&[0.9, 0.1], 0, &[0.0, 1.0]),
+        ];
+        for (row, c, want) in cases {
+            let mut got = row.to_vec();
+            rule_out(&mut got, c);
+            assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{row:?} without {c}: {got:?}");
+        }
+    }
 }

@@ -63,13 +63,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
     }
     let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
-    let prepared = Prepared {
-        rows: ds.rows(),
-        channels: card.preprocess.channels(),
-        len: ds.len,
-        classes: None,
-        values: card.preprocess.apply_owned(ds),
-    };
+    let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
     let probs = evaluate::predict(be, &net, x, &prepared, layout)?;
     Ok(Scored { card, source, labels, probs })

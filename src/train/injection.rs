@@ -58,10 +58,16 @@ pub struct InjectionRecovery {
     pub false_positive_rate: f64,
     pub eclipsing_binaries: usize,
     pub eclipsing_binaries_flagged: usize,
+    /// With a detection gate (detect, then vet): the share of the hosts above
+    /// `SUMMARY_SNR` that it passed to the network (the ceiling on their recall), and the
+    /// non-planets it passed.
+    pub detected_above_snr15: Option<f64>,
+    pub non_planets_detected: Option<usize>,
 }
 
-/// Scores predictions against the truth; `positive[i]` is the prediction for `truth[i]`.
-pub fn measure(truth: &[TruthRow], positive: &[bool]) -> InjectionRecovery {
+/// Scores predictions against the truth; `positive[i]` is the prediction for `truth[i]`,
+/// `detected[i]` whether the detection gate, if any, passed it.
+pub fn measure(truth: &[TruthRow], positive: &[bool], detected: Option<&[bool]>) -> InjectionRecovery {
     let bins = synth::recall_by_snr(truth, positive);
     let rows = || truth.iter().zip(positive);
     let count = |keep: &dyn Fn(&TruthRow, bool) -> bool| rows().filter(|(t, &p)| keep(t, p)).count();
@@ -69,6 +75,10 @@ pub fn measure(truth: &[TruthRow], positive: &[bool]) -> InjectionRecovery {
     let strong_found = count(&|t, p| p && t.kind == Kind::Planet && t.snr >= SUMMARY_SNR);
     let non_planets = count(&|t, _| t.kind != Kind::Planet);
     let false_positives = count(&|t, p| p && t.kind != Kind::Planet);
+    let passed = |keep: &dyn Fn(&TruthRow) -> bool| {
+        detected.map(|d| truth.iter().zip(d).filter(|(t, &d)| d && keep(t)).count())
+    };
+    let strong_detected = passed(&|t| t.kind == Kind::Planet && t.snr >= SUMMARY_SNR);
     InjectionRecovery {
         stars: truth.len(),
         planets: count(&|t, _| t.kind == Kind::Planet),
@@ -79,6 +89,8 @@ pub fn measure(truth: &[TruthRow], positive: &[bool]) -> InjectionRecovery {
         false_positive_rate: false_positives as f64 / non_planets.max(1) as f64,
         eclipsing_binaries: count(&|t, _| t.kind == Kind::Eb),
         eclipsing_binaries_flagged: count(&|t, p| p && t.kind == Kind::Eb),
+        detected_above_snr15: strong_detected.filter(|_| strong > 0).map(|d| d as f64 / strong as f64),
+        non_planets_detected: passed(&|t| t.kind != Kind::Planet),
     }
 }
 
@@ -110,6 +122,14 @@ impl InjectionRecovery {
             self.eclipsing_binaries_flagged,
             self.eclipsing_binaries
         );
+        if let (Some(hosts), Some(others)) = (self.detected_above_snr15, self.non_planets_detected) {
+            let _ = writeln!(
+                s,
+                "  the detection gate passed {hosts:.3} of the hosts at S/N >= {SUMMARY_SNR} and {others} of the \
+                 {} non-planets to the network",
+                self.non_planets
+            );
+        }
         s
     }
 }
@@ -142,7 +162,8 @@ mod tests {
         let truth: Vec<TruthRow> =
             (0..500).map(|_| row(kinds[rng.gen_range(0..3)], rng.gen_range(1.0..120.0))).collect();
         let positive: Vec<bool> = (0..500).map(|_| rng.gen()).collect();
-        let m = measure(&truth, &positive);
+        let detected: Vec<bool> = (0..500).map(|_| rng.gen()).collect();
+        let m = measure(&truth, &positive, Some(&detected));
         let planets: Vec<usize> = (0..500).filter(|&i| truth[i].kind == Kind::Planet).collect();
         let strong: Vec<usize> = planets.iter().copied().filter(|&i| truth[i].snr >= 15.0).collect();
         let found = strong.iter().filter(|&&i| positive[i]).count();
@@ -153,7 +174,11 @@ mod tests {
         assert_eq!((m.non_planets, m.false_positives), (others.len(), flagged));
         assert!((m.false_positive_rate - flagged as f64 / others.len() as f64).abs() < 1e-12);
         assert_eq!(m.bins.iter().map(|b| b.planets).sum::<usize>(), planets.len());
-        assert!(m.render().contains("non-planets flagged"));
+        let passed = strong.iter().filter(|&&i| detected[i]).count();
+        assert_eq!(m.detected_above_snr15, Some(passed as f64 / strong.len() as f64));
+        assert_eq!(m.non_planets_detected, Some(others.iter().filter(|&&i| detected[i]).count()));
+        assert!(m.render().contains("non-planets flagged") && m.render().contains("detection gate passed"));
+        assert_eq!(measure(&truth, &positive, None).non_planets_detected, None);
     }
 
     #[test]

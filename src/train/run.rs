@@ -134,13 +134,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let layout = if spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
     let prepare = |ds: Dataset| -> Result<Prepared> {
         data::check_known_classes(&ds, &classes)?;
-        Ok(Prepared {
-            rows: ds.rows(),
-            channels: preprocess.channels(),
-            len: ds.len,
-            classes: Some(ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect()),
-            values: preprocess.apply_owned(ds),
-        })
+        Ok(Prepared::new(&preprocess, ds, &classes, true))
     };
     let train_set = Arc::new(prepare(train_data)?);
     let val_set = val.map(&prepare).transpose()?;
@@ -259,9 +253,11 @@ fn injection_recovery(
     seed: u64,
 ) -> Result<InjectionRecovery> {
     let set = injection::generate(seed)?;
-    let probs = evaluate::predict(be, net, slots.x[0], &prepare(set.data)?, layout)?;
+    let prepared = prepare(set.data)?;
+    let probs = evaluate::predict(be, net, slots.x[0], &prepared, layout)?;
     let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
-    Ok(injection::measure(&set.truth, &positive))
+    let detected: Option<Vec<bool>> = prepared.undetected.map(|(_, u)| u.iter().map(|&u| !u).collect());
+    Ok(injection::measure(&set.truth, &positive, detected.as_deref()))
 }
 
 fn validate(o: &TrainOptions) -> Result<()> {
