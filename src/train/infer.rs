@@ -64,6 +64,18 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
     let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
+    if let (Some(gate), Some((_, undetected))) =
+        (card.preprocess.transit_view.and_then(|v| v.detection), &prepared.undetected)
+    {
+        eprintln!(
+            "The transit search detected {} of {} light curves (box S/N >= {}, and >= {} without the deepest \
+             transit); the others score 0 as planets whatever the network says",
+            undetected.iter().filter(|&&u| !u).count(),
+            undetected.len(),
+            gate.min_snr,
+            gate.min_snr_without_deepest
+        );
+    }
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
     let probs = evaluate::predict(be, &net, x, &prepared, layout)?;
     Ok(Scored { card, source, labels, probs })
