@@ -369,12 +369,13 @@ fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lon
     let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
         let set = make(cfg);
         let prepared = Prepared::new(pre, set.test, &[1, 2], true);
-        let (planet, undetected) = prepared.undetected.expect("the main job's preprocessing has a gate");
-        assert_eq!(planet, 1);
-        let rows: Vec<usize> = (0..undetected.len())
+        let detections = prepared.detections.expect("the main job's preprocessing has a gate");
+        assert_eq!(detections.planet, 1);
+        let passed = &detections.passed;
+        let rows: Vec<usize> = (0..passed.len())
             .filter(|&i| set.test_truth[i].kind == kind && set.test_truth[i].snr >= min_snr)
             .collect();
-        let share = rows.iter().filter(|&&i| !undetected[i]).count() as f64 / rows.len() as f64;
+        let share = rows.iter().filter(|&&i| passed[i]).count() as f64 / rows.len() as f64;
         eprintln!("{kind:?}: the gate passed {share:.3} of {}", rows.len());
         (share, rows.len())
     };

@@ -243,7 +243,7 @@ fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[i64], source: &str) -
         channels: 1,
         len: t.width(),
         classes: t.targets.as_ref().map(class_of).transpose()?,
-        undetected: None,
+        detections: None,
     })
 }
 

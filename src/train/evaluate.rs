@@ -15,10 +15,16 @@ pub struct Prepared {
     pub len: usize,
     /// Class index per row (None for unlabelled data).
     pub classes: Option<Vec<usize>>,
-    /// Detect, then vet ([`crate::data::Detection`]): the planet class, and per row
-    /// whether the transit search missed it; [`predict`] gives those rows probability 0
-    /// of that class.
-    pub undetected: Option<(usize, Vec<bool>)>,
+    /// Detect, then vet ([`crate::data::Detection`]): which rows the gate passed.
+    pub detections: Option<Detections>,
+}
+
+/// The rows a detection gate passed to the network; [`predict`] gives the others
+/// probability 0 of being `planet`.
+pub struct Detections {
+    /// The planet class index.
+    pub planet: usize,
+    pub passed: Vec<bool>,
 }
 
 impl Prepared {
@@ -31,9 +37,9 @@ impl Prepared {
             labelled.then(|| ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect());
         let prepared = pre.apply_owned(ds);
         let gate = pre.transit_view.and_then(|v| v.detection);
-        let undetected = gate.and_then(|g| {
+        let detections = gate.and_then(|g| {
             let planet = classes.binary_search(&g.planet_label).ok()?;
-            Some((planet, prepared.boxes.iter().map(|&b| !g.passes(b)).collect()))
+            Some(Detections { planet, passed: prepared.boxes.iter().map(|&b| g.passes(b)).collect() })
         });
         Prepared {
             values: prepared.values,
@@ -41,7 +47,7 @@ impl Prepared {
             channels: pre.channels(),
             len,
             classes: indices,
-            undetected,
+            detections,
         }
     }
 }
@@ -75,9 +81,9 @@ pub fn predict(
             Output::Softmax { classes } => probs.extend_from_slice(&out[..take * classes]),
         }
     }
-    if let Some((planet, undetected)) = &data.undetected {
-        for (row, _) in probs.chunks_mut(classes).zip(undetected).filter(|(_, &u)| u) {
-            rule_out(row, *planet);
+    if let Some(d) = &data.detections {
+        for (row, _) in probs.chunks_mut(classes).zip(&d.passed).filter(|(_, &passed)| !passed) {
+            rule_out(row, d.planet);
         }
     }
     Ok(probs)

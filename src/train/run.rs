@@ -256,7 +256,7 @@ fn injection_recovery(
     let prepared = prepare(set.data)?;
     let probs = evaluate::predict(be, net, slots.x[0], &prepared, layout)?;
     let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
-    let detected: Option<Vec<bool>> = prepared.undetected.map(|(_, u)| u.iter().map(|&u| !u).collect());
+    let detected = prepared.detections.map(|d| d.passed);
     Ok(injection::measure(&set.truth, &positive, detected.as_deref()))
 }
 
