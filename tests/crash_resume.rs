@@ -1,7 +1,8 @@
 //! A training run killed mid-epoch loses at most the epoch in progress: after SIGKILL
 //! the last checkpoint loads and `--resume` completes the run; after SIGINT the run
 //! stops with a message that says how to resume, and the checkpoint is intact; a panic
-//! in the batch scheduler thread becomes an error.
+//! in the batch scheduler thread becomes an error. Either way the resumed run ends with
+//! the parameters of an uninterrupted one.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use starskope::model::checkpoint;
 
 const EPOCHS: usize = 4;
 
@@ -92,12 +94,21 @@ fn epochs_in_history(dir: &Path) -> usize {
     metrics["epochs"].as_array().expect("metrics.json lists epochs").len()
 }
 
-fn resume_completes(dir: &Path) {
+/// `--resume` finishes the run in `dir`, whose data came from `data_seed`, with the
+/// parameters that an uninterrupted run on the same data ends with.
+fn resume_completes(dir: &Path, data_seed: u64) {
     let out = starskope(dir).args(train_args(&["--resume"])).output().unwrap();
     let err = stderr(&out);
     assert!(out.status.success(), "--resume failed:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(epochs_in_history(dir), EPOCHS);
+
+    let whole = tempfile::tempdir().unwrap();
+    write_data(whole.path(), data_seed);
+    let out = starskope(whole.path()).args(train_args(&[])).output().unwrap();
+    assert!(out.status.success(), "the uninterrupted run failed:\n{}", stderr(&out));
+    let params = |d: &Path| checkpoint::load(&d.join("run/model.safetensors")).unwrap().tensors;
+    assert!(params(dir) == params(whole.path()), "the resumed run ended with other parameters");
 }
 
 #[test]
@@ -113,7 +124,7 @@ fn sigkill_mid_epoch_keeps_a_loadable_checkpoint_and_resume_completes() {
 
     assert_loads(dir.path(), "model.safetensors");
     assert_loads(dir.path(), "checkpoint.safetensors");
-    resume_completes(dir.path());
+    resume_completes(dir.path(), 1);
 }
 
 #[test]
@@ -130,7 +141,7 @@ fn sigint_finishes_the_step_says_how_to_resume_and_keeps_the_checkpoint() {
         assert!(err.contains(part), "the message lacks {part:?}:\n{err}");
     }
     assert_loads(dir.path(), "checkpoint.safetensors");
-    resume_completes(dir.path());
+    resume_completes(dir.path(), 2);
 }
 
 #[test]

@@ -364,7 +364,7 @@ fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
 fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lone_dips() {
     use starskope::data::{Detection, Preprocess};
     use starskope::train::{defaults, evaluate::Prepared};
-    let pre = defaults::builtin_preprocess("seed-cnn");
+    let pre = defaults::for_builtin_data("seed-cnn").preprocess;
     // The share of the rows of `kind` and truth S/N >= `min_snr` that the gate passes.
     let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
         let set = make(cfg);

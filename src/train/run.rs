@@ -68,7 +68,10 @@ struct Inputs {
 
 pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let spec = model::resolve(&args.model)?;
-    let d = defaults::for_model(&spec.name);
+    let d = match args.train {
+        None => defaults::for_builtin_data(&spec.name),
+        Some(_) => defaults::for_model(&spec.name),
+    };
     std::fs::create_dir_all(&args.out).with_context(|| {
         format!(
             "cannot create the run directory {}: give --out a directory you can write to",
@@ -84,10 +87,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
                 Some(w) => Some(w),
                 None => d.preprocess.smooth_window,
             },
-            ..match args.train {
-                None => defaults::builtin_preprocess(&spec.name),
-                Some(_) => d.preprocess,
-            }
+            ..d.preprocess
         },
     };
     // Read with room for the prepared channels: each file's rows then exist once.
