@@ -5,6 +5,7 @@ pub mod csv_reader;
 pub mod dataset;
 pub mod error;
 pub mod preprocess;
+mod rotation;
 pub mod sampler;
 pub mod split;
 pub mod synth;

@@ -13,7 +13,8 @@
 //! residual from 6.5% of its amplitude to 0.5%. The residual is divided by its robust scatter
 //! (1.4826 x median absolute deviation) after K2's roll sawtooth is taken out where
 //! there is one ([`remove_roll`]), so that a transit's depth reads in sigmas
-//! whatever the star's brightness.
+//! whatever the star's brightness. Last, the ripple a star rotating in 0.5 to 3 days
+//! leaves is taken out where that lowers the scatter ([`super::rotation`]).
 
 /// A whitened series: `values` in units of the residual scatter (0 where unobserved).
 pub struct Whitened {
@@ -21,6 +22,8 @@ pub struct Whitened {
     /// False for filled gaps and removed single-cadence outliers.
     pub observed: Vec<bool>,
 }
+
+use super::rotation::remove_fast_rotation;
 
 /// Positive excursions above this many sigma are clipped: transits only dim a star, so
 /// the excess is a cosmic ray or a systematic, never signal.
@@ -81,6 +84,7 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
             *r = 0.0;
         }
     }
+    remove_fast_rotation(&mut residual, &observed);
     Whitened { values: residual, observed }
 }
 
@@ -152,7 +156,7 @@ fn remove_roll(residual: &mut [f32], observed: &[bool]) {
 
 /// 1.4826 x the median absolute value of the observed entries (the standard deviation
 /// for Gaussian noise, unmoved by a few deep dips).
-fn robust_scale(residual: &[f32], observed: &[bool]) -> f32 {
+pub(super) fn robust_scale(residual: &[f32], observed: &[bool]) -> f32 {
     1.4826 * median_abs(residual.iter().zip(observed).filter(|(_, &o)| o).map(|(r, _)| *r))
 }
 
