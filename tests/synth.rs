@@ -391,7 +391,7 @@ fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lon
     let (lone, count) = passed(&dips, Kind::Star, 0.0);
     assert!(count == 150 && lone <= 0.2, "{lone:.3} of {count} lone dips");
     // What stops them is the S/N without the deepest transit.
-    let gate = pre.transit_view.and_then(|v| v.detection).expect("a gate");
+    let gate = pre.detection().expect("a gate");
     let total_only = Preprocess::transit_search(Detection { min_snr_without_deepest: 0.0, ..gate });
     let (loose, _) = passed_by(&total_only, &dips, Kind::Star, 0.0);
     assert!(loose >= 2.0 * lone, "{loose:.3} of the lone dips pass on the total S/N alone");

@@ -43,6 +43,11 @@ impl Preprocess {
         Preprocess { transit_view: Some(view), ..Preprocess::default() }
     }
 
+    /// The transit search's detection gate, if it has one.
+    pub fn detection(&self) -> Option<Detection> {
+        self.transit_view.and_then(|v| v.detection)
+    }
+
     /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
     pub fn channel_names(&self) -> &'static str {
         match (self.transit_view.map(|v| v.vetting), self.smooth_window.is_some()) {

@@ -34,7 +34,7 @@ pub fn remove_fast_rotation(values: &mut [f32], observed: &[bool]) {
     if count == 0 || (n as f64) < 2.0 * PERIODS.1 {
         return;
     }
-    let (frequency, coefficients) = best_sinusoid(values, observed);
+    let (frequency, coefficients) = best_sinusoid(values, observed, count);
     let ripple = |i: usize| {
         let phase = TAU * frequency * i as f64;
         let [s1, c1, s2, c2] = coefficients;
@@ -51,10 +51,10 @@ pub fn remove_fast_rotation(values: &mut [f32], observed: &[bool]) {
 
 /// The frequency (cycles per cadence) whose sinusoid and first harmonic explain most of
 /// the variance, and their least-squares coefficients (sin, cos, sin 2x, cos 2x), the
-/// terms taken as orthogonal over the observed cadences.
-fn best_sinusoid(values: &[f32], observed: &[bool]) -> (f64, [f64; 4]) {
+/// terms taken as orthogonal over the `count` observed cadences.
+fn best_sinusoid(values: &[f32], observed: &[bool], count: usize) -> (f64, [f64; 4]) {
     let n = values.len();
-    let norm = 2.0 / observed.iter().filter(|&&o| o).count() as f64;
+    let norm = 2.0 / count as f64;
     let mut best = (0.0, [0.0; 4], f64::NEG_INFINITY);
     let mut frequency = 1.0 / PERIODS.1;
     while frequency <= 1.0 / PERIODS.0 {

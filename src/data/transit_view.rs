@@ -12,16 +12,15 @@
 //!
 //! With `vetting`, two more: the tests by which transit surveys (Kepler's Robovetter,
 //! Astronet) tell planets from their impostors, at the same period.
-//! - Channel 2, odd minus even: the same running window over the odd-numbered and
-//!   over the even-numbered transit epochs alone; the difference of their mean values
-//!   in units of its noise (`odd_even_by_depth`; before it, the difference of their
-//!   S/Ns over sqrt(2)), signed so that it dips at the centre (deeper half minus
-//!   shallower). A planet's transits are alike: unit noise, however many each half has. A single event (a lone dip,
-//!   one eclipse) folded with noise at a long period is in one half only; an eclipsing
-//!   binary found at half its period alternates primary and secondary eclipses of
-//!   unequal depths: both dip here. The difference is taken before the compression
-//!   below, which would squeeze a 1000-sigma primary and a 300-sigma secondary to
-//!   nearly the same value.
+//! - Channel 2, odd minus even: the same running window over the odd-numbered and over the
+//!   even-numbered transit epochs alone; the difference of their mean values in units of
+//!   its noise (`odd_even_by_depth`; before it, the difference of their S/Ns over sqrt(2)),
+//!   signed so that it dips at the centre (deeper half minus shallower). A planet's
+//!   transits are alike: unit noise, however many each half has. A single event (a lone
+//!   dip, one eclipse) folded with noise at a long period is in one half only; an eclipsing
+//!   binary found at half its period alternates primary and secondary eclipses of unequal
+//!   depths: both dip here. The difference is taken before the compression below, which
+//!   would squeeze a 1000-sigma primary and a 300-sigma secondary to nearly the same value.
 //! - Channel 3, the secondary eclipse: the fold of channel 1 with phase 0.5 at the
 //!   centre. A planet's occultation is far below the noise at K2's precision; an
 //!   eclipsing binary found at its period shows its secondary eclipse there.
@@ -205,9 +204,8 @@ impl Fold {
     /// where the window covers it, and 0 where the window picks no slot.
     fn box_snr(&self, keep: impl Fn(bool) -> bool, window: usize, out: &mut [f32]) {
         let (sum, count) = self.running_sum(keep, window);
-        for ((v, s), &c) in out.iter_mut().zip(&sum).zip(&count) {
-            // Counts are whole numbers; below one half the window holds nothing picked.
-            *v = if c >= 0.5 { s / c.sqrt() } else { 0.0 };
+        for ((v, &s), &c) in out.iter_mut().zip(&sum).zip(&count) {
+            *v = snr(s, c);
         }
     }
 
@@ -219,7 +217,6 @@ impl Fold {
     fn odd_minus_even(&self, window: usize, by_depth: bool, out: &mut [f32]) {
         let (odd, n_odd) = self.running_sum(|odd| odd, window);
         let (even, n_even) = self.running_sum(|odd| !odd, window);
-        let snr = |s: f32, c: f32| if c >= 0.5 { s / c.sqrt() } else { 0.0 };
         for (i, v) in out.iter_mut().enumerate() {
             let (so, co, se, ce) = (odd[i], n_odd[i], even[i], n_even[i]);
             *v = if by_depth && co >= 0.5 && ce >= 0.5 {
@@ -232,6 +229,16 @@ impl Fold {
         if out[centre] > 0.0 {
             out.iter_mut().for_each(|v| *v = -*v);
         }
+    }
+}
+
+/// A running `sum` over `count` picked slots in units of its noise; 0 for none (counts
+/// are whole numbers: below one half the window holds nothing picked).
+fn snr(sum: f32, count: f32) -> f32 {
+    if count >= 0.5 {
+        sum / count.sqrt()
+    } else {
+        0.0
     }
 }
 

@@ -36,7 +36,7 @@ impl Prepared {
         let indices =
             labelled.then(|| ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect());
         let prepared = pre.apply_owned(ds);
-        let gate = pre.transit_view.and_then(|v| v.detection);
+        let gate = pre.detection();
         let detections = gate.and_then(|g| {
             let planet = classes.binary_search(&g.planet_label).ok()?;
             Some(Detections { planet, passed: prepared.boxes.iter().map(|&b| g.passes(b)).collect() })

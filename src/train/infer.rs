@@ -64,9 +64,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
     let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
-    if let (Some(gate), Some(d)) =
-        (card.preprocess.transit_view.and_then(|v| v.detection), &prepared.detections)
-    {
+    if let (Some(gate), Some(d)) = (card.preprocess.detection(), &prepared.detections) {
         eprintln!(
             "The transit search detected {} of {} light curves (box S/N >= {}, and >= {} without the deepest \
              transit); the others score 0 as planets whatever the network says",
