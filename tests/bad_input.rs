@@ -355,8 +355,14 @@ fn damaged_checkpoints(original: &[u8], rng: &mut ChaCha8Rng) -> Vec<(&'static s
     let mut foreign = (foreign_header.len() as u64).to_le_bytes().to_vec();
     foreign.extend_from_slice(foreign_header);
     foreign.extend_from_slice(&[0; 8]);
+    // An edited card: the model's input channels no longer match those its preprocessing makes.
+    let field = br#"\"channels\":2"#;
+    let at = original.windows(field.len()).position(|w| w == field).expect("the card's channels field");
+    let mut edited = original.to_vec();
+    edited[at + field.len() - 1] = b'3';
     vec![
         ("truncated", original[..original.len() / 2].to_vec(), "not fully covered"),
+        ("edited", edited, "takes 3 input channels, but its preprocessing makes 2"),
         ("corrupt", garbled, "not a usable Starskøpe checkpoint"),
         ("nan", nan, "holds NaN or infinite values"),
         ("foreign", foreign, "no Starskøpe metadata"),

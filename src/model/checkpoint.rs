@@ -127,8 +127,13 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
 }
 
 impl Checkpoint {
-    /// Every parameter the card's model needs is present with the right shape.
+    /// The card agrees with itself, and every parameter its model needs is present with
+    /// the right shape.
     fn check_params(&self) -> Result<()> {
+        let (takes, makes) = (self.card.channels, self.card.preprocess.channels());
+        if takes != makes {
+            bail!("its model takes {takes} input channels, but its preprocessing makes {makes}");
+        }
         for layer in self.card.plan()? {
             for p in layer.params {
                 match self.tensors.get(&p.name) {
