@@ -100,15 +100,19 @@ pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
         let slots = period.ceil() as usize;
         folded_sum[..slots].fill(0.0);
         folded_count[..slots].fill(0);
-        let mut phase = 0.0f64;
-        for (&s, &c) in sum.iter().zip(&count) {
-            let slot = phase as usize;
-            folded_sum[slot] += s;
-            folded_count[slot] += c;
-            phase += 1.0;
-            if phase >= period {
-                phase -= period;
+        // Cycle k covers bins ceil(k period) .. ceil((k + 1) period), at phases 0, 1, ...
+        // from its first bin: each cycle adds a run of bins onto the first slots.
+        let mut first = 0;
+        for k in 1.. {
+            let end = ((k as f64 * period).ceil() as usize).min(bins);
+            for (slot, (&s, &c)) in sum[first..end].iter().zip(&count[first..end]).enumerate() {
+                folded_sum[slot] += s;
+                folded_count[slot] += c;
             }
+            if end == bins {
+                break;
+            }
+            first = end;
         }
         for (&width, &red) in
             WIDTHS.iter().zip(&red).filter(|(&w, _)| w as f64 <= (MAX_DUTY * period).max(1.0))
