@@ -403,13 +403,17 @@ fn damaged_checkpoints_are_refused_by_resume() {
 fn resume_refuses_a_checkpoint_of_another_model() {
     let mut f = Fixture::new(42);
     f.trained("run");
+    assert_fails(
+        &f.train("train.csv", "run", &["--resume", "--epochs", "2", "--members", "2"]),
+        &["--resume", "number of --members", "resume with the same --model, --train and --members"],
+    );
     let three = f.csv("three.csv", &[1, 2, 3]);
     assert_succeeds(&f.train(&three, "other", &[]));
     std::fs::copy(f.path().join("other/checkpoint.safetensors"), f.path().join("run/checkpoint.safetensors"))
         .unwrap();
     assert_fails(
         &f.train("train.csv", "run", &["--resume", "--epochs", "2"]),
-        &["--resume", "trained with another model, data shape or classes", "choose a new --out"],
+        &["--resume", "trained with another model, data shape, classes", "choose a new --out"],
     );
     assert_fails(
         &f.train("train.csv", "empty_dir", &["--resume"]),

@@ -2,7 +2,7 @@
 //! the last checkpoint loads and `--resume` completes the run; after SIGINT the run
 //! stops with a message that says how to resume, and the checkpoint is intact; a panic
 //! in the batch scheduler thread becomes an error. Either way the resumed run ends with
-//! the parameters of an uninterrupted one.
+//! the parameters of an uninterrupted one (the SIGINT run trains an ensemble of two).
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -38,20 +38,21 @@ fn write_data(dir: &Path, seed: u64) {
     std::fs::write(dir.join("train.csv"), text).unwrap();
 }
 
-fn train_args(extra: &[&'static str]) -> Vec<String> {
+/// The run's arguments: `members` networks side by side, and `extra`.
+fn train_args(members: &'static str, extra: &[&'static str]) -> Vec<String> {
     let epochs = EPOCHS.to_string();
     let mut args = vec!["train", "--train", "train.csv", "--model", "fcn", "--epochs", &epochs];
-    args.extend(["--batch", "16", "--seed", "5", "--device", "cpu", "--out", "run"]);
+    args.extend(["--batch", "16", "--seed", "5", "--device", "cpu", "--out", "run", "--members", members]);
     args.extend(extra);
     args.into_iter().map(String::from).collect()
 }
 
 /// Starts a training run and returns it once the first epoch's checkpoint exists, after
 /// waiting half as long again so that the run is inside its second epoch.
-fn start_and_wait_for_checkpoint(dir: &Path) -> Child {
+fn start_and_wait_for_checkpoint(dir: &Path, members: &'static str) -> Child {
     let started = Instant::now();
     let mut child = starskope(dir)
-        .args(train_args(&[]))
+        .args(train_args(members, &[]))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -94,10 +95,10 @@ fn epochs_in_history(dir: &Path) -> usize {
     metrics["epochs"].as_array().expect("metrics.json lists epochs").len()
 }
 
-/// `--resume` finishes the run in `dir`, whose data came from `data_seed`, with the
-/// parameters that an uninterrupted run on the same data ends with.
-fn resume_completes(dir: &Path, data_seed: u64) {
-    let out = starskope(dir).args(train_args(&["--resume"])).output().unwrap();
+/// `--resume` finishes the run of `members` networks in `dir`, whose data came from
+/// `data_seed`, with the parameters that an uninterrupted run on the same data ends with.
+fn resume_completes(dir: &Path, data_seed: u64, members: &'static str) {
+    let out = starskope(dir).args(train_args(members, &["--resume"])).output().unwrap();
     let err = stderr(&out);
     assert!(out.status.success(), "--resume failed:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -105,17 +106,23 @@ fn resume_completes(dir: &Path, data_seed: u64) {
 
     let whole = tempfile::tempdir().unwrap();
     write_data(whole.path(), data_seed);
-    let out = starskope(whole.path()).args(train_args(&[])).output().unwrap();
+    let out = starskope(whole.path()).args(train_args(members, &[])).output().unwrap();
     assert!(out.status.success(), "the uninterrupted run failed:\n{}", stderr(&out));
     let params = |d: &Path| checkpoint::load(&d.join("run/model.safetensors")).unwrap().tensors;
-    assert!(params(dir) == params(whole.path()), "the resumed run ended with other parameters");
+    let resumed = params(dir);
+    assert!(resumed == params(whole.path()), "the resumed run ended with other parameters");
+    let last_member = format!("member{}.", members.parse::<usize>().unwrap() - 1);
+    assert!(
+        members == "1" || resumed.keys().any(|name| name.starts_with(&last_member)),
+        "the model lacks ensemble member {last_member}"
+    );
 }
 
 #[test]
 fn sigkill_mid_epoch_keeps_a_loadable_checkpoint_and_resume_completes() {
     let dir = tempfile::tempdir().unwrap();
     write_data(dir.path(), 1);
-    let child = start_and_wait_for_checkpoint(dir.path());
+    let child = start_and_wait_for_checkpoint(dir.path(), "1");
     signal(&child, "KILL");
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
@@ -124,14 +131,14 @@ fn sigkill_mid_epoch_keeps_a_loadable_checkpoint_and_resume_completes() {
 
     assert_loads(dir.path(), "model.safetensors");
     assert_loads(dir.path(), "checkpoint.safetensors");
-    resume_completes(dir.path(), 1);
+    resume_completes(dir.path(), 1, "1");
 }
 
 #[test]
 fn sigint_finishes_the_step_says_how_to_resume_and_keeps_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     write_data(dir.path(), 2);
-    let child = start_and_wait_for_checkpoint(dir.path());
+    let child = start_and_wait_for_checkpoint(dir.path(), "2");
     signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
@@ -141,7 +148,7 @@ fn sigint_finishes_the_step_says_how_to_resume_and_keeps_the_checkpoint() {
         assert!(err.contains(part), "the message lacks {part:?}:\n{err}");
     }
     assert_loads(dir.path(), "checkpoint.safetensors");
-    resume_completes(dir.path(), 2);
+    resume_completes(dir.path(), 2, "2");
 }
 
 #[test]

@@ -29,6 +29,24 @@ pub struct ModelCard {
     pub classes: Vec<i64>,
     pub channels: usize,
     pub length: usize,
+    /// Networks of this model trained side by side from different initial values, whose
+    /// class probabilities are averaged (see [`member_name`]). Checkpoints written before
+    /// ensembles existed hold one.
+    #[serde(default = "one")]
+    pub members: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The name of member `member`'s tensor `name`: member 0 keeps the plain names (so a
+/// one-member checkpoint is what it always was), the others are prefixed `member{k}.`.
+pub fn member_name(member: usize, name: &str) -> String {
+    match member {
+        0 => name.to_string(),
+        k => format!("member{k}.{name}"),
+    }
 }
 
 impl ModelCard {
@@ -134,12 +152,16 @@ impl Checkpoint {
         if takes != makes {
             bail!("its model takes {takes} input channels, but its preprocessing makes {makes}");
         }
-        for layer in self.card.plan()? {
-            for p in layer.params {
-                match self.tensors.get(&p.name) {
-                    None => bail!("parameter {} is missing", p.name),
+        if self.card.members == 0 {
+            bail!("its model has no networks (members 0)");
+        }
+        for member in 0..self.card.members {
+            for p in self.card.plan()?.iter().flat_map(|l| &l.params) {
+                let name = member_name(member, &p.name);
+                match self.tensors.get(&name) {
+                    None => bail!("parameter {name} is missing"),
                     Some((shape, _)) if *shape != p.shape => {
-                        bail!("parameter {} has shape {shape:?}, the model needs {:?}", p.name, p.shape)
+                        bail!("parameter {name} has shape {shape:?}, the model needs {:?}", p.shape)
                     }
                     _ => {}
                 }
@@ -148,8 +170,12 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The parameter values in plan order.
-    pub fn param_values(&self, layers: &[LayerPlan]) -> Vec<Vec<f32>> {
-        layers.iter().flat_map(|l| &l.params).map(|p| self.tensors[&p.name].1.clone()).collect()
+    /// Member `member`'s parameter values in plan order.
+    pub fn param_values(&self, layers: &[LayerPlan], member: usize) -> Vec<Vec<f32>> {
+        layers
+            .iter()
+            .flat_map(|l| &l.params)
+            .map(|p| self.tensors[&member_name(member, &p.name)].1.clone())
+            .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! the forward/backward pass over the backend, checkpoints.
 
 pub mod checkpoint;
+pub mod ensemble;
 pub mod init;
 pub mod network;
 pub mod plan;
@@ -9,6 +10,7 @@ pub mod presets;
 pub mod spec;
 pub mod summary;
 
+pub use ensemble::Ensemble;
 pub use network::Network;
 pub use spec::{ModelSpec, Output};
 

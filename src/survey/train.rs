@@ -13,10 +13,10 @@ use serde::Serialize;
 use crate::backend::{Activation, AdamConfig, Backend, Storage};
 use crate::data::{self, Layout, Preprocess, SampleMode};
 use crate::metrics::Report;
-use crate::model::checkpoint::{self, ModelCard, Tensors};
+use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
 use crate::model::presets::{survey_mlp, SURVEY_MLP_WIDTHS};
 use crate::model::spec::{Head, LayerSpec, ModelSpec};
-use crate::model::{self, init, Network};
+use crate::model::{self, Ensemble};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::trainer::{EpochHook, EpochRecord, Progress, Slots, TrainOptions, Trainer};
 
@@ -128,13 +128,12 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         classes: classes.clone(),
         channels: 1,
         length: train.width(),
+        members: 1,
     };
     let layers = card.plan()?;
-    let net = Network::build(be, &layers, card.output()?, args.batch)?;
-    for (p, v) in net.params.iter().zip(init::initial_values(&layers, args.seed)) {
-        be.upload(p.value, &v);
-    }
-    let slots = Slots::new(be, &net)?;
+    let nets = Ensemble::build(be, &layers, card.output()?, args.batch, 1)?;
+    nets.init(be, &layers, args.seed);
+    let slots = Slots::new(be, &nets)?;
     let opts = TrainOptions {
         epochs: args.epochs,
         batch: args.batch,
@@ -161,13 +160,18 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     }
     let mut progress = Progress::default();
     let mut hook = KeepBest { best: None, verbose: args.verbose, epochs: args.epochs };
-    let trainer =
-        Trainer { net: &net, slots: &slots, opts: &opts, layout: Layout::ChannelsFirst, rolled_channels: 1 };
+    let trainer = Trainer {
+        nets: &nets,
+        slots: &slots,
+        opts: &opts,
+        layout: Layout::ChannelsFirst,
+        rolled_channels: 1,
+    };
     trainer.run(be, &train_set, Some(&val_set), &mut progress, &mut hook)?;
     let best = hook.best.context("no epoch finished")?;
-    for (p, (_, _, v)) in net.params.iter().zip(&best) {
-        be.upload(p.value, v);
-    }
+    let by_name: TensorMap =
+        best.iter().map(|(name, shape, v)| (name.clone(), (shape.clone(), v.clone()))).collect();
+    nets.upload_params(be, &by_name, false)?;
     checkpoint::save(&args.out.join("model.safetensors"), &card, &best, None)?;
     standardizer.save(&args.out.join(standardize::FILE_NAME))?;
 
@@ -175,7 +179,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         Some(t) => (t, "test"),
         None => (&val_set, "validation"),
     };
-    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, Layout::ChannelsFirst)?;
+    let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
     let train_truth = train_set.classes.clone().unwrap_or_default();
     let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
@@ -214,12 +218,10 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
     let features = FeatureTable { targets: None, ..FeatureTable::of(survey) };
     let set = prepared(&features, &standardizer, &ck.card.classes, &survey.source)?;
     let layers = ck.card.plan()?;
-    let net = Network::build(be, &layers, ck.card.output()?, set.rows.clamp(1, 64))?;
-    for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
-        be.upload(p.value, &v);
-    }
-    let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
-    let probs = evaluate::predict(be, &net, x, &set, Layout::ChannelsFirst)?;
+    let batch = set.rows.clamp(1, 64);
+    let nets = Ensemble::load(be, &ck, &layers, batch)?;
+    let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
+    let probs = evaluate::predict(be, &nets, x, &set, Layout::ChannelsFirst)?;
     Ok((ck.card, probs))
 }
 
@@ -302,7 +304,7 @@ struct KeepBest {
 impl EpochHook for KeepBest {
     fn epoch_end(
         &mut self,
-        net: &Network,
+        nets: &Ensemble,
         be: &mut dyn Backend,
         progress: &Progress,
         improved: bool,
@@ -312,7 +314,7 @@ impl EpochHook for KeepBest {
             eprintln!("{}", r.line(self.epochs, improved));
         }
         if improved {
-            self.best = Some(net.download_params(be, false)?);
+            self.best = Some(nets.download_params(be, false)?);
         }
         Ok(())
     }

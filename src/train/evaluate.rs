@@ -5,7 +5,8 @@ use anyhow::Result;
 use crate::backend::{Backend, TensorId};
 use crate::data::sampler::{gather_batch, Layout};
 use crate::data::{Dataset, Preprocess};
-use crate::model::{Network, Output};
+use crate::model::ensemble::Ensemble;
+use crate::model::Output;
 
 /// Preprocessed series, (rows, channels, len) row-major, with their class indices.
 pub struct Prepared {
@@ -52,33 +53,42 @@ impl Prepared {
     }
 }
 
-/// Class probabilities, (rows, classes) row-major; a sigmoid model's p becomes [1 - p, p].
-/// The last batch is padded with copies of the last row, whose outputs are dropped.
+/// Class probabilities, (rows, classes) row-major, the mean of the ensemble's members'; a
+/// sigmoid model's p becomes [1 - p, p]. The last batch is padded with copies of the last
+/// row, whose outputs are dropped.
 pub fn predict(
     be: &mut dyn Backend,
-    net: &Network,
+    nets: &Ensemble,
     x: TensorId,
     data: &Prepared,
     layout: Layout,
 ) -> Result<Vec<f32>> {
-    let classes = match net.output {
+    let head = nets.head();
+    let classes = match head.output {
         Output::Sigmoid => 2,
         Output::Softmax { classes } => classes,
     };
-    let mut probs = Vec::with_capacity(data.rows * classes);
-    let mut host = vec![0.0f32; net.batch * data.channels * data.len];
-    for start in (0..data.rows).step_by(net.batch) {
+    let share = 1.0 / nets.members.len() as f32;
+    let mut probs = vec![0.0f32; data.rows * classes];
+    let mut host = vec![0.0f32; head.batch * data.channels * data.len];
+    for start in (0..data.rows).step_by(head.batch) {
         let picks: Vec<(usize, usize)> =
-            (start..start + net.batch).map(|r| (r.min(data.rows - 1), 0)).collect();
+            (start..start + head.batch).map(|r| (r.min(data.rows - 1), 0)).collect();
         gather_batch(&data.values, (data.channels, 0), data.len, &picks, layout, &mut host);
         be.upload(x, &host);
-        net.forward(be, x, false, 0, 0);
-        net.predict_probs(be);
-        let out = be.try_download(net.probs)?;
-        let take = (data.rows - start).min(net.batch);
-        match net.output {
-            Output::Sigmoid => out[..take].iter().for_each(|&p| probs.extend([1.0 - p, p])),
-            Output::Softmax { classes } => probs.extend_from_slice(&out[..take * classes]),
+        let take = (data.rows - start).min(head.batch);
+        let rows = &mut probs[start * classes..(start + take) * classes];
+        for net in &nets.members {
+            net.forward(be, x, false, 0, 0);
+            net.predict_probs(be);
+            let out = be.try_download(net.probs)?;
+            match net.output {
+                Output::Sigmoid => rows.chunks_mut(2).zip(&out).for_each(|(row, &p)| {
+                    row[0] += share * (1.0 - p);
+                    row[1] += share * p;
+                }),
+                Output::Softmax { .. } => rows.iter_mut().zip(&out).for_each(|(r, &p)| *r += share * p),
+            }
         }
     }
     if let Some(d) = &data.detections {
@@ -90,8 +100,10 @@ pub fn predict(
 }
 
 /// Probability 0 of class `c`, the others' shared out as before (evenly if they had none).
+/// Their share is of their own sum, not of 1 - row[c]: an ensemble's mean probabilities
+/// need not add up to 1 to the last bit, and a ruled-out binary row is exactly [1, 0].
 fn rule_out(row: &mut [f32], c: usize) {
-    let rest = 1.0 - row[c];
+    let rest: f32 = row.iter().enumerate().filter(|(i, _)| *i != c).map(|(_, p)| p).sum();
     row[c] = 0.0;
     let others = (row.len() - 1).max(1) as f32;
     for (_, p) in row.iter_mut().enumerate().filter(|(i, _)| *i != c) {

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::backend::{Backend, Storage};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::model::checkpoint::{self, ModelCard};
-use crate::model::{network, Network};
+use crate::model::{network, Ensemble};
 use crate::train::evaluate::{self, argmax, Prepared};
 
 /// Series scored per device batch at inference.
@@ -57,11 +57,8 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
     }
     let layers = card.plan()?;
     let batch = BATCH.min(ds.rows()).min(network::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
-    let net = Network::build(be, &layers, card.output()?, batch)?;
-    for (p, v) in net.params.iter().zip(ck.param_values(&layers)) {
-        be.upload(p.value, &v);
-    }
-    let x = be.try_alloc_as(net.batch * net.input.numel(), Storage::Data).context("the input batch")?;
+    let nets = Ensemble::load(be, &ck, &layers, batch)?;
+    let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
     if let (Some(gate), Some(d)) = (card.preprocess.detection(), &prepared.detections) {
@@ -75,7 +72,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         );
     }
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
-    let probs = evaluate::predict(be, &net, x, &prepared, layout)?;
+    let probs = evaluate::predict(be, &nets, x, &prepared, layout)?;
     Ok(Scored { card, source, labels, probs })
 }
 

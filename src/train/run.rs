@@ -12,7 +12,7 @@ use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
-use crate::model::{self, plan, Network};
+use crate::model::{self, plan, Ensemble};
 use crate::train::defaults;
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{NonFinite, OnNan, MAX_LR_HALVINGS};
@@ -50,6 +50,8 @@ pub struct TrainArgs {
     pub inject: Option<usize>,
     /// The label of planet hosts, which injected curves get (None: Kaggle's 2).
     pub planet_label: Option<i64>,
+    /// Networks trained side by side and averaged (None: the default for the data).
+    pub members: Option<usize>,
 }
 
 /// The run state stored in every checkpoint: with the card, enough to resume.
@@ -93,18 +95,26 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     // Read with room for the prepared channels: each file's rows then exist once.
     let Inputs { train: train_data, val, test, test_truth } = load_inputs(args, preprocess.channels())?;
     let classes = train_data.classes();
+    let members = match (&resumed, args.members) {
+        (_, Some(0)) => bail!("--members must be at least 1"),
+        (_, Some(m)) => m,
+        (Some((card, ..)), None) => card.members,
+        (None, None) => d.members,
+    };
     let card = ModelCard {
         spec: spec.clone(),
         preprocess: preprocess.clone(),
         classes: classes.clone(),
         channels: preprocess.channels(),
         length: train_data.len,
+        members,
     };
     if let Some((old, ..)) = &resumed {
         if *old != card {
             bail!(
-                "--resume: the checkpoint in {} was trained with another model, data shape or classes; \
-                 resume with the same --model and --train, or choose a new --out",
+                "--resume: the checkpoint in {} was trained with another model, data shape, classes \
+                 or number of --members; resume with the same --model, --train and --members, or \
+                 choose a new --out",
                 args.out.display()
             );
         }
@@ -140,20 +150,23 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let val_set = val.map(&prepare).transpose()?;
     let test_set = test.map(&prepare).transpose()?;
 
-    let net = Network::build(be, &layers, output, options.batch)?;
-    let slots = Slots::new(be, &net)?;
+    let nets = Ensemble::build(be, &layers, output, options.batch, members)?;
+    let slots = Slots::new(be, &nets)?;
     let mut progress = match resumed {
         Some((_, state, tensors)) => {
-            load_tensors(be, &net, &tensors, true)?;
+            nets.upload_params(be, &tensors, true)?;
             state.progress
         }
-        None => rewind(be, &net, &layers, &args.out, options.seed, false)?,
+        None => rewind(be, &nets, &layers, &args.out, options.seed, false)?,
     };
 
+    let parameters = model::summary::group(model::summary::totals(&layers).total);
     eprintln!(
-        "Training {} ({} parameters) on {} rows of length {} ({} classes) on {}; run directory {}",
-        spec.name,
-        model::summary::group(model::summary::totals(&layers).total),
+        "Training {} on {} rows of length {} ({} classes) on {}; run directory {}",
+        match members {
+            1 => format!("{} ({parameters} parameters)", spec.name),
+            m => format!("an ensemble of {m} {} networks ({parameters} parameters each)", spec.name),
+        },
         train_set.rows,
         train_set.len,
         classes.len(),
@@ -164,7 +177,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let mut halvings = 0;
     let finished = loop {
         let rolled_channels = preprocess.time_channels();
-        let trainer = Trainer { net: &net, slots: &slots, opts: &options, layout, rolled_channels };
+        let trainer = Trainer { nets: &nets, slots: &slots, opts: &options, layout, rolled_channels };
         let error = match trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook) {
             Ok(finished) => break finished,
             Err(e) => e,
@@ -193,7 +206,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         halvings += 1;
         options.adam.lr /= 2.0;
         hook.options = options.clone();
-        progress = rewind(be, &net, &layers, &args.out, options.seed, hook.checkpointed)?;
+        progress = rewind(be, &nets, &layers, &args.out, options.seed, hook.checkpointed)?;
         eprintln!(
             "{error:#}\n--on-nan reduce-lr: going back to {} and continuing with --lr {} (halving {halvings} of {MAX_LR_HALVINGS})",
             match progress.history.len() {
@@ -220,10 +233,10 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         (None, Some(_)) => "validation",
         _ => "train",
     };
-    let last_probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout)?;
+    let last_probs = evaluate::predict(be, &nets, slots.x[0], evaluated, layout)?;
     let best = checkpoint::load(&args.out.join("model.safetensors"))?;
-    load_tensors(be, &net, &best.tensors, false)?;
-    let probs = evaluate::predict(be, &net, slots.x[0], evaluated, layout)?;
+    nets.upload_params(be, &best.tensors, false)?;
+    let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, layout)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
     let run = RunReport::new(report::RunInputs {
         classes: &classes,
@@ -235,7 +248,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         evaluated_on,
         snr_truth: if evaluated_on == "test" { test_truth.as_deref() } else { None },
         injection: match args.train {
-            None => Some(injection_recovery(be, &net, &slots, layout, &prepare, args.seed)?),
+            None => Some(injection_recovery(be, &nets, &slots, layout, &prepare, args.seed)?),
             Some(_) => None,
         },
     })?;
@@ -246,7 +259,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
 /// Scores the selected model on the injection set that goes with the built-in data.
 fn injection_recovery(
     be: &mut dyn Backend,
-    net: &Network,
+    nets: &Ensemble,
     slots: &Slots,
     layout: Layout,
     prepare: &dyn Fn(Dataset) -> Result<Prepared>,
@@ -254,7 +267,7 @@ fn injection_recovery(
 ) -> Result<InjectionRecovery> {
     let set = injection::generate(seed)?;
     let prepared = prepare(set.data)?;
-    let probs = evaluate::predict(be, net, slots.x[0], &prepared, layout)?;
+    let probs = evaluate::predict(be, nets, slots.x[0], &prepared, layout)?;
     let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
     let detected = prepared.detections.map(|d| d.passed);
     Ok(injection::measure(&set.truth, &positive, detected.as_deref()))
@@ -375,7 +388,7 @@ fn load_resume(dir: &Path) -> Result<(ModelCard, ResumeState, TensorMap)> {
 /// moments) when it has written none.
 fn rewind(
     be: &mut dyn Backend,
-    net: &Network,
+    nets: &Ensemble,
     layers: &[plan::LayerPlan],
     dir: &Path,
     seed: u64,
@@ -383,36 +396,11 @@ fn rewind(
 ) -> Result<Progress> {
     if from_checkpoint {
         let (_, state, tensors) = load_resume(dir)?;
-        load_tensors(be, net, &tensors, true)?;
+        nets.upload_params(be, &tensors, true)?;
         return Ok(state.progress);
     }
-    for (p, v) in net.params.iter().zip(model::init::initial_values(layers, seed)) {
-        be.upload(p.value, &v);
-        if let Some(st) = p.train {
-            be.fill(st.m, 0.0);
-            be.fill(st.v, 0.0);
-        }
-    }
+    nets.init(be, layers, seed);
     Ok(Progress::default())
-}
-
-/// Uploads parameters (and, for a resume, Adam's moments) from checkpoint tensors.
-fn load_tensors(
-    be: &mut dyn Backend,
-    net: &Network,
-    tensors: &TensorMap,
-    with_optimizer: bool,
-) -> Result<()> {
-    for p in &net.params {
-        let get =
-            |name: &str| tensors.get(name).map(|t| &t.1).with_context(|| format!("checkpoint lacks {name}"));
-        be.upload(p.value, get(&p.plan.name)?);
-        if let (true, Some(st)) = (with_optimizer, p.train) {
-            be.upload(st.m, get(&format!("adam.m.{}", p.plan.name))?);
-            be.upload(st.v, get(&format!("adam.v.{}", p.plan.name))?);
-        }
-    }
-    Ok(())
 }
 
 /// Checkpoints and progress output at each epoch's end.
@@ -469,7 +457,7 @@ impl EpochHook for RunHook {
 
     fn epoch_end(
         &mut self,
-        net: &Network,
+        nets: &Ensemble,
         be: &mut dyn Backend,
         progress: &Progress,
         improved: bool,
@@ -484,7 +472,7 @@ impl EpochHook for RunHook {
             options: self.options.clone(),
             progress: progress.clone(),
         })?;
-        let tensors = net.download_params(be, true)?;
+        let tensors = nets.download_params(be, true)?;
         // A finite loss does not prove finite weights (the last step's update may have
         // overflowed): never replace the last good checkpoint with a poisoned one.
         if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
@@ -493,7 +481,7 @@ impl EpochHook for RunHook {
                 step: None,
                 global_step: progress.steps,
                 what: "the weights or the optimizer state became non-finite".to_string(),
-                layer: net.first_non_finite(be)?,
+                layer: nets.first_non_finite(be)?,
             }
             .into());
         }
@@ -501,7 +489,7 @@ impl EpochHook for RunHook {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
                 &self.card,
-                &net.download_params(be, false)?,
+                &nets.download_params(be, false)?,
                 None,
             )?;
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{AdamConfig, Backend, Storage, TensorId};
 use crate::data::sampler::{gather_batch, BatchPlan, Layout, Pick, SampleMode};
 use crate::data::split::balanced_class_weights;
-use crate::model::Network;
+use crate::model::ensemble::{member_seed, Ensemble};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::NonFinite;
 use crate::train::scheduler::Prefetcher;
@@ -84,9 +84,9 @@ pub struct Slots {
 
 impl Slots {
     /// An error, not a panic, when the device is out of memory or lost.
-    pub fn new(be: &mut dyn Backend, net: &Network) -> Result<Slots> {
-        let n = net.batch * net.input.numel();
-        let b = net.batch;
+    pub fn new(be: &mut dyn Backend, nets: &Ensemble) -> Result<Slots> {
+        let n = nets.head().batch * nets.head().input.numel();
+        let b = nets.head().batch;
         let mut data =
             |len| be.try_alloc_as(len, Storage::Data).context("the input slots of the training batch");
         Ok(Slots {
@@ -110,7 +110,7 @@ pub trait EpochHook {
     fn step(&mut self, _done: usize, _of: usize, _loss_so_far: Option<f64>) {}
     fn epoch_end(
         &mut self,
-        net: &Network,
+        nets: &Ensemble,
         be: &mut dyn Backend,
         progress: &Progress,
         improved: bool,
@@ -122,7 +122,7 @@ pub trait EpochHook {
 }
 
 pub struct Trainer<'a> {
-    pub net: &'a Network,
+    pub nets: &'a Ensemble,
     pub slots: &'a Slots,
     pub opts: &'a TrainOptions,
     pub layout: Layout,
@@ -141,7 +141,7 @@ impl Trainer<'_> {
         hook: &mut dyn EpochHook,
     ) -> Result<bool> {
         let truth = train.classes.clone().ok_or_else(|| anyhow::anyhow!("training data need labels"))?;
-        let n_classes = self.net.output.units().max(2);
+        let n_classes = self.nets.head().output.units().max(2);
         let labels: Vec<i64> = truth.iter().map(|&c| c as i64).collect();
         let class_weights: Vec<f32> = if self.opts.class_weights {
             balanced_class_weights(&labels, &(0..n_classes as i64).collect::<Vec<_>>())
@@ -151,6 +151,8 @@ impl Trainer<'_> {
         let o = self.opts;
         let sampler = BatchPlan::new(&labels, train.len, o.batch, o.sampling, o.roll, o.seed)?;
         let steps_per_epoch = sampler.steps_per_epoch();
+        // The loss sum adds every member's batch loss: the mean member's loss per step.
+        let per_step = self.nets.members.len() as f64;
         while progress.history.len() < self.opts.epochs {
             let epoch = progress.history.len();
             let started = Instant::now();
@@ -164,7 +166,7 @@ impl Trainer<'_> {
                 progress.steps += 1;
                 // the bar's loss is the only readback, and only every few steps
                 let loss = match i % 16 == 15 || i + 1 == steps_per_epoch {
-                    true => Some(be.try_download(self.slots.loss_sum)?[0] as f64 / (i + 1) as f64),
+                    true => Some(be.try_download(self.slots.loss_sum)?[0] as f64 / per_step / (i + 1) as f64),
                     false => None,
                 };
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
@@ -173,7 +175,7 @@ impl Trainer<'_> {
                         step: Some(i + 1),
                         global_step: progress.steps,
                         what: format!("the training loss became {l}"),
-                        layer: self.net.first_non_finite(be)?,
+                        layer: self.nets.first_non_finite(be)?,
                     }
                     .into());
                 }
@@ -182,10 +184,11 @@ impl Trainer<'_> {
                     return Ok(false);
                 }
             }
-            let train_loss = be.try_download(self.slots.loss_sum)?[0] as f64 / steps_per_epoch as f64;
+            let train_loss =
+                be.try_download(self.slots.loss_sum)?[0] as f64 / per_step / steps_per_epoch as f64;
             let (val_loss, val_accuracy) = match val {
                 Some(v) => {
-                    let probs = evaluate::predict(be, self.net, self.slots.x[0], v, self.layout)?;
+                    let probs = evaluate::predict(be, self.nets, self.slots.x[0], v, self.layout)?;
                     let vt = v.classes.as_deref().unwrap_or_default();
                     (
                         Some(evaluate::mean_log_loss(&probs, vt, Some(&class_weights))),
@@ -210,7 +213,7 @@ impl Trainer<'_> {
                 progress.best_loss = Some(selection);
                 progress.best_epoch = Some(epoch + 1);
             }
-            hook.epoch_end(self.net, be, progress, improved)?;
+            hook.epoch_end(self.nets, be, progress, improved)?;
             let since_best = epoch + 1 - progress.best_epoch.unwrap_or(0);
             if self.opts.patience.is_some_and(|p| since_best >= p) {
                 break;
@@ -219,14 +222,16 @@ impl Trainer<'_> {
         Ok(true)
     }
 
-    /// Forward, loss, backward, Adam, loss sum: one submission.
+    /// Forward, loss, backward, Adam, loss sum of every member: one submission.
     fn step(&self, be: &mut dyn Backend, batch: &HostBatch, slot: usize, t: u64) {
         let (x, targets, weights) = (self.slots.x[slot], self.slots.targets[slot], self.slots.weights[slot]);
         be.upload(x, &batch.x);
         be.upload(targets, &batch.targets);
         be.upload(weights, &batch.weights);
-        self.net.train_step(be, x, targets, weights, &self.opts.adam, self.opts.seed, t);
-        be.add_assign(self.slots.loss_sum, self.net.loss);
+        for (k, net) in self.nets.members.iter().enumerate() {
+            net.train_step(be, x, targets, weights, &self.opts.adam, member_seed(self.opts.seed, k), t);
+            be.add_assign(self.slots.loss_sum, net.loss);
+        }
         be.flush();
     }
 
@@ -239,8 +244,8 @@ impl Trainer<'_> {
     ) -> Prefetcher<HostBatch> {
         let (data, truth, cw, layout) =
             (Arc::clone(train), truth.to_vec(), class_weights.to_vec(), self.layout);
-        let numel = self.net.batch * self.net.input.numel();
-        let batch = self.net.batch;
+        let numel = self.nets.head().batch * self.nets.head().input.numel();
+        let batch = self.nets.head().batch;
         let rolled = self.rolled_channels;
         Prefetcher::spawn(plan.len(), 2, move |i| {
             // A short last batch (shuffled mode) is topped up with the epoch's first rows, as
