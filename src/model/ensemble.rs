@@ -1,9 +1,9 @@
 //! An ensemble: networks of one model trained side by side on the same batches from
 //! different initial values (and dropout masks), whose class probabilities are averaged.
 //! One network's verdict on a borderline light curve depends on its initial values as
-//! much as on the data (on the built-in set's test file, two seeds of the same run flag
-//! 4 and 7 of 565 non-planets); the mean of several is steadier, which is why Astronet
-//! averages ten.
+//! much as on the data (on the built-in set's test file, two networks trained on the same
+//! data from different initial values flag 4 and 7 of 565 non-planets); the mean of
+//! several is steadier, which is why Astronet averages ten.
 
 use anyhow::{Context, Result};
 
