@@ -90,8 +90,12 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    fn noise(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-        (0..n).map(|_| (0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0).collect()
+    /// A fully observed series of 3,197 cadences of unit Gaussian-like noise.
+    fn noise(seed: u64) -> (Vec<f32>, Vec<bool>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = 3197;
+        let values = (0..n).map(|_| (0..12).map(|_| rng.gen::<f32>()).sum::<f32>() - 6.0).collect();
+        (values, vec![true; n])
     }
 
     fn add_transits(values: &mut [f32], period: usize, width: usize, depth: f32) {
@@ -104,10 +108,7 @@ mod tests {
     /// the box search; without it the planet is found.
     #[test]
     fn a_rotation_ripple_goes_and_the_planet_under_it_is_found() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let n = 3197;
-        let observed = vec![true; n];
-        let mut values = noise(&mut rng, n);
+        let (mut values, observed) = noise(3);
         let ripple_period = 59.0;
         for (i, v) in values.iter_mut().enumerate() {
             let phase = TAU * i as f64 / ripple_period;
@@ -127,10 +128,7 @@ mod tests {
     /// deviation: the series stays as it was.
     #[test]
     fn a_planet_at_a_rotation_like_period_is_left_alone() {
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let n = 3197;
-        let observed = vec![true; n];
-        let mut values = noise(&mut rng, n);
+        let (mut values, observed) = noise(4);
         add_transits(&mut values, 70, 6, 3.0);
         let before = values.clone();
         remove_fast_rotation(&mut values, &observed);

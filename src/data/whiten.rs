@@ -16,14 +16,14 @@
 //! whatever the star's brightness. Last, the ripple a star rotating in 0.5 to 3 days
 //! leaves is taken out where that lowers the scatter ([`super::rotation`]).
 
+use super::rotation::remove_fast_rotation;
+
 /// A whitened series: `values` in units of the residual scatter (0 where unobserved).
 pub struct Whitened {
     pub values: Vec<f32>,
     /// False for filled gaps and removed single-cadence outliers.
     pub observed: Vec<bool>,
 }
-
-use super::rotation::remove_fast_rotation;
 
 /// Positive excursions above this many sigma are clipped: transits only dim a star, so
 /// the excess is a cosmic ray or a systematic, never signal.

@@ -155,8 +155,9 @@ impl Checkpoint {
         if self.card.members == 0 {
             bail!("its model has no networks (members 0)");
         }
+        let layers = self.card.plan()?;
         for member in 0..self.card.members {
-            for p in self.card.plan()?.iter().flat_map(|l| &l.params) {
+            for p in layers.iter().flat_map(|l| &l.params) {
                 let name = member_name(member, &p.name);
                 match self.tensors.get(&name) {
                     None => bail!("parameter {name} is missing"),

@@ -152,7 +152,7 @@ impl Trainer<'_> {
         let sampler = BatchPlan::new(&labels, train.len, o.batch, o.sampling, o.roll, o.seed)?;
         let steps_per_epoch = sampler.steps_per_epoch();
         // The loss sum adds every member's batch loss: the mean member's loss per step.
-        let per_step = self.nets.members.len() as f64;
+        let losses_per_step = self.nets.members.len() as f64;
         while progress.history.len() < self.opts.epochs {
             let epoch = progress.history.len();
             let started = Instant::now();
@@ -166,7 +166,9 @@ impl Trainer<'_> {
                 progress.steps += 1;
                 // the bar's loss is the only readback, and only every few steps
                 let loss = match i % 16 == 15 || i + 1 == steps_per_epoch {
-                    true => Some(be.try_download(self.slots.loss_sum)?[0] as f64 / per_step / (i + 1) as f64),
+                    true => Some(
+                        be.try_download(self.slots.loss_sum)?[0] as f64 / losses_per_step / (i + 1) as f64,
+                    ),
                     false => None,
                 };
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
@@ -185,7 +187,7 @@ impl Trainer<'_> {
                 }
             }
             let train_loss =
-                be.try_download(self.slots.loss_sum)?[0] as f64 / per_step / steps_per_epoch as f64;
+                be.try_download(self.slots.loss_sum)?[0] as f64 / losses_per_step / steps_per_epoch as f64;
             let (val_loss, val_accuracy) = match val {
                 Some(v) => {
                     let probs = evaluate::predict(be, self.nets, self.slots.x[0], v, self.layout)?;
