@@ -4,13 +4,13 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use starskope::backend::Backend;
+use starskope::backend::{Backend, TensorId};
 use starskope::cpu::CpuBackend;
 use starskope::data::{Layout, Preprocess};
 use starskope::model::checkpoint::{self, ModelCard, TensorMap};
 use starskope::model::plan::{input_dims, plan};
 use starskope::model::{resolve, Ensemble};
-use starskope::train::evaluate::{predict, Prepared};
+use starskope::train::evaluate::{network_probs, predict, Prepared};
 
 const LEN: usize = 64;
 const BATCH: usize = 4;
@@ -39,19 +39,23 @@ fn card(members: usize) -> ModelCard {
     }
 }
 
+/// Two fcn networks initialised from `seed`, 7 random rows, and the input slot.
+fn pair_and_rows(be: &mut dyn Backend, seed: u64) -> (Ensemble, Prepared, TensorId) {
+    let card = card(2);
+    let layers = card.plan().unwrap();
+    let pair = Ensemble::build(be, &layers, card.output().unwrap(), BATCH, 2).unwrap();
+    pair.init(be, &layers, seed);
+    (pair, rows(&mut ChaCha8Rng::seed_from_u64(seed)), be.alloc(BATCH * LEN))
+}
+
 #[test]
 fn an_ensemble_averages_its_members_and_its_checkpoint_holds_them_all() {
-    let mut rng = ChaCha8Rng::seed_from_u64(61);
     let be: &mut dyn Backend = &mut CpuBackend::new();
     let card = card(2);
     let layers = card.plan().unwrap();
     let output = card.output().unwrap();
     assert_eq!(layers, plan(&card.spec, input_dims(&card.spec, 1, LEN), output).unwrap());
-    let data = rows(&mut rng);
-    let x = be.alloc(BATCH * LEN);
-
-    let pair = Ensemble::build(be, &layers, output, BATCH, 2).unwrap();
-    pair.init(be, &layers, 9);
+    let (pair, data, x) = pair_and_rows(be, 9);
     let mean = predict(be, &pair, x, &data, Layout::ChannelsFirst).unwrap();
     let tensors = pair.download_params(be, false).unwrap();
 
@@ -87,4 +91,22 @@ fn an_ensemble_averages_its_members_and_its_checkpoint_holds_them_all() {
     checkpoint::save(&path, &card, &without_second, None).unwrap();
     let err = format!("{:#}", checkpoint::load(&path).err().expect("a member is missing"));
     assert!(err.contains("parameter member1.") && err.contains("is missing"), "{err}");
+}
+
+/// Rows picked in any order (as the trainer's accuracy probe picks them) score as they
+/// do among the whole set, the short last batch's padding included.
+#[test]
+fn picked_rows_score_as_in_the_whole_set() {
+    let be: &mut dyn Backend = &mut CpuBackend::new();
+    let (pair, data, x) = pair_and_rows(be, 5);
+    let whole = predict(be, &pair, x, &data, Layout::ChannelsFirst).unwrap();
+    let picked = [6, 0, 3, 5, 1];
+    let some = network_probs(be, &pair, x, &data, &picked, Layout::ChannelsFirst).unwrap();
+    assert_eq!(some.len(), 2 * picked.len());
+    for (k, &r) in picked.iter().enumerate() {
+        for c in 0..2 {
+            let (got, want) = (some[2 * k + c], whole[2 * r + c]);
+            assert!((got - want).abs() < 1e-6, "row {r} class {c}: {got} picked, {want} in the whole set");
+        }
+    }
 }

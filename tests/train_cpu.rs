@@ -130,7 +130,8 @@ fn seed_cnn_reaches_the_bar_on_hand_outlines() {
 /// The main job's path at a small size (built-in synthetic data, the transit search,
 /// detect then vet): the checkpoint carries the detection gate, and `predict` gives every
 /// light curve the gate stops probability 0 of being a planet, while the network's own
-/// scores reach the rest.
+/// scores reach the rest. Every epoch reports training accuracy and the built-in
+/// validation set's loss and accuracy, which only watch: the training loss selects.
 #[test]
 fn the_built_in_job_vets_only_what_the_transit_search_detects() {
     use starskope::data::{read_csv, synth::SynthConfig, ReadOptions};
@@ -147,7 +148,7 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
     };
     let args = TrainArgs {
         model: "seed-cnn".into(),
-        epochs: Some(1),
+        epochs: Some(2),
         seed: 3,
         out: run.clone(),
         synth: Some(synth),
@@ -155,6 +156,12 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
         ..Default::default()
     };
     let report = train(&args, &mut CpuBackend::new()).unwrap();
+    for e in &report.epochs {
+        let measured = [e.train_accuracy, e.val_loss, e.val_accuracy];
+        assert!(measured.iter().all(|m| m.is_some_and(f64::is_finite)), "epoch {}: {measured:?}", e.epoch);
+    }
+    let least_training_loss = 1 + usize::from(report.epochs[1].train_loss < report.epochs[0].train_loss);
+    assert_eq!(report.selected_epoch, Some(least_training_loss));
     let injection = report.injection_recovery.expect("the built-in job measures injection recovery");
     let (hosts, others) = (injection.detected_above_snr15.unwrap(), injection.non_planets_detected.unwrap());
     assert!(

@@ -146,6 +146,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         roll: false,
         class_weights: false,
         patience: None,
+        select_on_validation: true,
     };
     if args.verbose {
         eprintln!(

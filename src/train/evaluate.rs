@@ -53,9 +53,8 @@ impl Prepared {
     }
 }
 
-/// Class probabilities, (rows, classes) row-major, the mean of the ensemble's members'; a
-/// sigmoid model's p becomes [1 - p, p]. The last batch is padded with copies of the last
-/// row, whose outputs are dropped.
+/// Class probabilities, (rows, classes) row-major: the networks' ([`network_probs`]),
+/// with the rows the detection gate stops, if any, ruled out of `planet`.
 pub fn predict(
     be: &mut dyn Backend,
     nets: &Ensemble,
@@ -63,40 +62,59 @@ pub fn predict(
     data: &Prepared,
     layout: Layout,
 ) -> Result<Vec<f32>> {
-    let head = nets.head();
-    let classes = match head.output {
-        Output::Sigmoid => 2,
-        Output::Softmax { classes } => classes,
-    };
-    let share = 1.0 / nets.members.len() as f32;
-    let mut probs = vec![0.0f32; data.rows * classes];
-    let mut host = vec![0.0f32; head.batch * data.channels * data.len];
-    for start in (0..data.rows).step_by(head.batch) {
-        let picks: Vec<(usize, usize)> =
-            (start..start + head.batch).map(|r| (r.min(data.rows - 1), 0)).collect();
-        gather_batch(&data.values, (data.channels, 0), data.len, &picks, layout, &mut host);
-        be.upload(x, &host);
-        let take = (data.rows - start).min(head.batch);
-        let rows = &mut probs[start * classes..(start + take) * classes];
-        for net in &nets.members {
-            net.forward(be, x, false, 0, 0);
-            net.predict_probs(be);
-            let out = be.try_download(net.probs)?;
-            match net.output {
-                Output::Sigmoid => rows.chunks_mut(2).zip(&out).for_each(|(row, &p)| {
-                    row[0] += share * (1.0 - p);
-                    row[1] += share * p;
-                }),
-                Output::Softmax { .. } => rows.iter_mut().zip(&out).for_each(|(r, &p)| *r += share * p),
-            }
-        }
-    }
+    let all: Vec<usize> = (0..data.rows).collect();
+    let mut probs = network_probs(be, nets, x, data, &all, layout)?;
+    let classes = class_count(nets);
     if let Some(d) = &data.detections {
         for (row, _) in probs.chunks_mut(classes).zip(&d.passed).filter(|(_, &passed)| !passed) {
             rule_out(row, d.planet);
         }
     }
     Ok(probs)
+}
+
+/// Class probabilities of `rows` of `data`, (rows.len(), classes) row-major, the mean of
+/// the ensemble's members'; a sigmoid model's p becomes [1 - p, p]. A short last batch is
+/// padded with copies of its last row, whose outputs are dropped.
+pub fn network_probs(
+    be: &mut dyn Backend,
+    nets: &Ensemble,
+    x: TensorId,
+    data: &Prepared,
+    rows: &[usize],
+    layout: Layout,
+) -> Result<Vec<f32>> {
+    let (head, classes) = (nets.head(), class_count(nets));
+    let share = 1.0 / nets.members.len() as f32;
+    let mut probs = vec![0.0f32; rows.len() * classes];
+    let mut host = vec![0.0f32; head.batch * data.channels * data.len];
+    for (batch_rows, out_rows) in rows.chunks(head.batch).zip(probs.chunks_mut(head.batch * classes)) {
+        let picks: Vec<(usize, usize)> =
+            (0..head.batch).map(|i| (batch_rows[i.min(batch_rows.len() - 1)], 0)).collect();
+        gather_batch(&data.values, (data.channels, 0), data.len, &picks, layout, &mut host);
+        be.upload(x, &host);
+        for net in &nets.members {
+            net.forward(be, x, false, 0, 0);
+            net.predict_probs(be);
+            let out = be.try_download(net.probs)?;
+            match net.output {
+                Output::Sigmoid => out_rows.chunks_mut(2).zip(&out).for_each(|(row, &p)| {
+                    row[0] += share * (1.0 - p);
+                    row[1] += share * p;
+                }),
+                Output::Softmax { .. } => out_rows.iter_mut().zip(&out).for_each(|(r, &p)| *r += share * p),
+            }
+        }
+    }
+    Ok(probs)
+}
+
+/// Columns of the probabilities: a sigmoid model's two, or the softmax's.
+fn class_count(nets: &Ensemble) -> usize {
+    match nets.head().output {
+        Output::Sigmoid => 2,
+        Output::Softmax { classes } => classes,
+    }
 }
 
 /// Probability 0 of class `c`, the others' shared out as before (evenly if they had none).

@@ -7,6 +7,10 @@
 //! (3 to 100), and reports recall per S/N bin and the share of its non-planets
 //! (eclipsing binaries included) flagged as planets. Transit surveys measure their
 //! completeness the same way (e.g. Christiansen et al. 2013 for Kepler).
+//!
+//! The main job validates on a third set of its own seed (`VALIDATION_STARS`, of which
+//! `VALIDATION_PLANETS` are hosts): the built-in set's 37 hosts are too few to split
+//! off, and the injection set must stay unseen by model selection.
 
 use std::fmt::Write as _;
 
@@ -22,6 +26,9 @@ pub const SUMMARY_SNR: f64 = 15.0;
 /// Keeps the injection set's stars apart from the training and test stars of the same
 /// seed (each star's random stream is keyed by the seed).
 const SEED_SALT: u64 = 0x1A2E_C7ED;
+pub const VALIDATION_STARS: usize = 1000;
+pub const VALIDATION_PLANETS: usize = 250;
+const VALIDATION_SALT: u64 = 0x7A11_DA7E;
 
 /// The injection set and what is really in each of its light curves.
 pub struct InjectionSet {
@@ -31,12 +38,25 @@ pub struct InjectionSet {
 
 /// Generates the injection set that goes with a main job of this seed.
 pub fn generate(seed: u64) -> Result<InjectionSet, synth::SynthError> {
+    fresh_stars(seed ^ SEED_SALT, INJECTION_STARS, INJECTION_PLANETS)
+}
+
+/// Generates the validation set that goes with a main job of this seed.
+pub fn validation_set(seed: u64) -> Result<Dataset, synth::SynthError> {
+    let mut set = fresh_stars(seed ^ VALIDATION_SALT, VALIDATION_STARS, VALIDATION_PLANETS)?;
+    set.data.source = format!("synthetic K2-like validation set, seed {seed}");
+    Ok(set.data)
+}
+
+/// `stars` stars from the generator under this seed, the first `planets` of them hosts,
+/// with S/N log-uniform over its range.
+fn fresh_stars(seed: u64, stars: usize, planets: usize) -> Result<InjectionSet, synth::SynthError> {
     let cfg = SynthConfig {
         train_stars: 0,
         train_planets: 0,
-        test_stars: INJECTION_STARS,
-        test_planets: INJECTION_PLANETS,
-        seed: seed ^ SEED_SALT,
+        test_stars: stars,
+        test_planets: planets,
+        seed,
         ..SynthConfig::default()
     };
     let set = synth::generate(&cfg)?;
@@ -192,5 +212,18 @@ mod tests {
         let snr: Vec<f64> = set.truth.iter().filter(|t| t.kind == Kind::Planet).map(|t| t.snr).collect();
         assert_eq!(snr.len(), INJECTION_PLANETS);
         assert!(snr.iter().any(|&s| s < 5.0) && snr.iter().filter(|&&s| s > 15.0).count() > 150);
+    }
+
+    #[test]
+    fn validation_set_is_apart_from_the_injection_and_main_sets() {
+        let val = validation_set(42).expect("valid configuration");
+        assert_eq!(val.rows(), VALIDATION_STARS);
+        assert_eq!(val.labels.iter().filter(|&&l| l == 2).count(), VALIDATION_PLANETS);
+        let injection = generate(42).expect("valid configuration");
+        let main = synth::generate(&SynthConfig::default()).expect("valid configuration");
+        for other in [injection.data.series(0), main.train.series(0), main.test.series(0)] {
+            assert_ne!(val.series(0), other);
+        }
+        assert_ne!(val.series(0), validation_set(43).expect("valid configuration").series(0));
     }
 }

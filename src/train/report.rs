@@ -22,7 +22,8 @@ pub struct RunReport {
     /// "test", or "validation"/"train" when no test set was given.
     pub evaluated_on: String,
     pub epochs: Vec<EpochRecord>,
-    /// The epoch whose weights were kept: lowest validation loss, or training loss.
+    /// The epoch whose weights were kept: lowest validation loss (of validation data the
+    /// user gave), or training loss.
     pub selected_epoch: Option<usize>,
     /// The same report for the weights of the last epoch.
     pub last_epoch: LastEpoch,
@@ -131,15 +132,16 @@ pub fn write_run_dir(
     let json = serde_json::to_string_pretty(run)?;
     crate::model::checkpoint::write_atomically(&dir.join("metrics.json"), json.as_bytes())?;
     let mut csv = String::from(
-        "epoch,train_loss,val_loss,val_accuracy,seconds,input_wait_seconds,samples_per_second\n",
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,input_wait_seconds,samples_per_second\n",
     );
     for e in &progress.history {
         let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         let _ = writeln!(
             csv,
-            "{},{},{},{},{:.3},{:.3},{:.1}",
+            "{},{},{},{},{},{:.3},{:.3},{:.1}",
             e.epoch,
             e.train_loss,
+            opt(e.train_accuracy),
             opt(e.val_loss),
             opt(e.val_accuracy),
             e.seconds,
@@ -167,7 +169,7 @@ fn write_plots(
             epoch: e.epoch,
             train_loss: e.train_loss,
             val_loss: e.val_loss,
-            train_accuracy: None,
+            train_accuracy: e.train_accuracy,
             val_accuracy: e.val_accuracy,
         })
         .collect();

@@ -136,6 +136,11 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             roll: args.roll.unwrap_or(d.roll),
             class_weights: args.class_weights,
             patience: args.patience,
+            // The main job's own validation set only watches: its log loss is least at
+            // epoch 4 at seed 42, and that epoch's model flags 1.20% of the injection set's
+            // non-planets (epoch 40: 0.67%). It punishes confident calls on hosts below the
+            // detection limit and on binaries, which training keeps sharpening.
+            select_on_validation: args.val.is_some() || args.val_split.is_some(),
         },
     };
     let mut options = options;
@@ -147,7 +152,9 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         Ok(Prepared::new(&preprocess, ds, &classes, true))
     };
     let train_set = Arc::new(prepare(train_data)?);
-    let val_set = val.map(&prepare).transpose()?;
+    // Validation scores the networks, the thing being trained, not the fixed gate in front
+    // of them: the planets it stops (probability 0) would add a constant larger than the loss.
+    let val_set = val.map(&prepare).transpose()?.map(|v| Prepared { detections: None, ..v });
     let test_set = test.map(&prepare).transpose()?;
 
     let nets = Ensemble::build(be, &layers, output, options.batch, members)?;
@@ -331,6 +338,14 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
             let mut train = train;
             let val = train.split_off_rows(&val_rows, channels);
             (train, Some(val))
+        }
+        (None, None) if args.train.is_none() => {
+            eprintln!(
+                "Validating on {} fresh synthetic stars ({} planet hosts) after every epoch",
+                injection::VALIDATION_STARS,
+                injection::VALIDATION_PLANETS
+            );
+            (train, Some(injection::validation_set(args.seed)?))
         }
         (None, None) => (train, None),
     };

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend, Storage, TensorId};
@@ -29,12 +31,25 @@ pub struct TrainOptions {
     pub class_weights: bool,
     /// Stop after this many epochs without improvement of the selection loss.
     pub patience: Option<usize>,
+    /// Select the epoch of least validation loss; false (or no validation data): of least
+    /// training loss, the validation only watched.
+    #[serde(default = "selects_on_validation")]
+    pub select_on_validation: bool,
+}
+
+/// What checkpoints from before `select_on_validation` existed did.
+fn selects_on_validation() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EpochRecord {
     pub epoch: usize,
     pub train_loss: f64,
+    /// At the epoch's end, on `TRAIN_PROBE_ROWS` training rows (None in checkpoints written
+    /// before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_loss: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,12 +63,13 @@ pub struct EpochRecord {
 impl EpochRecord {
     /// The one-line epoch summary printed during training; `*` marks a new best.
     pub fn line(&self, epochs: usize, improved: bool) -> String {
+        let train_accuracy = self.train_accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default();
         let val = match (self.val_loss, self.val_accuracy) {
             (Some(l), Some(a)) => format!("  val loss {l:.4}  val acc {a:.3}"),
             _ => String::new(),
         };
         format!(
-            "epoch {:>3}/{epochs}  train loss {:.4}{val}  {:.1} s  {:.0} samples/s{}",
+            "epoch {:>3}/{epochs}  train loss {:.4}{train_accuracy}{val}  {:.1} s  {:.0} samples/s{}",
             self.epoch,
             self.train_loss,
             self.seconds,
@@ -102,6 +118,23 @@ struct HostBatch {
     x: Vec<f32>,
     targets: Vec<f32>,
     weights: Vec<f32>,
+}
+
+/// Training rows whose accuracy each epoch reports, at most: measured like validation's
+/// (no dropout, no augmentation), so the two can be compared, at a validation pass's cost.
+pub const TRAIN_PROBE_ROWS: usize = 1000;
+/// Keeps the probe's sample apart from the batch plan's draws of the same seed.
+const PROBE_SALT: u64 = 0x9B0B_E5A1;
+
+/// The training rows of [`TRAIN_PROBE_ROWS`]: all of them, or a seeded sample in order.
+fn probe_rows(rows: usize, seed: u64) -> Vec<usize> {
+    if rows <= TRAIN_PROBE_ROWS {
+        return (0..rows).collect();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ PROBE_SALT);
+    let mut picked = rand::seq::index::sample(&mut rng, rows, TRAIN_PROBE_ROWS).into_vec();
+    picked.sort_unstable();
+    picked
 }
 
 /// What the caller does at the end of every epoch (checkpoints, progress output);
@@ -153,6 +186,8 @@ impl Trainer<'_> {
         let steps_per_epoch = sampler.steps_per_epoch();
         // The loss sum adds every member's batch loss: the mean member's loss per step.
         let losses_per_step = self.nets.members.len() as f64;
+        let probe = probe_rows(train.rows, o.seed);
+        let probe_truth: Vec<usize> = probe.iter().map(|&r| truth[r]).collect();
         while progress.history.len() < self.opts.epochs {
             let epoch = progress.history.len();
             let started = Instant::now();
@@ -188,6 +223,9 @@ impl Trainer<'_> {
             }
             let train_loss =
                 be.try_download(self.slots.loss_sum)?[0] as f64 / losses_per_step / steps_per_epoch as f64;
+            let probe_probs =
+                evaluate::network_probs(be, self.nets, self.slots.x[0], train, &probe, self.layout)?;
+            let train_accuracy = Some(evaluate::accuracy(&probe_probs, &probe_truth));
             let (val_loss, val_accuracy) = match val {
                 Some(v) => {
                     let probs = evaluate::predict(be, self.nets, self.slots.x[0], v, self.layout)?;
@@ -203,13 +241,14 @@ impl Trainer<'_> {
             progress.history.push(EpochRecord {
                 epoch: epoch + 1,
                 train_loss,
+                train_accuracy,
                 val_loss,
                 val_accuracy,
                 seconds,
                 input_wait_seconds: prefetch.waited.as_secs_f64(),
                 samples_per_second: (steps_per_epoch * self.opts.batch) as f64 / seconds,
             });
-            let selection = val_loss.unwrap_or(train_loss);
+            let selection = val_loss.filter(|_| o.select_on_validation).unwrap_or(train_loss);
             let improved = progress.best_loss.is_none_or(|b| selection < b);
             if improved {
                 progress.best_loss = Some(selection);
@@ -263,5 +302,23 @@ impl Trainer<'_> {
                 weights: picks.iter().map(|&(r, _)| cw[truth[r]]).collect(),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{probe_rows, TRAIN_PROBE_ROWS};
+
+    #[test]
+    fn the_accuracy_probe_is_every_row_or_a_seeded_sample_in_order() {
+        assert_eq!(probe_rows(5, 1), [0, 1, 2, 3, 4]);
+        let rows = 8087;
+        let probe = probe_rows(rows, 42);
+        assert_eq!(probe.len(), TRAIN_PROBE_ROWS);
+        assert!(probe.windows(2).all(|w| w[0] < w[1]) && probe[TRAIN_PROBE_ROWS - 1] < rows);
+        // spread over the whole set, whose injected curves and binaries come last
+        assert!(probe[0] < 100 && probe[TRAIN_PROBE_ROWS - 1] > rows - 100);
+        assert_eq!(probe, probe_rows(rows, 42));
+        assert_ne!(probe, probe_rows(rows, 43));
     }
 }

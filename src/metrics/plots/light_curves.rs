@@ -21,15 +21,21 @@ pub struct CurveExample {
 pub const COLUMNS: usize = 3;
 const PANEL_HEIGHT: u32 = 240;
 const TITLE_HEIGHT: u32 = 50;
+const SUBTITLE_HEIGHT: u32 = 22;
 
 /// A grid of panels, `COLUMNS` to a row, in the order given; `channels` says what the
-/// blue and orange lines are.
+/// blue and orange lines are, one line of the heading per `; `-separated part (a heading
+/// on one line ran off both sides of the image).
 pub fn plot_light_curves(path: &Path, channels: &str, examples: &[CurveExample]) -> Result<()> {
     ensure!(!examples.is_empty(), "no light curves to plot in {}", path.display());
     let rows = examples.len().div_ceil(COLUMNS);
-    let height = TITLE_HEIGHT + PANEL_HEIGHT * rows as u32;
+    let lines: Vec<&str> = channels.split("; ").collect();
+    let height = TITLE_HEIGHT + SUBTITLE_HEIGHT * lines.len() as u32 + PANEL_HEIGHT * rows as u32;
     let root = canvas(path, (WIDTH, height))?;
-    let root = root.titled(&format!("Light curves as the model sees them: {channels}"), font(20))?;
+    let mut root = root.titled("Light curves as the model sees them", font(20))?;
+    for line in lines {
+        root = root.titled(line, font(15))?;
+    }
     let panels = root.split_evenly((rows, COLUMNS));
     for (panel, example) in panels.iter().zip(examples) {
         draw_curve(panel, example)?;
