@@ -400,7 +400,7 @@ fn eval(
         let rows = synth::read_truth_csv(&path)?;
         let k = scored.card.classes.len();
         let positive: Vec<bool> =
-            scored.probs.chunks(k).map(|p| starskope::train::evaluate::argmax(p) == k - 1).collect();
+            scored.probs.chunks(k).map(|p| starskope::metrics::report::argmax(p) == k - 1).collect();
         anyhow::ensure!(
             rows.len() == positive.len(),
             "{} has {} rows but {} has {} light curves: give the truth table written with this file",

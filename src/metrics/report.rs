@@ -122,7 +122,7 @@ fn shortest_decimal(p: f32) -> f64 {
 }
 
 /// Index of the largest value; the first on a tie, as numpy's argmax.
-fn argmax(row: &[f32]) -> usize {
+pub fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
 }
 

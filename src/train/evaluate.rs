@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::backend::{Backend, TensorId};
 use crate::data::sampler::{gather_batch, Layout};
 use crate::data::{Dataset, Preprocess};
+use crate::metrics::report::argmax;
 use crate::model::ensemble::Ensemble;
 use crate::model::Output;
 
@@ -145,10 +146,6 @@ pub fn accuracy(probs: &[f32], truth: &[usize]) -> f64 {
     let k = probs.len() / truth.len().max(1);
     let hits = truth.iter().enumerate().filter(|&(n, &c)| argmax(&probs[n * k..(n + 1) * k]) == c).count();
     hits as f64 / truth.len().max(1) as f64
-}
-
-pub fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::backend::{Backend, Storage};
 use crate::data::{self, Dataset, Layout, ReadOptions};
+use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard};
 use crate::model::{network, Ensemble};
-use crate::train::evaluate::{self, argmax, Prepared};
+use crate::train::evaluate::{self, Prepared};
 
 /// Series scored per device batch at inference.
 const BATCH: usize = 64;

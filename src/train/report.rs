@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::data::synth::{self, SnrBin, TruthRow};
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
+use crate::metrics::report::argmax;
 use crate::metrics::Report;
-use crate::train::evaluate::{argmax, Prepared};
+use crate::train::evaluate::Prepared;
 use crate::train::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
 use crate::train::defaults;
@@ -122,11 +123,19 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let output = spec.output(classes.len())?;
     let layers = card.plan().map_err(|e| too_short(&spec, &card, e))?;
 
+    // The main job's own validation set only watches: its log loss is least at epoch 4 at
+    // seed 42, and that epoch's model flags 1.20% of the injection set's non-planets (epoch
+    // 40: 0.67%). It punishes confident calls on hosts below the detection limit and on
+    // binaries, which training keeps sharpening.
+    let select_on_validation = args.val.is_some() || args.val_split.is_some();
     let options = match &resumed {
-        // A resumed run keeps its options; only --epochs may extend it.
-        Some((_, state, _)) => {
-            TrainOptions { epochs: args.epochs.unwrap_or(state.options.epochs), ..state.options.clone() }
-        }
+        // A resumed run keeps its options; only --epochs may extend it. Its arguments are
+        // the first run's, so they give select_on_validation, which older checkpoints lack.
+        Some((_, state, _)) => TrainOptions {
+            epochs: args.epochs.unwrap_or(state.options.epochs),
+            select_on_validation,
+            ..state.options.clone()
+        },
         None => TrainOptions {
             epochs: args.epochs.unwrap_or(d.epochs),
             batch: args.batch.unwrap_or(d.batch),
@@ -136,11 +145,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             roll: args.roll.unwrap_or(d.roll),
             class_weights: args.class_weights,
             patience: args.patience,
-            // The main job's own validation set only watches: its log loss is least at
-            // epoch 4 at seed 42, and that epoch's model flags 1.20% of the injection set's
-            // non-planets (epoch 40: 0.67%). It punishes confident calls on hosts below the
-            // detection limit and on binaries, which training keeps sharpening.
-            select_on_validation: args.val.is_some() || args.val_split.is_some(),
+            select_on_validation,
         },
     };
     let mut options = options;
@@ -275,7 +280,7 @@ fn injection_recovery(
     let set = injection::generate(seed)?;
     let prepared = prepare(set.data)?;
     let probs = evaluate::predict(be, nets, slots.x[0], &prepared, layout)?;
-    let positive: Vec<bool> = probs.chunks(2).map(|p| evaluate::argmax(p) == 1).collect();
+    let positive: Vec<bool> = probs.chunks(2).map(|p| argmax(p) == 1).collect();
     let detected = prepared.detections.map(|d| d.passed);
     Ok(injection::measure(&set.truth, &positive, detected.as_deref()))
 }

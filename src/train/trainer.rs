@@ -32,14 +32,10 @@ pub struct TrainOptions {
     /// Stop after this many epochs without improvement of the selection loss.
     pub patience: Option<usize>,
     /// Select the epoch of least validation loss; false (or no validation data): of least
-    /// training loss, the validation only watched.
-    #[serde(default = "selects_on_validation")]
+    /// training loss, the validation only watched. (Absent from checkpoints written before
+    /// it existed; a resumed run sets it from its arguments.)
+    #[serde(default)]
     pub select_on_validation: bool,
-}
-
-/// What checkpoints from before `select_on_validation` existed did.
-fn selects_on_validation() -> bool {
-    true
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
