@@ -23,6 +23,8 @@ pub struct Whitened {
     pub values: Vec<f32>,
     /// False for filled gaps and removed single-cadence outliers.
     pub observed: Vec<bool>,
+    /// The running trend taken out, in the series' units: the star's own variability.
+    pub trend: Vec<f32>,
 }
 
 /// Positive excursions above this many sigma are clipped: transits only dim a star, so
@@ -57,17 +59,17 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
     let n = series.len();
     let mut observed = filled_gaps_removed(series);
     let window = window.max(1);
-    let (mut residual, mut scale) = detrended(series, &observed, window);
+    let (mut residual, mut scale, mut trend) = detrended(series, &observed, window);
     for short in [(window / 2) | 1, (window / 4) | 1] {
         if short < window {
-            let (r, s) = detrended(series, &observed, short);
+            let (r, s, t) = detrended(series, &observed, short);
             if s < SHORT_GAIN * scale {
-                (residual, scale) = (r, s);
+                (residual, scale, trend) = (r, s, t);
             }
         }
     }
     if !(scale > 0.0 && scale.is_finite()) {
-        return Whitened { values: vec![0.0; n], observed: vec![false; n] };
+        return Whitened { values: vec![0.0; n], observed: vec![false; n], trend: vec![0.0; n] };
     }
     for r in &mut residual {
         *r = (*r / scale).min(CLIP_HIGH);
@@ -85,12 +87,12 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
         }
     }
     remove_fast_rotation(&mut residual, &observed);
-    Whitened { values: residual, observed }
+    Whitened { values: residual, observed, trend }
 }
 
 /// The residual of `series` around its running trend over `window` cadences, roll
-/// sawtooth removed, and its robust scale.
-fn detrended(series: &[f32], observed: &[bool], window: usize) -> (Vec<f32>, f32) {
+/// sawtooth removed, its robust scale, and the trend.
+fn detrended(series: &[f32], observed: &[bool], window: usize) -> (Vec<f32>, f32, Vec<f32>) {
     let half = window / 2;
     let first = curvature_corrected(running_line(series, observed, window), half);
     let quiet = quiet_cadences(series, &first, observed);
@@ -99,7 +101,7 @@ fn detrended(series: &[f32], observed: &[bool], window: usize) -> (Vec<f32>, f32
         (0..series.len()).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
     remove_roll(&mut residual, observed);
     let scale = robust_scale(&residual, observed);
-    (residual, scale)
+    (residual, scale, trend)
 }
 
 /// Marks as unobserved every run of three or more cadences on a straight line (to the
