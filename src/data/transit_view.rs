@@ -33,7 +33,10 @@
 //!   stars the main job called planets, 4 of 5 in seed 42's injection set and 4 of 5 in
 //!   seed 1's test file had their "transits" at minima of their variability, where this
 //!   channel reads about -1.4 (sqrt(2) rms below the mean). A planet's transits fall at
-//!   any phase of the star's variability: near 0.
+//!   any phase of the star's variability: near 0. Over the main job's seeds 42, 11, 1, 7,
+//!   3 and 5, the channel took the non-planets flagged from 62 to 41 of the injection
+//!   sets' 9,000 and from 35 to 24 of the test files' 3,390, at a mean recall at
+//!   S/N >= 15 of 0.927 (0.926 without).
 //!
 //! Every channel passes through `s asinh(v / s)`: linear within a few sigma, logarithmic
 //! beyond, so that a 40% eclipse (thousands of sigma) does not swamp batch statistics

@@ -81,7 +81,8 @@ pub const BUILTIN_DETECTION: Detection =
 /// Networks in seed-cnn's ensemble on the built-in data (see model::ensemble), each
 /// trained the notebook's 40 epochs. One network's verdicts on borderline curves depend
 /// on its initial values: at seed 42 two inits of the same run flag 4 and 7 of the test
-/// file's 565 non-planets. Measured on the main job's injection sets (about 290 hosts at
+/// file's 565 non-planets. Measured, before the transit search's variability channel,
+/// on the main job's injection sets (about 290 hosts at
 /// S/N >= 15 and 1,500 non-planets each), recall at S/N >= 15 and non-planets flagged,
 /// one network of 60 epochs against two of 40: seed 42 0.919 and 0.80% against 0.926 and
 /// 0.67%; seed 11 0.920 and 0.80% against 0.930 and 0.73%; seed 1 0.961 and 0.73% against
