@@ -170,13 +170,4 @@ impl Checkpoint {
         }
         Ok(())
     }
-
-    /// Member `member`'s parameter values in plan order.
-    pub fn param_values(&self, layers: &[LayerPlan], member: usize) -> Vec<Vec<f32>> {
-        layers
-            .iter()
-            .flat_map(|l| &l.params)
-            .map(|p| self.tensors[&member_name(member, &p.name)].1.clone())
-            .collect()
-    }
 }

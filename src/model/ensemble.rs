@@ -5,6 +5,8 @@
 //! data from different initial values flag 4 and 7 of 565 non-planets); the mean of
 //! several is steadier, which is why Astronet averages ten.
 
+use std::collections::HashSet;
+
 use anyhow::{Context, Result};
 
 use crate::backend::Backend;
@@ -81,6 +83,14 @@ impl Ensemble {
         Ok(out)
     }
 
+    /// `tensors` of [`Self::download_params`] without Adam's moments: what a model file holds.
+    pub fn without_optimizer(&self, tensors: &Tensors) -> Tensors {
+        let params: HashSet<String> = (self.members.iter().enumerate())
+            .flat_map(|(k, net)| net.params.iter().map(move |p| member_name(k, &p.plan.name)))
+            .collect();
+        tensors.iter().filter(|(name, ..)| params.contains(name)).cloned().collect()
+    }
+
     /// Uploads parameters (and, with `with_optimizer`, Adam's moments) from checkpoint tensors.
     pub fn upload_params(
         &self,
@@ -89,17 +99,10 @@ impl Ensemble {
         with_optimizer: bool,
     ) -> Result<()> {
         for (k, net) in self.members.iter().enumerate() {
-            let get = |name: String| {
-                let name = member_name(k, &name);
-                tensors.get(&name).map(|t| &t.1).with_context(|| format!("checkpoint lacks {name}"))
-            };
-            for p in &net.params {
-                be.upload(p.value, get(p.plan.name.clone())?);
-                if let (true, Some(st)) = (with_optimizer, p.train) {
-                    be.upload(st.m, get(format!("adam.m.{}", p.plan.name))?);
-                    be.upload(st.v, get(format!("adam.v.{}", p.plan.name))?);
-                }
-            }
+            net.upload_params(be, with_optimizer, |name| {
+                let name = member_name(k, name);
+                tensors.get(&name).map(|t| t.1.as_slice()).with_context(|| format!("checkpoint lacks {name}"))
+            })?;
         }
         Ok(())
     }

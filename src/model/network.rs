@@ -95,6 +95,11 @@ pub struct Network {
     pub loss: TensorId,
 }
 
+/// A checkpoint's names of Adam's first and second moments of parameter `name`.
+fn moment_names(name: &str) -> [String; 2] {
+    [format!("adam.m.{name}"), format!("adam.v.{name}")]
+}
+
 impl Network {
     /// Allocates everything for `batch` samples. Parameters start at zero: call
     /// `model::init` or load a checkpoint.
@@ -389,11 +394,30 @@ impl Network {
         for p in &self.params {
             out.push((p.plan.name.clone(), p.plan.shape.clone(), be.try_download(p.value)?));
             if let (true, Some(st)) = (with_optimizer, p.train) {
-                out.push((format!("adam.m.{}", p.plan.name), p.plan.shape.clone(), be.try_download(st.m)?));
-                out.push((format!("adam.v.{}", p.plan.name), p.plan.shape.clone(), be.try_download(st.v)?));
+                let [m, v] = moment_names(&p.plan.name);
+                out.push((m, p.plan.shape.clone(), be.try_download(st.m)?));
+                out.push((v, p.plan.shape.clone(), be.try_download(st.v)?));
             }
         }
         Ok(out)
+    }
+
+    /// Uploads what [`Self::download_params`] names, each tensor's values from `get`.
+    pub fn upload_params<'t>(
+        &self,
+        be: &mut dyn Backend,
+        with_optimizer: bool,
+        get: impl Fn(&str) -> Result<&'t [f32]>,
+    ) -> Result<()> {
+        for p in &self.params {
+            be.upload(p.value, get(&p.plan.name)?);
+            if let (true, Some(st)) = (with_optimizer, p.train) {
+                let [m, v] = moment_names(&p.plan.name);
+                be.upload(st.m, get(&m)?);
+                be.upload(st.v, get(&v)?);
+            }
+        }
+        Ok(())
     }
 
     /// Where the last step first produced NaN or inf, in the order it computed: each

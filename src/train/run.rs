@@ -509,7 +509,7 @@ impl EpochHook for RunHook {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
                 &self.card,
-                &nets.download_params(be, false)?,
+                &nets.without_optimizer(&tensors),
                 None,
             )?;
         }

@@ -180,8 +180,6 @@ impl Trainer<'_> {
         let o = self.opts;
         let sampler = BatchPlan::new(&labels, train.len, o.batch, o.sampling, o.roll, o.seed)?;
         let steps_per_epoch = sampler.steps_per_epoch();
-        // The loss sum adds every member's batch loss: the mean member's loss per step.
-        let losses_per_step = self.nets.members.len() as f64;
         let probe = probe_rows(train.rows, o.seed);
         let probe_truth: Vec<usize> = probe.iter().map(|&r| truth[r]).collect();
         while progress.history.len() < self.opts.epochs {
@@ -197,9 +195,7 @@ impl Trainer<'_> {
                 progress.steps += 1;
                 // the bar's loss is the only readback, and only every few steps
                 let loss = match i % 16 == 15 || i + 1 == steps_per_epoch {
-                    true => Some(
-                        be.try_download(self.slots.loss_sum)?[0] as f64 / losses_per_step / (i + 1) as f64,
-                    ),
+                    true => Some(self.mean_loss(be, i + 1)?),
                     false => None,
                 };
                 if let Some(l) = loss.filter(|l| !l.is_finite()) {
@@ -217,8 +213,7 @@ impl Trainer<'_> {
                     return Ok(false);
                 }
             }
-            let train_loss =
-                be.try_download(self.slots.loss_sum)?[0] as f64 / losses_per_step / steps_per_epoch as f64;
+            let train_loss = self.mean_loss(be, steps_per_epoch)?;
             let probe_probs =
                 evaluate::network_probs(be, self.nets, self.slots.x[0], train, &probe, self.layout)?;
             let train_accuracy = Some(evaluate::accuracy(&probe_probs, &probe_truth));
@@ -257,6 +252,13 @@ impl Trainer<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// The mean member's loss per step over the epoch's first `steps` steps: the loss sum
+    /// adds every member's batch loss. A readback.
+    fn mean_loss(&self, be: &mut dyn Backend, steps: usize) -> Result<f64> {
+        let sum = be.try_download(self.slots.loss_sum)?[0] as f64;
+        Ok(sum / self.nets.members.len() as f64 / steps as f64)
     }
 
     /// Forward, loss, backward, Adam, loss sum of every member: one submission.
