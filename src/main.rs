@@ -265,6 +265,7 @@ impl From<NanArg> for ReadOptions {
 }
 
 fn main() -> ExitCode {
+    starskope::gpu::silence_device_select_layer();
     match dispatch(Cli::parse().command) {
         Ok(code) => code,
         Err(e) => {

@@ -131,6 +131,18 @@ impl GpuContext {
     }
 }
 
+/// Mesa's device-select Vulkan layer prints `error: XDG_RUNTIME_DIR is invalid or not set`
+/// twice on a machine without a display session: not an error of ours, but it is the first
+/// thing a newcomer would read. wgpu enumerates every adapter itself, so the layer does
+/// nothing for us; a user who picks a GPU through it (`MESA_VK_DEVICE_SELECT`) keeps it.
+/// Setting the environment is only sound before other threads exist: call this first
+/// thing in `main`.
+pub fn silence_device_select_layer() {
+    if std::env::var_os("MESA_VK_DEVICE_SELECT").is_none() && std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 /// Vulkan, Metal and DX12 only: with GL allowed, a machine with no Vulkan driver silently
 /// lands on a GL software rasterizer without subgroups or f16. `WGPU_BACKEND` overrides.
 fn new_instance() -> wgpu::Instance {

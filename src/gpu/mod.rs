@@ -24,7 +24,9 @@ mod timing;
 
 use anyhow::{bail, Result};
 
-pub use device::{list_adapters, AdapterInfoRow, DeviceLost, GpuContext, NO_ADAPTER_HELP};
+pub use device::{
+    list_adapters, silence_device_select_layer, AdapterInfoRow, DeviceLost, GpuContext, NO_ADAPTER_HELP,
+};
 pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
 pub use precision::Precision;
 
