@@ -1,7 +1,8 @@
-//! The one list of ops that both backends implement.
+//! The contract: the one list of ops (`ops::Op`, an argument struct per op) that both
+//! backends implement.
 //!
-//! A model's forward and backward pass are written once, in `model::network`, as calls
-//! on this trait. The CPU backend (`cpu::CpuBackend`) is the specification: plain loops,
+//! A model's forward and backward pass are written once, in `model::network`, as ops
+//! run through this trait. The CPU backend (`cpu::CpuBackend`) is the specification: plain loops,
 //! obviously right. The GPU backend (`gpu::GpuBackend`) records the same calls as WGSL
 //! dispatches into one command submission per training step. Tests run the same calls
 //! through both and compare.
@@ -14,6 +15,9 @@
 //! - an op may not read and write the same tensor unless its doc says so.
 
 use serde::{Deserialize, Serialize};
+
+mod ops;
+pub use ops::*;
 
 /// A tensor owned by a backend. Cheap to copy; meaningless to another backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,7 +140,7 @@ pub enum Storage {
     /// Activations, gradients, inputs: the backend's storage precision (`alloc`).
     Data,
     /// A trainable parameter: storage precision for the kernels that read it, plus an f32
-    /// master copy that `adam_step` updates and `upload`/`download` go through.
+    /// master copy that `AdamStep` updates and `upload`/`download` go through.
     Param,
     /// f32 at every precision, for values whose small updates f16 would round away:
     /// Adam's moments, batch-norm running and batch statistics, the loss and its sums.
@@ -155,7 +159,17 @@ pub enum AllocError {
     /// The device was lost: a buffer created now would be invalid, and its first use
     /// would panic in wgpu.
     #[error(transparent)]
-    Lost(#[from] crate::gpu::DeviceLost),
+    Lost(#[from] DeviceLost),
+}
+
+/// The device stopped working (driver reset, GPU removed, `Device::destroy`): every wait
+/// on it fails with this instead of hanging or panicking. Long runs look for it in an
+/// error's chain to say that the run can be resumed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the GPU device was lost ({reason}): {message}")]
+pub struct DeviceLost {
+    pub reason: String,
+    pub message: String,
 }
 
 /// A working tensor (`Storage::Data`) a backend keeps for its own use inside an op, such
@@ -167,11 +181,8 @@ pub struct Scratch {
     pub len: usize,
 }
 
-/// The sizes a backend that binds tensors as GPU storage buffers can handle, in bytes.
-///
-/// The LSTM, dense and elementwise ops (activation, dropout, copy, fill, add_assign) split
-/// a tensor larger than one binding into windows of rows; every other op (conv, pools,
-/// batch norm, the loss heads, Adam) binds its tensors whole.
+/// The sizes a backend that binds tensors as GPU storage buffers can handle, in bytes,
+/// and which ops bind a tensor whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorLimits {
     /// The most one storage binding covers: the limit of a tensor some op binds whole.
@@ -183,9 +194,12 @@ pub struct TensorLimits {
     pub slack: u64,
     /// Bytes per element of `Storage::Data` tensors.
     pub elem: u64,
+    /// The op families that split a tensor larger than one binding into windows of rows;
+    /// every other family binds its tensors whole.
+    pub split: &'static [Family],
 }
 
-/// The ops. Every forward has its backward beside it.
+/// The ops, as one list (`ops::Op`), and the memory they work on.
 pub trait Backend {
     /// e.g. "cpu (2 threads)" or "NVIDIA H100 (Vulkan)".
     fn name(&self) -> String;
@@ -214,12 +228,12 @@ pub trait Backend {
     fn tensor_limits(&self) -> Option<TensorLimits> {
         None
     }
-    /// The scratch tensors `conv1d_backward` of this shape uses besides its arguments.
+    /// The scratch tensors `Conv1dBackward` of this shape uses besides its arguments.
     fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
         let _ = s;
         Vec::new()
     }
-    /// The scratch tensors `lstm_forward` and `lstm_backward` of this shape use besides
+    /// The scratch tensors `LstmForward` and `LstmBackward` of this shape use besides
     /// their arguments.
     fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
         let _ = s;
@@ -236,207 +250,30 @@ pub trait Backend {
     fn upload(&mut self, t: TensorId, data: &[f32]);
     /// Blocks until every recorded op has run.
     fn download(&mut self, t: TensorId) -> Vec<f32>;
-    /// `download` that reports a device that stopped working (a lost GPU, as
-    /// `gpu::DeviceLost`) instead of panicking: what long runs use.
+    /// `download` that reports a device that stopped working (as `DeviceLost`) instead
+    /// of panicking: what long runs use.
     fn try_download(&mut self, t: TensorId) -> anyhow::Result<Vec<f32>> {
         Ok(self.download(t))
     }
-    fn fill(&mut self, t: TensorId, value: f32);
-    /// dst += src, elementwise (same length). Used to sum the loss on the device so that
-    /// a step needs no readback.
-    fn add_assign(&mut self, dst: TensorId, src: TensorId);
-    /// dst = src (same length).
-    fn copy(&mut self, src: TensorId, dst: TensorId);
     /// Ends a unit of work (one training step). The GPU backend submits everything
     /// recorded since the last flush as one command buffer; the CPU backend does nothing.
     fn flush(&mut self);
 
-    // ---- conv1d ----
-    fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId);
-    /// `conv1d_forward` then ReLU, y = relu(conv(x) + b), as one op so that a backend can
-    /// fuse them and never store the pre-activation (ReLU's backward needs only y). A NaN
-    /// passes through as in `activation_forward`.
-    fn conv1d_relu_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        self.conv1d_forward(s, x, w, b, y);
-        self.activation_forward(Activation::Relu, y, y);
+    // ---- ops ----
+    /// Runs `op` (or records it, to run by the next `flush` or `download`).
+    fn run(&mut self, op: &Op);
+    /// `Fill`.
+    fn fill(&mut self, t: TensorId, value: f32) {
+        self.run(&Fill { t, value }.into());
     }
-    /// `dx` is None for the first layer (no gradient needed w.r.t. the data).
-    #[allow(clippy::too_many_arguments)]
-    fn conv1d_backward(
-        &mut self,
-        s: &Conv1dShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    );
-
-    // ---- max-pool ----
-    fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId);
-    /// dx[argmax of window j] += dy[j]; zero elsewhere. The argmax is recomputed from x.
-    fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId);
-
-    // ---- batch norm ----
-    /// Training mode: normalizes with the batch statistics (biased variance), writes them
-    /// to `mean` and `inv_std` (1/sqrt(var+eps), per channel) for the backward pass, and
-    /// updates `running_mean`/`running_var` in place.
-    #[allow(clippy::too_many_arguments)]
-    fn batchnorm_forward_train(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-    );
-    /// Inference mode: normalizes with the running statistics.
-    #[allow(clippy::too_many_arguments)]
-    fn batchnorm_forward_eval(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-    );
-    /// `mean`/`inv_std` are what the forward pass normalized with. With `batch_stats` true
-    /// (training mode) the gradient flows through the batch statistics too:
-    /// dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma;
-    /// with false (statistics are constants): dx = dy * gamma * inv_std.
-    /// dgamma = sum(dy * xhat), dbeta = sum(dy) either way.
-    #[allow(clippy::too_many_arguments)]
-    fn batchnorm_backward(
-        &mut self,
-        s: &ChannelShape,
-        batch_stats: bool,
-        x: TensorId,
-        gamma: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-        dy: TensorId,
-        dx: TensorId,
-        dgamma: TensorId,
-        dbeta: TensorId,
-    );
-
-    // ---- LSTM ----
-    /// x (batch, time, input); w_ih (4H, input); w_hh (4H, H); b (4H). Writes `saved`.
-    fn lstm_forward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        b: TensorId,
-        saved: &LstmTensors,
-    );
-    /// `dh` is (batch, time, H): the upstream gradient of every h_t (zero where none
-    /// flows, e.g. all but the last step for a last-state layer). Backpropagation
-    /// through time; `dx` None for the first layer.
-    #[allow(clippy::too_many_arguments)]
-    fn lstm_backward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        saved: &LstmTensors,
-        dh: TensorId,
-        dx: Option<TensorId>,
-        dw_ih: TensorId,
-        dw_hh: TensorId,
-        db: TensorId,
-    );
-    /// y (batch, H) = h (batch, time, H) at the last time step.
-    fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId);
-    /// dh (batch, time, H) = dy at the last step, 0 elsewhere.
-    fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId);
-
-    // ---- dense ----
-    fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId);
-    #[allow(clippy::too_many_arguments)]
-    fn dense_backward(
-        &mut self,
-        s: &DenseShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    );
-
-    // ---- elementwise ----
-    /// y = f(x); x and y may be the same tensor.
-    fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId);
-    /// dx = dy * f'(.) computed from the forward output y; dy and dx may be the same tensor.
-    fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId);
-    /// Inverted dropout: y = x * keep / (1 - rate), where keep for element i is
-    /// `dropout_keep(key, i, rate)` (see `dropout_keep` below: the same draw on every
-    /// backend). x and y may be the same tensor.
-    fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId);
-    /// dx = dy * keep / (1 - rate), with the same mask as the forward pass.
-    fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId);
-
-    // ---- global average pooling: (batch, channels, len) -> (batch, channels) ----
-    fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId);
-    fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId);
-
-    // ---- output heads (loss and its gradient together) ----
-    /// logits (batch, 1), targets (batch) in {0, 1}, weights (batch) per-sample loss weights.
-    /// probs = sigmoid(logits); loss (1 element) = mean_n w_n * bce_n computed stably from
-    /// the logits; dlogits = w_n * (probs - t) / batch.
-    #[allow(clippy::too_many_arguments)]
-    fn sigmoid_bce(
-        &mut self,
-        batch: usize,
-        logits: TensorId,
-        targets: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    );
-    /// logits (batch, classes), labels (batch) class indices stored as f32, weights (batch).
-    /// probs = softmax(logits) (max-subtracted); loss = mean_n w_n * -log probs[n, label];
-    /// dlogits = w_n * (probs - onehot) / batch.
-    #[allow(clippy::too_many_arguments)]
-    fn softmax_ce(
-        &mut self,
-        batch: usize,
-        classes: usize,
-        logits: TensorId,
-        labels: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    );
-    /// probs = softmax(logits) over rows of `classes`: inference without labels.
-    fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId);
-
-    // ---- optimizer ----
-    /// One Adam step on every element; `t` is the 1-based index of this step.
-    #[allow(clippy::too_many_arguments)]
-    fn adam_step(
-        &mut self,
-        cfg: &AdamConfig,
-        t: u32,
-        param: TensorId,
-        grad: TensorId,
-        m: TensorId,
-        v: TensorId,
-    );
+    /// `AddAssign`.
+    fn add_assign(&mut self, dst: TensorId, src: TensorId) {
+        self.run(&AddAssign { dst, src }.into());
+    }
+    /// `CopyTensor`.
+    fn copy(&mut self, src: TensorId, dst: TensorId) {
+        self.run(&CopyTensor { src, dst }.into());
+    }
 }
 
 /// The counter-based random draw behind dropout, identical on every backend (the WGSL

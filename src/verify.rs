@@ -9,7 +9,7 @@
 //!
 //! Golden conventions mapped here:
 //! - lstm: two biases become b = b_ih + b_hh, and db is compared with both db_ih and
-//!   db_hh; the last-state case goes through `last_step_forward`/`last_step_backward`.
+//!   db_hh; the last-state case goes through `LastStepForward`/`LastStepBackward`.
 //! - maxpool `indices` come from `cpu::maxpool::argmax_indices` (not part of the trait).
 //! - batchnorm train runs twice: with unbiased running variance (`running_var`) and
 //!   with the biased one (`running_var_biased_update`); batch_var is recovered from
@@ -23,7 +23,7 @@ mod golden_file;
 use crate::backend::{Backend, ChannelShape, Conv1dShape, DenseShape, LstmShape, PoolShape};
 use crate::cpu::{adam, batchnorm, lstm};
 use anyhow::{bail, Context, Result};
-use engine::{Engine, HostF64, ThroughBackend};
+use engine::{BatchNormCase, DenseCase, Engine, HostF64, LstmCase, ThroughBackend};
 use golden_file::GoldenFile;
 use std::fmt;
 use std::path::Path;
@@ -202,29 +202,26 @@ fn maxpool(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
 }
 
 /// The (batch, channels, len) shape of `x` and the per-channel inputs.
-fn batchnorm_inputs(g: &GoldenFile) -> Result<(ChannelShape, [&[f64]; 6])> {
+fn batchnorm_inputs(g: &GoldenFile) -> Result<BatchNormCase<'_>> {
     let (x, [batch, channels, len]) = g.input_dims("x")?;
     let per_channel = |name| g.input_shaped(name, &[channels]);
-    let inputs = [
+    Ok(BatchNormCase {
+        s: ChannelShape { batch, channels, len },
         x,
-        per_channel("gamma")?,
-        per_channel("beta")?,
-        per_channel("running_mean")?,
-        per_channel("running_var")?,
-        g.input_shaped("dy", &[batch, channels, len])?,
-    ];
-    Ok((ChannelShape { batch, channels, len }, inputs))
+        gamma: per_channel("gamma")?,
+        beta: per_channel("beta")?,
+        running_mean: per_channel("running_mean")?,
+        running_var: per_channel("running_var")?,
+        dy: g.input_shaped("dy", &[batch, channels, len])?,
+    })
 }
 
 fn batchnorm_train(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
-    let (s, [x, gamma, beta, rm, rv, dy]) = batchnorm_inputs(g)?;
-    let eps = g.config_f64("eps")?;
-    let p = |unbiased_running_var| batchnorm::Params { eps, momentum: 0.0, unbiased_running_var };
-    let momentum = g.config_f64("momentum")?;
-    let unbiased =
-        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(true) }, x, gamma, beta, [rm, rv], dy)?;
-    let biased =
-        e.batchnorm_train(&s, &batchnorm::Params { momentum, ..p(false) }, x, gamma, beta, [rm, rv], dy)?;
+    let case = batchnorm_inputs(g)?;
+    let (eps, momentum) = (g.config_f64("eps")?, g.config_f64("momentum")?);
+    let p = |unbiased_running_var| batchnorm::Params { eps, momentum, unbiased_running_var };
+    let unbiased = e.batchnorm_train(&p(true), &case)?;
+    let biased = e.batchnorm_train(&p(false), &case)?;
     let batch_var = unbiased.inv_std.iter().map(|v| 1.0 / (v * v) - eps).collect();
     Ok(vec![
         ("y", unbiased.y),
@@ -240,10 +237,10 @@ fn batchnorm_train(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
 }
 
 fn batchnorm_eval(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
-    let (s, [x, gamma, beta, rm, rv, dy]) = batchnorm_inputs(g)?;
+    let case = batchnorm_inputs(g)?;
     let eps = g.config_f64("eps")?;
-    let inv_std: Vec<f64> = rv.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let [y, dx, dgamma, dbeta] = e.batchnorm_eval(&s, eps, x, gamma, beta, [rm, rv], &inv_std, dy)?;
+    let inv_std: Vec<f64> = case.running_var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let [y, dx, dgamma, dbeta] = e.batchnorm_eval(eps, &inv_std, &case)?;
     Ok(vec![("y", y), ("dx", dx), ("dgamma", dgamma), ("dbeta", dbeta)])
 }
 
@@ -267,7 +264,7 @@ fn lstm(g: &GoldenFile, e: &mut dyn Engine) -> Result<Outputs> {
     } else {
         g.input_shaped("dy", &[batch, time, hidden])?
     };
-    let out = e.lstm(&s, x, w_ih, w_hh, &b, dy, last_only)?;
+    let out = e.lstm(&LstmCase { s, x, w_ih, w_hh, b: &b, dy, last_only })?;
     let mut c_n = vec![0.0; batch * hidden];
     lstm::last_step_forward(&s, &out.c, &mut c_n);
     Ok(vec![
@@ -289,7 +286,7 @@ fn dense(g: &GoldenFile, e: &mut dyn Engine, relu: bool) -> Result<Outputs> {
     let w = g.input_shaped("weight", &[output, input])?;
     let b = g.input_shaped("bias", &[output])?;
     let dy = g.input_shaped("dy", &[batch, output])?;
-    let [z, y, dx, dw, db] = e.dense(&s, relu, x, w, b, dy)?;
+    let [z, y, dx, dw, db] = e.dense(&DenseCase { s, relu, x, w, b, dy })?;
     let mut out = vec![("y", y), ("dx", dx), ("dweight", dw), ("dbias", db)];
     if relu {
         out.push(("z", z));

@@ -2,8 +2,54 @@
 //! conv1d shape and one dense shape, in f32 and with f16 storage, and the per-op rows a
 //! real step produces.
 
-use starskope::backend::{Conv1dShape, DenseShape};
-use starskope::bench::op::{Cost, Op, Pass};
+use starskope::backend::{
+    AdamConfig, AdamStep, BatchNormBackward, BatchNormConfig, BatchNormTrain, ChannelShape, Conv1dBackward,
+    Conv1dForward, Conv1dShape, DenseBackward, DenseForward, DenseShape, Op, SigmoidBce, TensorId,
+};
+use starskope::bench::op::{Cost, Counted, Pass};
+
+/// The tensors do not matter to the counts: one stands for all.
+const T: TensorId = TensorId(0);
+
+fn counted(op: impl Into<Op>, n: usize) -> Counted {
+    Counted { op: op.into(), n }
+}
+
+fn conv_forward(s: Conv1dShape) -> Counted {
+    counted(Conv1dForward { s, x: T, w: T, b: T, y: T, relu: false }, 0)
+}
+
+fn conv_backward(s: Conv1dShape, dx: bool) -> Counted {
+    counted(Conv1dBackward { s, x: T, w: T, dy: T, dx: dx.then_some(T), dw: T, db: T }, 0)
+}
+
+fn dense_forward(s: DenseShape) -> Counted {
+    counted(DenseForward { s, x: T, w: T, b: T, y: T }, 0)
+}
+
+fn dense_backward(s: DenseShape, dx: bool) -> Counted {
+    counted(DenseBackward { s, x: T, w: T, dy: T, dx: dx.then_some(T), dw: T, db: T }, 0)
+}
+
+fn batchnorm_train(s: ChannelShape) -> Counted {
+    let (cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std) =
+        (BatchNormConfig::KERAS, T, T, T, T, T, T, T, T);
+    counted(BatchNormTrain { s, cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std }, 0)
+}
+
+fn batchnorm_backward(s: ChannelShape) -> Counted {
+    let (x, gamma, mean, inv_std, dy, dx, dgamma, dbeta) = (T, T, T, T, T, T, T, T);
+    counted(BatchNormBackward { s, batch_stats: true, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta }, 0)
+}
+
+fn adam(n: usize) -> Counted {
+    counted(AdamStep { cfg: AdamConfig::default(), t: 1, param: T, grad: T, m: T, v: T }, n)
+}
+
+fn sigmoid_bce(batch: usize) -> Counted {
+    let (logits, targets, weights, probs, loss, dlogits) = (T, T, T, T, T, T);
+    counted(SigmoidBce { batch, logits, targets, weights, probs, loss, dlogits }, 0)
+}
 
 /// seed-cnn's second conv at batch 4: x (4, 8, 100), 16 filters of width 11, valid.
 const CONV: Conv1dShape =
@@ -14,8 +60,8 @@ fn conv1d_forward_counts_match_hand_computation() {
     // multiply-adds: 4 samples x 16 outputs x 90 positions x 8 channels x 11 taps = 506,880
     // FLOPs: 2 x 506,880 + 4 x 16 x 90 bias adds (5,760) = 1,019,520
     // bytes: x 3,200 + w 1,408 + b 16 + y 5,760 = 10,384 floats x 4 = 41,536
-    assert_eq!(Op::ConvForward(CONV).cost(4), Cost { flops: 1_019_520.0, bytes: 41_536.0 });
-    assert_eq!(Op::ConvForward(CONV).pass(), Pass::Forward);
+    assert_eq!(conv_forward(CONV).cost(4), Cost { flops: 1_019_520.0, bytes: 41_536.0 });
+    assert_eq!(conv_forward(CONV).pass(), Pass::Forward);
 }
 
 #[test]
@@ -23,8 +69,8 @@ fn conv1d_backward_counts_match_hand_computation() {
     // dW 2 x 506,880 + db 5,760 (+ dx 2 x 506,880): 1,019,520 (2,033,280)
     // read x 3,200, w 1,408, dy 5,760; write dw 1,408, db 16 (+ dx 3,200):
     // 11,792 floats = 47,168 bytes (14,992 floats = 59,968 bytes)
-    let without_dx = Op::ConvBackward { s: CONV, dx: false };
-    let with_dx = Op::ConvBackward { s: CONV, dx: true };
+    let without_dx = conv_backward(CONV, false);
+    let with_dx = conv_backward(CONV, true);
     assert_eq!(without_dx.cost(4), Cost { flops: 1_019_520.0, bytes: 47_168.0 });
     assert_eq!(with_dx.cost(4), Cost { flops: 2_033_280.0, bytes: 59_968.0 });
     assert_eq!(with_dx.pass(), Pass::Backward);
@@ -35,7 +81,7 @@ fn same_padding_zeros_are_not_counted_as_work() {
     // len 5, kernel 3, pad 1: tap 0 misses t = 0, tap 2 misses t = 4: 3 x 5 - 2 = 13
     // multiply-adds per (sample, out, in); 1 x 2 x 1 x 13 x 2 + 10 bias adds = 62
     let s = Conv1dShape { batch: 1, c_in: 1, c_out: 2, len_in: 5, kernel: 3, pad_left: 1, len_out: 5 };
-    assert_eq!(Op::ConvForward(s).cost(4).flops, 62.0);
+    assert_eq!(conv_forward(s).cost(4).flops, 62.0);
 }
 
 /// With f16 storage, data tensors (activations, gradients, the kernels' copy of a
@@ -43,32 +89,31 @@ fn same_padding_zeros_are_not_counted_as_work() {
 /// the loss stay 4.
 #[test]
 fn f16_storage_counts_match_hand_computation() {
-    use starskope::backend::ChannelShape;
     // conv: the same 10,384 elements as in f32, 2 bytes each; FLOPs do not change
-    assert_eq!(Op::ConvForward(CONV).cost(2), Cost { flops: 1_019_520.0, bytes: 20_768.0 });
+    assert_eq!(conv_forward(CONV).cost(2), Cost { flops: 1_019_520.0, bytes: 20_768.0 });
     // batch norm x (2, 3, 10): x 60 + y 60 + gamma, beta 6 = 126 halves = 252 bytes;
     // running mean and var read and written 12 + mean, inv_std 6 = 18 f32 = 72 bytes
     let s = ChannelShape { batch: 2, channels: 3, len: 10 };
-    assert_eq!(Op::BatchNormTrain(s).cost(2), Cost { flops: 420.0, bytes: 324.0 });
+    assert_eq!(batchnorm_train(s).cost(2), Cost { flops: 420.0, bytes: 324.0 });
     // backward: x, dy, dx 180 + gamma, dgamma, dbeta 9 = 189 halves = 378 bytes;
     // mean, inv_std 6 f32 = 24 bytes
-    let back = Op::BatchNormBackward { s, batch_stats: true };
+    let back = batchnorm_backward(s);
     assert_eq!(back.cost(2), Cost { flops: 600.0, bytes: 402.0 });
     // Adam on 10 parameters: gradient read and rounded copy written, 20 halves = 40 bytes;
     // master, m and v read and written, 60 f32 = 240 bytes. In f32 the parameter is its
     // own master: gradient 10 + 60 f32 = 280 bytes, the same total by coincidence.
-    assert_eq!(Op::Adam { n: 10 }.cost(2), Cost { flops: 140.0, bytes: 280.0 });
-    assert_eq!(Op::Adam { n: 10 }.cost(4), Cost { flops: 140.0, bytes: 280.0 });
+    assert_eq!(adam(10).cost(2), Cost { flops: 140.0, bytes: 280.0 });
+    assert_eq!(adam(10).cost(4), Cost { flops: 140.0, bytes: 280.0 });
     // sigmoid BCE, batch 32: logits, targets, weights, probs, dlogits 160 halves = 320
     // bytes, and the f32 loss 4
-    assert_eq!(Op::SigmoidBce { batch: 32 }.cost(2).bytes, 324.0);
+    assert_eq!(sigmoid_bce(32).cost(2).bytes, 324.0);
 }
 
 /// `Profiled` counts each call at the element sizes the inner backend stores: 2 bytes for
 /// data on the GPU in f16, 4 for a tensor allocated as `Storage::F32`.
 #[test]
 fn profiled_counts_bytes_at_the_inner_backends_precision() {
-    use starskope::backend::{Backend, BatchNormConfig, ChannelShape, Storage};
+    use starskope::backend::{Backend, Storage};
     use starskope::bench::profiled::Profiled;
     use starskope::gpu::{GpuBackend, Precision};
 
@@ -79,7 +124,21 @@ fn profiled_counts_bytes_at_the_inner_backends_precision() {
     let (gamma, beta) = (prof.alloc_as(3, Storage::Param), prof.alloc_as(3, Storage::Param));
     let stats: Vec<_> = (0..4).map(|_| prof.alloc_as(3, Storage::F32)).collect();
     let cfg = BatchNormConfig::KERAS;
-    prof.batchnorm_forward_train(&s, &cfg, x, gamma, beta, stats[0], stats[1], y, stats[2], stats[3]);
+    prof.run(
+        &BatchNormTrain {
+            s,
+            cfg,
+            x,
+            gamma,
+            beta,
+            running_mean: stats[0],
+            running_var: stats[1],
+            y,
+            mean: stats[2],
+            inv_std: stats[3],
+        }
+        .into(),
+    );
     prof.fill(x, 1.0);
     prof.fill(stats[0], 1.0);
     let bytes: Vec<f64> = prof.calls.iter().map(|c| c.cost.bytes).collect();
@@ -92,10 +151,10 @@ fn dense_counts_match_hand_computation() {
     let s = DenseShape { batch: 32, input: 576, output: 64 };
     // forward: 2 x 32 x 576 x 64 = 2,359,296 + 2,048 bias adds = 2,361,344 FLOPs;
     // x 18,432 + W 36,864 + b 64 + y 2,048 = 57,408 floats = 229,632 bytes
-    assert_eq!(Op::DenseForward(s).cost(4), Cost { flops: 2_361_344.0, bytes: 229_632.0 });
+    assert_eq!(dense_forward(s).cost(4), Cost { flops: 2_361_344.0, bytes: 229_632.0 });
     // backward with dx: dW and dx 2 x 2,359,296 + db 2,048 = 4,720,640 FLOPs;
     // read x, W, dy (57,344), write dW, db, dx (55,360): 112,704 floats = 450,816 bytes
-    let back = Op::DenseBackward { s, dx: true };
+    let back = dense_backward(s, true);
     assert_eq!(back.cost(4), Cost { flops: 4_720_640.0, bytes: 450_816.0 });
 }
 
@@ -125,11 +184,11 @@ fn profiled_step_has_every_op_at_the_plan_shapes() {
     let first =
         Conv1dShape { batch: 16, c_in: 1, c_out: 128, len_in: 40, kernel: 8, pad_left: 3, len_out: 40 };
     let fwd = find("conv1d 16x1x40 k8 -> 128", Pass::Forward);
-    assert_eq!(fwd.flops, Op::ConvForward(first).cost(4).flops);
+    assert_eq!(fwd.flops, conv_forward(first).cost(4).flops);
     // the CPU backend stores f32: 4 bytes per element
-    assert_eq!(fwd.bytes, Op::ConvForward(first).cost(4).bytes);
+    assert_eq!(fwd.bytes, conv_forward(first).cost(4).bytes);
     let bwd = find("conv1d 16x1x40 k8 -> 128 (no dx)", Pass::Backward);
-    assert_eq!(bwd.bytes, Op::ConvBackward { s: first, dx: false }.cost(4).bytes);
+    assert_eq!(bwd.bytes, conv_backward(first, false).cost(4).bytes);
     find("conv1d 16x128x40 k5 -> 256", Pass::Backward);
     find("global_avg_pool 16x128x40", Pass::Forward);
     find("softmax_ce 16x2", Pass::Forward);

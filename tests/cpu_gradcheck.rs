@@ -151,13 +151,10 @@ fn batchnorm_train() {
                 &s,
                 &p,
                 x,
-                gamma,
-                beta,
-                &mut rm,
-                &mut rv,
+                [gamma, beta],
+                [&mut rm, &mut rv],
                 &mut y,
-                &mut mean,
-                &mut inv_std,
+                [&mut mean, &mut inv_std],
             );
             (y, mean, inv_std)
         };
@@ -165,7 +162,7 @@ fn batchnorm_train() {
         let (_, mean, inv_std) = forward(&x, &gamma, &beta);
         let mut dx = vec![0.0; x.len()];
         let (mut dgamma, mut dbeta) = (vec![0.0; s.channels], vec![0.0; s.channels]);
-        batchnorm::backward(&s, true, &x, &gamma, &mean, &inv_std, &r, &mut dx, &mut dgamma, &mut dbeta);
+        batchnorm::backward(&s, true, &x, &gamma, [&mean, &inv_std], &r, [&mut dx, &mut dgamma, &mut dbeta]);
         let what = format!("batchnorm train {s:?}");
         check_grad(&format!("{what} dx"), &x, &dx, |x| loss(x, &gamma, &beta));
         check_grad(&format!("{what} dgamma"), &gamma, &dgamma, |g| loss(&x, g, &beta));
@@ -186,24 +183,14 @@ fn batchnorm_eval() {
         let r = uniform(&mut rng, x.len());
         let loss = |x: &[f64], gamma: &[f64], beta: &[f64]| {
             let mut y = vec![0.0; x.len()];
-            batchnorm::forward_eval(&s, eps, x, gamma, beta, &running_mean, &running_var, &mut y);
+            batchnorm::forward_eval(&s, eps, x, [gamma, beta], [&running_mean, &running_var], &mut y);
             dot(&y, &r)
         };
         let inv_std: Vec<f64> = running_var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
         let mut dx = vec![0.0; x.len()];
         let (mut dgamma, mut dbeta) = (vec![0.0; s.channels], vec![0.0; s.channels]);
-        batchnorm::backward(
-            &s,
-            false,
-            &x,
-            &gamma,
-            &running_mean,
-            &inv_std,
-            &r,
-            &mut dx,
-            &mut dgamma,
-            &mut dbeta,
-        );
+        let grads = [&mut dx[..], &mut dgamma, &mut dbeta];
+        batchnorm::backward(&s, false, &x, &gamma, [&running_mean, &inv_std], &r, grads);
         let what = format!("batchnorm eval {s:?}");
         check_grad(&format!("{what} dx"), &x, &dx, |x| loss(x, &gamma, &beta));
         check_grad(&format!("{what} dgamma"), &gamma, &dgamma, |g| loss(&x, g, &beta));
@@ -221,7 +208,7 @@ fn check_lstm(s: LstmShape, rng: &mut ChaCha8Rng, last_only: bool) {
     let hs = s.batch * s.time * hid;
     let forward = |x: &[f64], w_ih: &[f64], w_hh: &[f64], b: &[f64]| {
         let (mut h, mut c, mut gates) = (vec![0.0; hs], vec![0.0; hs], vec![0.0; 4 * hs]);
-        lstm::forward(&s, x, w_ih, w_hh, b, &mut h, &mut c, &mut gates);
+        lstm::forward(&s, x, [w_ih, w_hh, b], [&mut h, &mut c, &mut gates]);
         (h, c, gates)
     };
     let (r, dh) = if last_only {
@@ -246,7 +233,8 @@ fn check_lstm(s: LstmShape, rng: &mut ChaCha8Rng, last_only: bool) {
     let (h, c, gates) = forward(&x, &w_ih, &w_hh, &b);
     let mut dx = vec![0.0; x.len()];
     let (mut dw_ih, mut dw_hh, mut db) = (vec![0.0; w_ih.len()], vec![0.0; w_hh.len()], vec![0.0; b.len()]);
-    lstm::backward(&s, &x, &w_ih, &w_hh, &h, &c, &gates, &dh, Some(&mut dx), &mut dw_ih, &mut dw_hh, &mut db);
+    let grads = [&mut dw_ih[..], &mut dw_hh, &mut db];
+    lstm::backward(&s, &x, [&w_ih, &w_hh], [&h, &c, &gates], &dh, Some(&mut dx), grads);
     let what = format!("lstm {s:?} last_only={last_only}");
     check_grad(&format!("{what} dx"), &x, &dx, |x| loss(x, &w_ih, &w_hh, &b));
     check_grad(&format!("{what} dw_ih"), &w_ih, &dw_ih, |w| loss(&x, w, &w_hh, &b));

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use starskope::backend::Backend;
-use starskope::gpu::{DeviceLost, GpuBackend, GpuContext};
+use starskope::backend::DeviceLost;
+use starskope::gpu::{GpuBackend, GpuContext};
 
 /// How long a wait on a lost device may take: the loss is looked at every 200 ms.
 const PROMPT: Duration = Duration::from_secs(5);

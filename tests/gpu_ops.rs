@@ -23,6 +23,12 @@
 //! Values kept in f32 at every precision (batch-norm statistics, the loss, Adam's moments
 //! and master weights) keep their f32 tolerance.
 
+use starskope::backend::{
+    ActivationBackward, ActivationForward, AdamStep, BatchNormBackward, BatchNormEval, BatchNormTrain,
+    Conv1dBackward, Conv1dForward, DenseBackward, DenseForward, DropoutBackward, DropoutForward,
+    GlobalAvgPoolBackward, GlobalAvgPoolForward, LastStepBackward, LastStepForward, LstmBackward,
+    LstmForward, MaxPoolBackward, MaxPoolForward, SigmoidBce, Softmax, SoftmaxCe,
+};
 use std::sync::OnceLock;
 
 use rand::{Rng, SeedableRng};
@@ -216,9 +222,34 @@ fn conv1d_matches_cpu(p: Precision) {
         let dw0 = b.output(s.c_out * s.c_in * s.kernel);
         let db0 = b.output(s.c_out);
         b.run(|be, k| {
-            be.conv1d_forward(s, x.on(k), w.on(k), bias.on(k), y.on(k));
-            be.conv1d_backward(s, x.on(k), w.on(k), dy.on(k), Some(dx.on(k)), dw.on(k), db.on(k));
-            be.conv1d_backward(s, x.on(k), w.on(k), dy.on(k), None, dw0.on(k), db0.on(k));
+            be.run(
+                &Conv1dForward { s: *s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k), relu: false }
+                    .into(),
+            );
+            be.run(
+                &Conv1dBackward {
+                    s: *s,
+                    x: x.on(k),
+                    w: w.on(k),
+                    dy: dy.on(k),
+                    dx: Some(dx.on(k)),
+                    dw: dw.on(k),
+                    db: db.on(k),
+                }
+                .into(),
+            );
+            be.run(
+                &Conv1dBackward {
+                    s: *s,
+                    x: x.on(k),
+                    w: w.on(k),
+                    dy: dy.on(k),
+                    dx: None,
+                    dw: dw0.on(k),
+                    db: db0.on(k),
+                }
+                .into(),
+            );
         });
         // f16: y, dx and db round once when stored; dw also rounds each of its partials
         // before their sum, each at most the size of dw's scale
@@ -234,7 +265,7 @@ fn conv1d_matches_cpu(p: Precision) {
 }
 
 /// The fused conv + bias + ReLU (one GPU kernel, no pre-activation stored) against the
-/// CPU reference, which runs the `Backend` default: conv1d_forward, then ReLU. ReLU's
+/// CPU reference, which runs the conv, then ReLU in place. ReLU's
 /// backward from that output, as the network runs it, must match too.
 fn conv1d_relu_matches_cpu(p: Precision) {
     let shapes = [
@@ -250,8 +281,13 @@ fn conv1d_relu_matches_cpu(p: Precision) {
         let n = s.batch * s.c_out * s.len_out;
         let (y, dy, dz) = (b.output(n), b.input(n), b.output(n));
         b.run(|be, k| {
-            be.conv1d_relu_forward(s, x.on(k), w.on(k), bias.on(k), y.on(k));
-            be.activation_backward(Activation::Relu, y.on(k), dy.on(k), dz.on(k));
+            be.run(
+                &Conv1dForward { s: *s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k), relu: true }
+                    .into(),
+            );
+            be.run(
+                &ActivationBackward { f: Activation::Relu, y: y.on(k), dy: dy.on(k), dx: dz.on(k) }.into(),
+            );
         });
         let (cpu, _) = b.get(y);
         let zeros = cpu.iter().filter(|v| **v == 0.0).count();
@@ -276,7 +312,9 @@ fn conv1d_relu_propagates_nan() {
     let w = b.input(s.c_out * s.c_in * s.kernel);
     let bias = b.input(s.c_out);
     let y = b.output(s.batch * s.c_out * s.len_out);
-    b.run(|be, k| be.conv1d_relu_forward(&s, x.on(k), w.on(k), bias.on(k), y.on(k)));
+    b.run(|be, k| {
+        be.run(&Conv1dForward { s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k), relu: true }.into())
+    });
     let (cpu, gpu) = b.get(y);
     // sample 1, every filter, positions 5..=9 (those whose 5-tap window, centred, has 7)
     let expected: Vec<usize> =
@@ -309,8 +347,8 @@ fn maxpool_matches_cpu(p: Precision) {
         let dy = b.input(s.batch * s.channels * s.len_out);
         let dx = b.output(s.batch * s.channels * s.len_in);
         b.run(|be, k| {
-            be.maxpool_forward(s, x.on(k), y.on(k));
-            be.maxpool_backward(s, x.on(k), dy.on(k), dx.on(k));
+            be.run(&MaxPoolForward { s: *s, x: x.on(k), y: y.on(k) }.into());
+            be.run(&MaxPoolBackward { s: *s, x: x.on(k), dy: dy.on(k), dx: dx.on(k) }.into());
         });
         // a selection: exact at any precision
         b.check(y, 0.0, &format!("maxpool y {s:?}"));
@@ -352,34 +390,66 @@ fn batchnorm_matches_cpu(p: Precision) {
             let dbeta_const = b.output(s.channels);
             b.run(|be, k| {
                 let (rm, rv) = (running_mean.on(k), running_var.on(k));
-                be.batchnorm_forward_train(
-                    s,
-                    &cfg,
-                    x.on(k),
-                    gamma.on(k),
-                    beta.on(k),
-                    rm,
-                    rv,
-                    y.on(k),
-                    mean.on(k),
-                    inv_std.on(k),
+                be.run(
+                    &BatchNormTrain {
+                        s: *s,
+                        cfg,
+                        x: x.on(k),
+                        gamma: gamma.on(k),
+                        beta: beta.on(k),
+                        running_mean: rm,
+                        running_var: rv,
+                        y: y.on(k),
+                        mean: mean.on(k),
+                        inv_std: inv_std.on(k),
+                    }
+                    .into(),
                 );
-                be.batchnorm_forward_eval(s, &cfg, x.on(k), gamma.on(k), beta.on(k), rm, rv, y_eval.on(k));
+                be.run(
+                    &BatchNormEval {
+                        s: *s,
+                        cfg,
+                        x: x.on(k),
+                        gamma: gamma.on(k),
+                        beta: beta.on(k),
+                        running_mean: rm,
+                        running_var: rv,
+                        y: y_eval.on(k),
+                    }
+                    .into(),
+                );
                 let (g, m, is) = (gamma.on(k), mean.on(k), inv_std.on(k));
-                be.batchnorm_backward(
-                    s,
-                    true,
-                    x.on(k),
-                    g,
-                    m,
-                    is,
-                    dy.on(k),
-                    dx.on(k),
-                    dgamma.on(k),
-                    dbeta.on(k),
+                be.run(
+                    &BatchNormBackward {
+                        s: *s,
+                        batch_stats: true,
+                        x: x.on(k),
+                        gamma: g,
+                        mean: m,
+                        inv_std: is,
+                        dy: dy.on(k),
+                        dx: dx.on(k),
+                        dgamma: dgamma.on(k),
+                        dbeta: dbeta.on(k),
+                    }
+                    .into(),
                 );
                 let (dxc, dgc, dbc) = (dx_const.on(k), dgamma_const.on(k), dbeta_const.on(k));
-                be.batchnorm_backward(s, false, x.on(k), g, m, is, dy.on(k), dxc, dgc, dbc);
+                be.run(
+                    &BatchNormBackward {
+                        s: *s,
+                        batch_stats: false,
+                        x: x.on(k),
+                        gamma: g,
+                        mean: m,
+                        inv_std: is,
+                        dy: dy.on(k),
+                        dx: dxc,
+                        dgamma: dgc,
+                        dbeta: dbc,
+                    }
+                    .into(),
+                );
             });
             let m = s.batch * s.len;
             let what = |t: &str| format!("batchnorm {t} {s:?} eps {}", cfg.eps);
@@ -441,22 +511,35 @@ fn lstm_matches_cpu(p: Precision) {
         let dlast = b.input(n * s.hidden);
         let dh_last = b.output(n * t * s.hidden);
         b.run(|be, k| {
-            be.lstm_forward(s, x.on(k), w_ih.on(k), w_hh.on(k), bias.on(k), &saved(k));
-            let (wi, wh) = (w_ih.on(k), w_hh.on(k));
-            be.lstm_backward(
-                s,
-                x.on(k),
-                wi,
-                wh,
-                &saved(k),
-                dh.on(k),
-                Some(dx.on(k)),
-                dw_ih.on(k),
-                dw_hh.on(k),
-                db.on(k),
+            be.run(
+                &LstmForward {
+                    s: *s,
+                    x: x.on(k),
+                    w_ih: w_ih.on(k),
+                    w_hh: w_hh.on(k),
+                    b: bias.on(k),
+                    saved: saved(k),
+                }
+                .into(),
             );
-            be.last_step_forward(s, saved(k).h, last.on(k));
-            be.last_step_backward(s, dlast.on(k), dh_last.on(k));
+            let (wi, wh) = (w_ih.on(k), w_hh.on(k));
+            be.run(
+                &LstmBackward {
+                    s: *s,
+                    x: x.on(k),
+                    w_ih: wi,
+                    w_hh: wh,
+                    saved: saved(k),
+                    dh: dh.on(k),
+                    dx: Some(dx.on(k)),
+                    dw_ih: dw_ih.on(k),
+                    dw_hh: dw_hh.on(k),
+                    db: db.on(k),
+                }
+                .into(),
+            );
+            be.run(&LastStepForward { s: *s, h: saved(k).h, y: last.on(k) }.into());
+            be.run(&LastStepBackward { s: *s, dy: dlast.on(k), dh: dh_last.on(k) }.into());
         });
         // errors compound through the recurrence: a sum over the hidden units per step,
         // carried over `time` steps
@@ -502,9 +585,31 @@ fn dense_matches_cpu(p: Precision) {
         let dw0 = b.output(s.output * s.input);
         let db0 = b.output(s.output);
         b.run(|be, k| {
-            be.dense_forward(s, x.on(k), w.on(k), bias.on(k), y.on(k));
-            be.dense_backward(s, x.on(k), w.on(k), dy.on(k), Some(dx.on(k)), dw.on(k), db.on(k));
-            be.dense_backward(s, x.on(k), w.on(k), dy.on(k), None, dw0.on(k), db0.on(k));
+            be.run(&DenseForward { s: *s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k) }.into());
+            be.run(
+                &DenseBackward {
+                    s: *s,
+                    x: x.on(k),
+                    w: w.on(k),
+                    dy: dy.on(k),
+                    dx: Some(dx.on(k)),
+                    dw: dw.on(k),
+                    db: db.on(k),
+                }
+                .into(),
+            );
+            be.run(
+                &DenseBackward {
+                    s: *s,
+                    x: x.on(k),
+                    w: w.on(k),
+                    dy: dy.on(k),
+                    dx: None,
+                    dw: dw0.on(k),
+                    db: db0.on(k),
+                }
+                .into(),
+            );
         });
         // f16: every output is one f32 sum, rounded once when stored
         let once = |b: &Bench, terms: usize| b.tol(sum_tol(terms), 1.0);
@@ -530,10 +635,13 @@ fn activations_match_cpu_also_in_place(p: Precision) {
         let inplace = b.tensor(&data);
         let dy_inplace = b.input(n);
         b.run(|be, k| {
-            be.activation_forward(f, x.on(k), y.on(k));
-            be.activation_backward(f, y.on(k), dy.on(k), dx.on(k));
-            be.activation_forward(f, inplace.on(k), inplace.on(k));
-            be.activation_backward(f, inplace.on(k), dy_inplace.on(k), dy_inplace.on(k));
+            be.run(&ActivationForward { f, x: x.on(k), y: y.on(k) }.into());
+            be.run(&ActivationBackward { f, y: y.on(k), dy: dy.on(k), dx: dx.on(k) }.into());
+            be.run(&ActivationForward { f, x: inplace.on(k), y: inplace.on(k) }.into());
+            be.run(
+                &ActivationBackward { f, y: inplace.on(k), dy: dy_inplace.on(k), dx: dy_inplace.on(k) }
+                    .into(),
+            );
         });
         // relu selects: exact at any precision (the inputs are already f16 in f16)
         if f == Activation::Relu {
@@ -573,9 +681,9 @@ fn dropout_masks_are_bit_identical_to_cpu(p: Precision) {
         let dx = b.output(n);
         let inplace = b.tensor(&data);
         b.run(|be, k| {
-            be.dropout_forward(rate, key, x.on(k), y.on(k));
-            be.dropout_backward(rate, key, dy.on(k), dx.on(k));
-            be.dropout_forward(rate, key, inplace.on(k), inplace.on(k));
+            be.run(&DropoutForward { rate, key, x: x.on(k), y: y.on(k) }.into());
+            be.run(&DropoutBackward { rate, key, dy: dy.on(k), dx: dx.on(k) }.into());
+            be.run(&DropoutForward { rate, key, x: inplace.on(k), y: inplace.on(k) }.into());
         });
         for (t, what) in [(y, "forward"), (dx, "backward"), (inplace, "in place")] {
             let (cpu, gpu) = b.get(t);
@@ -598,8 +706,8 @@ fn global_avg_pool_matches_cpu(p: Precision) {
         let dy = b.input(s.batch * s.channels);
         let dx = b.output(s.batch * s.channels * s.len);
         b.run(|be, k| {
-            be.global_avg_pool_forward(s, x.on(k), y.on(k));
-            be.global_avg_pool_backward(s, dy.on(k), dx.on(k));
+            be.run(&GlobalAvgPoolForward { s: *s, x: x.on(k), y: y.on(k) }.into());
+            be.run(&GlobalAvgPoolBackward { s: *s, dy: dy.on(k), dx: dx.on(k) }.into());
         });
         b.check(y, b.tol(sum_tol(s.len), 1.0), &format!("gap y {s:?}"));
         b.check(dx, b.tol(1e-6, 1.0), &format!("gap dx {s:?}"));
@@ -619,14 +727,17 @@ fn loss_heads_match_cpu(p: Precision) {
         // the loss is f32 at every precision
         let (probs, loss, dlogits) = (b.output(batch), b.output_as(1, Storage::F32), b.output(batch));
         b.run(|be, k| {
-            be.sigmoid_bce(
-                batch,
-                logits.on(k),
-                targets.on(k),
-                weights.on(k),
-                probs.on(k),
-                loss.on(k),
-                dlogits.on(k),
+            be.run(
+                &SigmoidBce {
+                    batch,
+                    logits: logits.on(k),
+                    targets: targets.on(k),
+                    weights: weights.on(k),
+                    probs: probs.on(k),
+                    loss: loss.on(k),
+                    dlogits: dlogits.on(k),
+                }
+                .into(),
             );
         });
         // f16: probabilities and gradients round once when stored; the f32 loss is computed
@@ -645,8 +756,20 @@ fn loss_heads_match_cpu(p: Precision) {
         let probs_only = b.output(batch * classes);
         b.run(|be, k| {
             let (l, lb, w) = (logits.on(k), labels.on(k), weights.on(k));
-            be.softmax_ce(batch, classes, l, lb, w, probs.on(k), loss.on(k), dlogits.on(k));
-            be.softmax_forward(batch, classes, l, probs_only.on(k));
+            be.run(
+                &SoftmaxCe {
+                    batch,
+                    classes,
+                    logits: l,
+                    labels: lb,
+                    weights: w,
+                    probs: probs.on(k),
+                    loss: loss.on(k),
+                    dlogits: dlogits.on(k),
+                }
+                .into(),
+            );
+            be.run(&Softmax { batch, classes, logits: l, probs: probs_only.on(k) }.into());
         });
         let tol = b.tol(sum_tol(classes), 1.0);
         b.check(probs, tol, &format!("softmax_ce probs batch {batch}"));
@@ -667,7 +790,9 @@ fn adam_matches_cpu_over_steps(p: Precision) {
     let cfg = AdamConfig { lr: 1e-2, ..AdamConfig::default() };
     for t in 1..=7u32 {
         let grad = b.input(n);
-        b.run(|be, k| be.adam_step(&cfg, t, param.on(k), grad.on(k), m.on(k), v.on(k)));
+        b.run(|be, k| {
+            be.run(&AdamStep { cfg, t, param: param.on(k), grad: grad.on(k), m: m.on(k), v: v.on(k) }.into())
+        });
     }
     b.check(m, 1e-5, "adam m");
     b.check(v, 1e-5, "adam v");
@@ -719,10 +844,13 @@ fn repeated_step_creates_no_bind_group() {
     g.fill(m.gpu, 0.0);
     g.fill(v.gpu, 0.0);
     let mut step = |t: u32| {
-        g.dense_forward(&s, x.gpu, w.gpu, bias.gpu, y.gpu);
-        g.dropout_forward(0.5, t * 7919, y.gpu, y.gpu);
-        g.dense_backward(&s, x.gpu, w.gpu, y.gpu, None, dw.gpu, db.gpu);
-        g.adam_step(&AdamConfig::default(), t, w.gpu, dw.gpu, m.gpu, v.gpu);
+        g.run(&DenseForward { s, x: x.gpu, w: w.gpu, b: bias.gpu, y: y.gpu }.into());
+        g.run(&DropoutForward { rate: 0.5, key: t * 7919, x: y.gpu, y: y.gpu }.into());
+        g.run(&DenseBackward { s, x: x.gpu, w: w.gpu, dy: y.gpu, dx: None, dw: dw.gpu, db: db.gpu }.into());
+        g.run(
+            &AdamStep { cfg: AdamConfig::default(), t, param: w.gpu, grad: dw.gpu, m: m.gpu, v: v.gpu }
+                .into(),
+        );
         g.flush();
         g.bind_groups_created()
     };
@@ -750,32 +878,41 @@ fn gpu_results_are_deterministic() {
         let dy = b.input(y_len(&cs));
         let g = &mut b.gpu;
         let cfg = BatchNormConfig::KERAS;
-        g.conv1d_forward(&s, x.gpu, w.gpu, bias.gpu, y.gpu);
-        g.batchnorm_forward_train(
-            &cs,
-            &cfg,
-            y.gpu,
-            gamma.gpu,
-            beta.gpu,
-            rm.gpu,
-            rv.gpu,
-            z.gpu,
-            mean.gpu,
-            inv_std.gpu,
+        g.run(&Conv1dForward { s, x: x.gpu, w: w.gpu, b: bias.gpu, y: y.gpu, relu: false }.into());
+        g.run(
+            &BatchNormTrain {
+                s: cs,
+                cfg,
+                x: y.gpu,
+                gamma: gamma.gpu,
+                beta: beta.gpu,
+                running_mean: rm.gpu,
+                running_var: rv.gpu,
+                y: z.gpu,
+                mean: mean.gpu,
+                inv_std: inv_std.gpu,
+            }
+            .into(),
         );
-        g.batchnorm_backward(
-            &cs,
-            true,
-            y.gpu,
-            gamma.gpu,
-            mean.gpu,
-            inv_std.gpu,
-            dy.gpu,
-            dz.gpu,
-            dg.gpu,
-            dbeta.gpu,
+        g.run(
+            &BatchNormBackward {
+                s: cs,
+                batch_stats: true,
+                x: y.gpu,
+                gamma: gamma.gpu,
+                mean: mean.gpu,
+                inv_std: inv_std.gpu,
+                dy: dy.gpu,
+                dx: dz.gpu,
+                dgamma: dg.gpu,
+                dbeta: dbeta.gpu,
+            }
+            .into(),
         );
-        g.conv1d_backward(&s, x.gpu, w.gpu, dz.gpu, Some(dx.gpu), dw.gpu, db.gpu);
+        g.run(
+            &Conv1dBackward { s, x: x.gpu, w: w.gpu, dy: dz.gpu, dx: Some(dx.gpu), dw: dw.gpu, db: db.gpu }
+                .into(),
+        );
         [z, dx, dw, db, dg, dbeta, rv].map(|t| b.gpu.download(t.gpu))
     };
     let (first, second) = (run(), run());
@@ -808,7 +945,7 @@ fn activations_propagate_nan() {
         let mut b = Bench::new(80);
         let x = b.tensor(&data);
         let y = b.tensor(&[7.0; 8]);
-        b.run(|be, k| be.activation_forward(f, x.on(k), y.on(k)));
+        b.run(|be, k| be.run(&ActivationForward { f, x: x.on(k), y: y.on(k) }.into()));
         let (cpu, gpu) = b.get(y);
         for (side, out) in [("cpu", &cpu), ("gpu", &gpu)] {
             for (i, (v, o)) in data.iter().zip(out.iter()).enumerate() {

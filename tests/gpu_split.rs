@@ -15,6 +15,10 @@
 //! These tests run on lavapipe on machines without a GPU; a machine with no adapter at
 //! all FAILS them with the message that says what to install.
 
+use starskope::backend::{
+    ActivationBackward, ActivationForward, DenseBackward, DenseForward, DropoutForward, LastStepBackward,
+    LastStepForward, LstmBackward, LstmForward,
+};
 use std::sync::OnceLock;
 
 use rand::{Rng, SeedableRng};
@@ -22,8 +26,9 @@ use rand_chacha::ChaCha8Rng;
 use starskope::backend::{Activation, AdamConfig, Backend, DenseShape, LstmShape, LstmTensors, TensorId};
 use starskope::cpu::CpuBackend;
 use starskope::gpu::{GpuBackend, GpuContext};
+use starskope::model::fit::max_batch;
 use starskope::model::init::initial_values;
-use starskope::model::network::max_batch;
+use starskope::model::network::Batch;
 use starskope::model::plan::{input_dims, plan};
 use starskope::model::{resolve, Network};
 
@@ -136,8 +141,11 @@ fn dense_splits_by_rows_and_along_k() {
         let dw = b.output(s.output * s.input);
         let db = b.output(s.output);
         b.run(|be, k| {
-            be.dense_forward(s, x[k], w[k], bias[k], y[k]);
-            be.dense_backward(s, x[k], w[k], dy[k], Some(dx[k]), dw[k], db[k]);
+            be.run(&DenseForward { s: *s, x: x[k], w: w[k], b: bias[k], y: y[k] }.into());
+            be.run(
+                &DenseBackward { s: *s, x: x[k], w: w[k], dy: dy[k], dx: Some(dx[k]), dw: dw[k], db: db[k] }
+                    .into(),
+            );
         });
         b.check(y, sum_tol(s.input), true, &format!("dense y {s:?}"));
         b.check(dx, sum_tol(s.output), true, &format!("dense dx {s:?}"));
@@ -179,10 +187,24 @@ fn lstm_split_matches(s: LstmShape, seed: u64) {
     let (last, dlast, dh_last) = (b.output(n * s.hidden), b.input(n * s.hidden), b.output(n * t * s.hidden));
     b.run(|be, k| {
         let saved = LstmTensors { h: h[k], c: c[k], gates: gates[k] };
-        be.lstm_forward(&s, x[k], w_ih[k], w_hh[k], bias[k], &saved);
-        be.lstm_backward(&s, x[k], w_ih[k], w_hh[k], &saved, dh[k], Some(dx[k]), dw_ih[k], dw_hh[k], db[k]);
-        be.last_step_forward(&s, h[k], last[k]);
-        be.last_step_backward(&s, dlast[k], dh_last[k]);
+        be.run(&LstmForward { s, x: x[k], w_ih: w_ih[k], w_hh: w_hh[k], b: bias[k], saved }.into());
+        be.run(
+            &LstmBackward {
+                s,
+                x: x[k],
+                w_ih: w_ih[k],
+                w_hh: w_hh[k],
+                saved,
+                dh: dh[k],
+                dx: Some(dx[k]),
+                dw_ih: dw_ih[k],
+                dw_hh: dw_hh[k],
+                db: db[k],
+            }
+            .into(),
+        );
+        be.run(&LastStepForward { s, h: h[k], y: last[k] }.into());
+        be.run(&LastStepBackward { s, dy: dlast[k], dh: dh_last[k] }.into());
     });
     // as tests/gpu_ops.rs: sums over the hidden units carried over `time` steps
     let fwd = sum_tol(s.hidden + s.input) * 4.0;
@@ -209,15 +231,15 @@ fn elementwise_ops_split_by_elements() {
     let (filled, sum) = (b.output(n), b.input(n));
     let inplace = b.input(n);
     b.run(|be, k| {
-        be.activation_forward(Activation::Relu, x[k], relu[k]);
-        be.activation_forward(Activation::Sigmoid, x[k], sig[k]);
-        be.activation_backward(Activation::Sigmoid, sig[k], dy[k], dx[k]);
+        be.run(&ActivationForward { f: Activation::Relu, x: x[k], y: relu[k] }.into());
+        be.run(&ActivationForward { f: Activation::Sigmoid, x: x[k], y: sig[k] }.into());
+        be.run(&ActivationBackward { f: Activation::Sigmoid, y: sig[k], dy: dy[k], dx: dx[k] }.into());
         // the mask is keyed by the index in the whole tensor, whatever the chunks
-        be.dropout_forward(0.3, 0xC0FFEE, x[k], drop[k]);
+        be.run(&DropoutForward { rate: 0.3, key: 0xC0FFEE, x: x[k], y: drop[k] }.into());
         be.copy(x[k], copy[k]);
         be.fill(filled[k], 0.25);
         be.add_assign(sum[k], x[k]);
-        be.activation_forward(Activation::Tanh, inplace[k], inplace[k]);
+        be.run(&ActivationForward { f: Activation::Tanh, x: inplace[k], y: inplace[k] }.into());
     });
     b.check(relu, 0.0, true, "relu");
     b.check(sig, 1e-5, true, "sigmoid");
@@ -282,7 +304,7 @@ fn seed_lstm_three_steps(be: &mut dyn Backend) -> Vec<(String, Vec<f32>)> {
         be.upload(x, &data);
         be.upload(targets, &(0..batch).map(|i| (i % 2) as f32).collect::<Vec<_>>());
         be.upload(weights, &(0..batch).map(|_| rng.gen_range(0.5..1.5)).collect::<Vec<_>>());
-        net.train_step(be, x, targets, weights, &ADAM, seed, t);
+        net.train_step(be, &Batch { x, targets, weights }, &ADAM, seed, t);
         be.flush();
     }
     net.params.iter().map(|p| (p.plan.name.clone(), be.download(p.value))).collect()
@@ -370,7 +392,7 @@ fn a_training_step_after_build_creates_no_buffer() {
         be.upload(targets, &[0.0, 1.0, 0.0]);
         be.upload(weights, &[1.0; 3]);
         let before = be.allocated_bytes();
-        net.train_step(&mut be, x, targets, weights, &ADAM, 1, 1);
+        net.train_step(&mut be, &Batch { x, targets, weights }, &ADAM, 1, 1);
         let loss = be.try_download(net.loss).unwrap();
         assert!(loss[0].is_finite(), "{model}: the step ran: loss {loss:?}");
         assert_eq!(be.allocated_bytes(), before, "{model}: the step created buffers after build");

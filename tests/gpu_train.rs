@@ -43,6 +43,7 @@ use starskope::backend::{AdamConfig, Backend, TensorId};
 use starskope::cpu::CpuBackend;
 use starskope::gpu::{GpuBackend, GpuContext, Precision};
 use starskope::model::init::initial_values;
+use starskope::model::network::Batch;
 use starskope::model::plan::{input_dims, min_length, plan};
 use starskope::model::{resolve, Network};
 
@@ -122,7 +123,13 @@ impl Run {
         be.upload(self.x, &x);
         be.upload(self.targets, &targets);
         be.upload(self.weights, &weights);
-        self.net.train_step(be, self.x, self.targets, self.weights, &ADAM, case.seed, t);
+        self.net.train_step(
+            be,
+            &Batch { x: self.x, targets: self.targets, weights: self.weights },
+            &ADAM,
+            case.seed,
+            t,
+        );
         be.flush();
     }
 

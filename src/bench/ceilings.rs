@@ -7,10 +7,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
+use crate::backend::DeviceLost;
 use crate::backend::{Backend, Storage};
 use crate::bench::budget::Budget;
 use crate::cpu::real::{MatMut, MatRef, Real};
-use crate::gpu::{DeviceLost, GpuBackend};
+use crate::gpu::GpuBackend;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Ceilings {

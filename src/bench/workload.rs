@@ -6,7 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::backend::{AdamConfig, Backend, TensorId};
+use crate::backend::{AdamConfig, Backend};
+use crate::model::network::Batch;
 use crate::model::plan::LayerPlan;
 use crate::model::{self, init, plan, Network, Output};
 use crate::train::defaults;
@@ -76,9 +77,7 @@ impl Workload {
 /// A network on a backend with one batch of inputs already uploaded.
 pub struct Prepared {
     pub net: Network,
-    x: TensorId,
-    targets: TensorId,
-    weights: TensorId,
+    batch: Batch,
     adam: AdamConfig,
 }
 
@@ -98,18 +97,18 @@ impl Prepared {
         be.upload(targets, &labels);
         be.upload(weights, &vec![1.0; w.batch]);
         let adam = AdamConfig { lr: defaults::for_model(&w.preset).lr, ..AdamConfig::default() };
-        Ok(Prepared { net, x, targets, weights, adam })
+        Ok(Prepared { net, batch: Batch { x, targets, weights }, adam })
     }
 
     /// Forward, loss, backward and Adam as one unit of work, as the trainer runs a step.
     pub fn train_step(&self, be: &mut dyn Backend, t: u64) {
-        self.net.train_step(be, self.x, self.targets, self.weights, &self.adam, SEED, t);
+        self.net.train_step(be, &self.batch, &self.adam, SEED, t);
         be.flush();
     }
 
     /// Class probabilities of the batch, as `eval`/`predict` compute them.
     pub fn infer(&self, be: &mut dyn Backend) {
-        self.net.forward(be, self.x, false, SEED, 0);
+        self.net.forward(be, self.batch.x, false, SEED, 0);
         self.net.predict_probs(be);
         be.flush();
     }

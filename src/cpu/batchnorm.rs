@@ -91,18 +91,14 @@ fn map_elements<T: Real>(
 /// `inv_std` = 1/sqrt(var + eps), and updates the running statistics in place:
 /// new = (1 - momentum) * old + momentum * batch (the variance times M/(M-1) when
 /// `unbiased_running_var`, and M > 1).
-#[allow(clippy::too_many_arguments)]
 pub fn forward_train<T: Real>(
     s: &ChannelShape,
     p: &Params<T>,
     x: &[T],
-    gamma: &[T],
-    beta: &[T],
-    running_mean: &mut [T],
-    running_var: &mut [T],
+    [gamma, beta]: [&[T]; 2],
+    [running_mean, running_var]: [&mut [T]; 2],
     y: &mut [T],
-    mean: &mut [T],
-    inv_std: &mut [T],
+    [mean, inv_std]: [&mut [T]; 2],
 ) {
     check_shapes(s, x, gamma, y);
     for (what, t) in [
@@ -131,15 +127,12 @@ pub fn forward_train<T: Real>(
 }
 
 /// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
-#[allow(clippy::too_many_arguments)]
 pub fn forward_eval<T: Real>(
     s: &ChannelShape,
     eps: T,
     x: &[T],
-    gamma: &[T],
-    beta: &[T],
-    running_mean: &[T],
-    running_var: &[T],
+    [gamma, beta]: [&[T]; 2],
+    [running_mean, running_var]: [&[T]; 2],
     y: &mut [T],
 ) {
     check_shapes(s, x, gamma, y);
@@ -154,18 +147,14 @@ pub fn forward_eval<T: Real>(
 /// batch_stats (training): dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.
 /// Otherwise (constant statistics): dx = dy * gamma * inv_std.
 /// dgamma = sum(dy * xhat), dbeta = sum(dy).
-#[allow(clippy::too_many_arguments)]
 pub fn backward<T: Real>(
     s: &ChannelShape,
     batch_stats: bool,
     x: &[T],
     gamma: &[T],
-    mean: &[T],
-    inv_std: &[T],
+    [mean, inv_std]: [&[T]; 2],
     dy: &[T],
-    dx: &mut [T],
-    dgamma: &mut [T],
-    dbeta: &mut [T],
+    [dx, dgamma, dbeta]: [&mut [T]; 3],
 ) {
     check_shapes(s, x, gamma, dy);
     check::len("batchnorm dx", dx.len(), x.len());
@@ -205,20 +194,11 @@ mod tests {
             pool.install(|| {
                 let (mut rm, mut rv) = (vec![0.0; 3], vec![1.0; 3]);
                 let (mut y, mut mean, mut inv_std) = (vec![0.0; x.len()], vec![0.0; 3], vec![0.0; 3]);
-                forward_train(
-                    &s,
-                    &p,
-                    &x,
-                    &gamma,
-                    &[0.1, 0.2, 0.3],
-                    &mut rm,
-                    &mut rv,
-                    &mut y,
-                    &mut mean,
-                    &mut inv_std,
-                );
+                let affine = [&gamma[..], &[0.1, 0.2, 0.3]];
+                forward_train(&s, &p, &x, affine, [&mut rm, &mut rv], &mut y, [&mut mean, &mut inv_std]);
                 let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; 3], vec![0.0; 3]);
-                backward(&s, true, &x, &gamma, &mean, &inv_std, &dy, &mut dx, &mut dgamma, &mut dbeta);
+                let grads = [&mut dx[..], &mut dgamma, &mut dbeta];
+                backward(&s, true, &x, &gamma, [&mean, &inv_std], &dy, grads);
                 (y, mean, rv, dx, dgamma, dbeta)
             })
         };

@@ -9,8 +9,10 @@
 
 use super::{activation, adam, batchnorm, conv1d, dense, dropout, global_avg_pool, loss, lstm, maxpool};
 use crate::backend::{
-    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, TensorId,
+    Activation, ActivationBackward, ActivationForward, AdamStep, AddAssign, Backend, Conv1dBackward,
+    Conv1dForward, CopyTensor, DenseBackward, DenseForward, DropoutBackward, DropoutForward, Fill,
+    GlobalAvgPoolBackward, GlobalAvgPoolForward, LastStepBackward, LastStepForward, LstmForward,
+    MaxPoolBackward, MaxPoolForward, Op, Softmax, TensorId,
 };
 use std::ops::Index;
 
@@ -95,290 +97,129 @@ impl Backend for CpuBackend {
         self.tensors[t].to_vec()
     }
 
-    fn fill(&mut self, t: TensorId, value: f32) {
-        self.tensors.0[t.0].fill(value);
-    }
-
-    fn add_assign(&mut self, dst: TensorId, src: TensorId) {
-        if src == dst {
-            self.tensors.0[dst.0].iter_mut().for_each(|v| *v += *v);
-        } else {
-            self.with_outputs([dst], None, |r, [d], _| {
-                assert_eq!(d.len(), r[src].len(), "add_assign: length mismatch");
-                d.iter_mut().zip(&r[src]).for_each(|(d, &s)| *d += s);
-            });
-        }
-    }
-
-    fn copy(&mut self, src: TensorId, dst: TensorId) {
-        if src != dst {
-            self.with_outputs([dst], None, |r, [d], _| {
-                assert_eq!(d.len(), r[src].len(), "copy: length mismatch");
-                d.copy_from_slice(&r[src]);
-            });
-        }
-    }
-
     fn flush(&mut self) {}
 
-    fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        self.with_outputs([y], None, |r, [y], _| conv1d::forward(s, &r[x], &r[w], &r[b], y));
-    }
-
-    fn conv1d_backward(
-        &mut self,
-        s: &Conv1dShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    ) {
-        self.with_outputs([dw, db], dx, |r, [dw, db], dx| {
-            conv1d::backward(s, &r[x], &r[w], &r[dy], dx, dw, db)
-        });
-    }
-
-    fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId) {
-        self.with_outputs([y], None, |r, [y], _| maxpool::forward(s, &r[x], y));
-    }
-
-    fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId) {
-        self.with_outputs([dx], None, |r, [dx], _| maxpool::backward(s, &r[x], &r[dy], dx));
-    }
-
-    fn batchnorm_forward_train(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-    ) {
-        let p = batchnorm::Params::from_config(cfg);
-        self.with_outputs(
-            [running_mean, running_var, y, mean, inv_std],
-            None,
-            |r, [rm, rv, y, mean, inv_std], _| {
-                batchnorm::forward_train(s, &p, &r[x], &r[gamma], &r[beta], rm, rv, y, mean, inv_std)
-            },
-        );
-    }
-
-    fn batchnorm_forward_eval(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-    ) {
-        self.with_outputs([y], None, |r, [y], _| {
-            batchnorm::forward_eval(
-                s,
-                cfg.eps,
-                &r[x],
-                &r[gamma],
-                &r[beta],
-                &r[running_mean],
-                &r[running_var],
-                y,
-            )
-        });
-    }
-
-    fn batchnorm_backward(
-        &mut self,
-        s: &ChannelShape,
-        batch_stats: bool,
-        x: TensorId,
-        gamma: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-        dy: TensorId,
-        dx: TensorId,
-        dgamma: TensorId,
-        dbeta: TensorId,
-    ) {
-        self.with_outputs([dx, dgamma, dbeta], None, |r, [dx, dgamma, dbeta], _| {
-            batchnorm::backward(
-                s,
-                batch_stats,
-                &r[x],
-                &r[gamma],
-                &r[mean],
-                &r[inv_std],
-                &r[dy],
-                dx,
-                dgamma,
-                dbeta,
-            )
-        });
-    }
-
-    fn lstm_forward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        b: TensorId,
-        saved: &LstmTensors,
-    ) {
-        self.with_outputs([saved.h, saved.c, saved.gates], None, |r, [h, c, gates], _| {
-            lstm::forward(s, &r[x], &r[w_ih], &r[w_hh], &r[b], h, c, gates)
-        });
-    }
-
-    fn lstm_backward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        saved: &LstmTensors,
-        dh: TensorId,
-        dx: Option<TensorId>,
-        dw_ih: TensorId,
-        dw_hh: TensorId,
-        db: TensorId,
-    ) {
-        self.with_outputs([dw_ih, dw_hh, db], dx, |r, [dw_ih, dw_hh, db], dx| {
-            lstm::backward(
-                s,
-                &r[x],
-                &r[w_ih],
-                &r[w_hh],
-                &r[saved.h],
-                &r[saved.c],
-                &r[saved.gates],
-                &r[dh],
-                dx,
-                dw_ih,
-                dw_hh,
-                db,
-            )
-        });
-    }
-
-    fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId) {
-        self.with_outputs([y], None, |r, [y], _| lstm::last_step_forward(s, &r[h], y));
-    }
-
-    fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId) {
-        self.with_outputs([dh], None, |r, [dh], _| lstm::last_step_backward(s, &r[dy], dh));
-    }
-
-    fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        self.with_outputs([y], None, |r, [y], _| dense::forward(s, &r[x], &r[w], &r[b], y));
-    }
-
-    fn dense_backward(
-        &mut self,
-        s: &DenseShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    ) {
-        self.with_outputs([dw, db], dx, |r, [dw, db], dx| {
-            dense::backward(s, &r[x], &r[w], &r[dy], dx, dw, db)
-        });
-    }
-
-    fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId) {
-        self.map_into(x, y, |_, x, y| activation::forward(f, x, y));
-    }
-
-    fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
-        self.map_into(dy, dx, |r, dy, dx| activation::backward(f, &r[y], dy, dx));
-    }
-
-    fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId) {
-        self.map_into(x, y, |_, x, y| dropout::apply(rate, key, x, y));
-    }
-
-    fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId) {
-        self.map_into(dy, dx, |_, dy, dx| dropout::apply(rate, key, dy, dx));
-    }
-
-    fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId) {
-        self.with_outputs([y], None, |r, [y], _| global_avg_pool::forward(s, &r[x], y));
-    }
-
-    fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId) {
-        self.with_outputs([dx], None, |r, [dx], _| global_avg_pool::backward(s, &r[dy], dx));
-    }
-
-    fn sigmoid_bce(
-        &mut self,
-        batch: usize,
-        logits: TensorId,
-        targets: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    ) {
-        self.with_outputs([probs, loss, dlogits], None, |r, [probs, loss, dlogits], _| {
-            assert_eq!(loss.len(), 1, "sigmoid_bce: loss must have 1 element");
-            loss[0] = loss::sigmoid_bce(batch, &r[logits], &r[targets], &r[weights], probs, dlogits);
-        });
-    }
-
-    fn softmax_ce(
-        &mut self,
-        batch: usize,
-        classes: usize,
-        logits: TensorId,
-        labels: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    ) {
-        self.with_outputs([probs, loss, dlogits], None, |r, [probs, loss, dlogits], _| {
-            assert_eq!(loss.len(), 1, "softmax_ce: loss must have 1 element");
-            loss[0] = loss::softmax_ce(batch, classes, &r[logits], &r[labels], &r[weights], probs, dlogits);
-        });
-    }
-
-    fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
-        self.with_outputs([probs], None, |r, [probs], _| {
-            loss::softmax_forward(batch, classes, &r[logits], probs)
-        });
-    }
-
-    fn adam_step(
-        &mut self,
-        cfg: &AdamConfig,
-        t: u32,
-        param: TensorId,
-        grad: TensorId,
-        m: TensorId,
-        v: TensorId,
-    ) {
-        let p = adam::Params::from_config(cfg);
-        self.with_outputs([param, m, v], None, |r, [param, m, v], _| {
-            adam::step(&p, t, param, &r[grad], m, v)
-        });
+    fn run(&mut self, op: &Op) {
+        match *op {
+            Op::Fill(Fill { t, value }) => self.tensors.0[t.0].fill(value),
+            Op::AddAssign(AddAssign { dst, src }) if src == dst => {
+                self.tensors.0[dst.0].iter_mut().for_each(|v| *v += *v)
+            }
+            Op::AddAssign(AddAssign { dst, src }) => self.with_outputs([dst], None, |r, [d], _| {
+                assert_eq!(d.len(), r[src].len(), "add_assign: length mismatch");
+                d.iter_mut().zip(&r[src]).for_each(|(d, &s)| *d += s);
+            }),
+            Op::CopyTensor(CopyTensor { src, dst }) if src == dst => {}
+            Op::CopyTensor(CopyTensor { src, dst }) => self.with_outputs([dst], None, |r, [d], _| {
+                assert_eq!(d.len(), r[src].len(), "copy: length mismatch");
+                d.copy_from_slice(&r[src]);
+            }),
+            Op::Conv1dForward(Conv1dForward { s, x, w, b, y, relu }) => {
+                self.with_outputs([y], None, |r, [y], _| conv1d::forward(&s, &r[x], &r[w], &r[b], y));
+                if relu {
+                    self.map_into(y, y, |_, x, y| activation::forward(Activation::Relu, x, y));
+                }
+            }
+            Op::Conv1dBackward(Conv1dBackward { s, x, w, dy, dx, dw, db }) => {
+                self.with_outputs([dw, db], dx, |r, [dw, db], dx| {
+                    conv1d::backward(&s, &r[x], &r[w], &r[dy], dx, dw, db)
+                })
+            }
+            Op::MaxPoolForward(MaxPoolForward { s, x, y }) => {
+                self.with_outputs([y], None, |r, [y], _| maxpool::forward(&s, &r[x], y))
+            }
+            Op::MaxPoolBackward(MaxPoolBackward { s, x, dy, dx }) => {
+                self.with_outputs([dx], None, |r, [dx], _| maxpool::backward(&s, &r[x], &r[dy], dx))
+            }
+            Op::BatchNormTrain(o) => {
+                let p = batchnorm::Params::from_config(&o.cfg);
+                let outs = [o.running_mean, o.running_var, o.y, o.mean, o.inv_std];
+                self.with_outputs(outs, None, |r, [rm, rv, y, mean, inv_std], _| {
+                    let affine = [&r[o.gamma], &r[o.beta]];
+                    batchnorm::forward_train(&o.s, &p, &r[o.x], affine, [rm, rv], y, [mean, inv_std])
+                })
+            }
+            Op::BatchNormEval(o) => self.with_outputs([o.y], None, |r, [y], _| {
+                let (affine, running) = ([&r[o.gamma], &r[o.beta]], [&r[o.running_mean], &r[o.running_var]]);
+                batchnorm::forward_eval(&o.s, o.cfg.eps, &r[o.x], affine, running, y)
+            }),
+            Op::BatchNormBackward(o) => self.with_outputs([o.dx, o.dgamma, o.dbeta], None, |r, grads, _| {
+                let stats = [&r[o.mean], &r[o.inv_std]];
+                batchnorm::backward(&o.s, o.batch_stats, &r[o.x], &r[o.gamma], stats, &r[o.dy], grads)
+            }),
+            Op::LstmForward(LstmForward { s, x, w_ih, w_hh, b, saved }) => {
+                self.with_outputs([saved.h, saved.c, saved.gates], None, |r, saved, _| {
+                    lstm::forward(&s, &r[x], [&r[w_ih], &r[w_hh], &r[b]], saved)
+                })
+            }
+            Op::LstmBackward(o) => self.with_outputs([o.dw_ih, o.dw_hh, o.db], o.dx, |r, grads, dx| {
+                let saved = [&r[o.saved.h], &r[o.saved.c], &r[o.saved.gates]];
+                lstm::backward(&o.s, &r[o.x], [&r[o.w_ih], &r[o.w_hh]], saved, &r[o.dh], dx, grads)
+            }),
+            Op::LastStepForward(LastStepForward { s, h, y }) => {
+                self.with_outputs([y], None, |r, [y], _| lstm::last_step_forward(&s, &r[h], y))
+            }
+            Op::LastStepBackward(LastStepBackward { s, dy, dh }) => {
+                self.with_outputs([dh], None, |r, [dh], _| lstm::last_step_backward(&s, &r[dy], dh))
+            }
+            Op::DenseForward(DenseForward { s, x, w, b, y }) => {
+                self.with_outputs([y], None, |r, [y], _| dense::forward(&s, &r[x], &r[w], &r[b], y))
+            }
+            Op::DenseBackward(DenseBackward { s, x, w, dy, dx, dw, db }) => {
+                self.with_outputs([dw, db], dx, |r, [dw, db], dx| {
+                    dense::backward(&s, &r[x], &r[w], &r[dy], dx, dw, db)
+                })
+            }
+            Op::ActivationForward(ActivationForward { f, x, y }) => {
+                self.map_into(x, y, |_, x, y| activation::forward(f, x, y))
+            }
+            Op::ActivationBackward(ActivationBackward { f, y, dy, dx }) => {
+                self.map_into(dy, dx, |r, dy, dx| activation::backward(f, &r[y], dy, dx))
+            }
+            Op::DropoutForward(DropoutForward { rate, key, x, y }) => {
+                self.map_into(x, y, |_, x, y| dropout::apply(rate, key, x, y))
+            }
+            Op::DropoutBackward(DropoutBackward { rate, key, dy, dx }) => {
+                self.map_into(dy, dx, |_, dy, dx| dropout::apply(rate, key, dy, dx))
+            }
+            Op::GlobalAvgPoolForward(GlobalAvgPoolForward { s, x, y }) => {
+                self.with_outputs([y], None, |r, [y], _| global_avg_pool::forward(&s, &r[x], y))
+            }
+            Op::GlobalAvgPoolBackward(GlobalAvgPoolBackward { s, dy, dx }) => {
+                self.with_outputs([dx], None, |r, [dx], _| global_avg_pool::backward(&s, &r[dy], dx))
+            }
+            Op::SigmoidBce(o) => {
+                self.with_outputs([o.probs, o.loss, o.dlogits], None, |r, [probs, l, dz], _| {
+                    assert_eq!(l.len(), 1, "sigmoid_bce: loss must have 1 element");
+                    l[0] = loss::sigmoid_bce(o.batch, &r[o.logits], &r[o.targets], &r[o.weights], probs, dz);
+                })
+            }
+            Op::SoftmaxCe(o) => {
+                self.with_outputs([o.probs, o.loss, o.dlogits], None, |r, [probs, l, dz], _| {
+                    assert_eq!(l.len(), 1, "softmax_ce: loss must have 1 element");
+                    let (logits, labels, weights) = (&r[o.logits], &r[o.labels], &r[o.weights]);
+                    l[0] = loss::softmax_ce(o.batch, o.classes, logits, labels, weights, probs, dz);
+                })
+            }
+            Op::Softmax(Softmax { batch, classes, logits, probs }) => {
+                self.with_outputs([probs], None, |r, [probs], _| {
+                    loss::softmax_forward(batch, classes, &r[logits], probs)
+                })
+            }
+            Op::AdamStep(AdamStep { cfg, t, param, grad, m, v }) => {
+                let p = adam::Params::from_config(&cfg);
+                self.with_outputs([param, m, v], None, |r, [param, m, v], _| {
+                    adam::step(&p, t, param, &r[grad], m, v)
+                })
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::PoolShape;
 
     #[test]
     fn in_place_activation_and_dropout_match_out_of_place() {
@@ -386,10 +227,12 @@ mod tests {
         let data: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
         let (a, b) = (be.alloc(50), be.alloc(50));
         be.upload(a, &data);
-        be.activation_forward(Activation::Tanh, a, b);
-        be.dropout_forward(0.3, 7, b, b);
-        be.activation_forward(Activation::Tanh, a, a);
-        be.dropout_forward(0.3, 7, a, a);
+        let tanh = |x, y| ActivationForward { f: Activation::Tanh, x, y }.into();
+        let dropout = |x| DropoutForward { rate: 0.3, key: 7, x, y: x }.into();
+        be.run(&tanh(a, b));
+        be.run(&dropout(b));
+        be.run(&tanh(a, a));
+        be.run(&dropout(a));
         assert_eq!(be.download(a), be.download(b));
         be.add_assign(a, a);
         let doubled: Vec<f32> = be.download(b).iter().map(|v| v * 2.0).collect();
@@ -402,6 +245,6 @@ mod tests {
         let mut be = CpuBackend::new();
         let s = PoolShape { batch: 1, channels: 1, len_in: 4, pool: 2, stride: 2, len_out: 2 };
         let x = be.alloc(4);
-        be.maxpool_backward(&s, x, x, x);
+        be.run(&MaxPoolBackward { s, x, dy: x, dx: x }.into());
     }
 }

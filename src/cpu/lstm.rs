@@ -29,17 +29,7 @@ fn check_saved<T>(s: &LstmShape, h: &[T], c: &[T], gates: &[T]) {
 }
 
 /// Writes h and c (batch, time, H) and the gate activations (batch, time, 4H).
-#[allow(clippy::too_many_arguments)]
-pub fn forward<T: Real>(
-    s: &LstmShape,
-    x: &[T],
-    w_ih: &[T],
-    w_hh: &[T],
-    b: &[T],
-    h: &mut [T],
-    c: &mut [T],
-    gates: &mut [T],
-) {
+pub fn forward<T: Real>(s: &LstmShape, x: &[T], [w_ih, w_hh, b]: [&[T]; 3], [h, c, gates]: [&mut [T]; 3]) {
     check_weights(s, x, w_ih, w_hh);
     check_saved(s, h, c, gates);
     let hid = s.hidden;
@@ -89,20 +79,14 @@ pub fn forward<T: Real>(
 
 /// Backpropagation through time. `dh` (batch, time, H) is the upstream gradient of every
 /// h_t; dw_ih, dw_hh, db (and dx when given) are overwritten.
-#[allow(clippy::too_many_arguments)]
 pub fn backward<T: Real>(
     s: &LstmShape,
     x: &[T],
-    w_ih: &[T],
-    w_hh: &[T],
-    h: &[T],
-    c: &[T],
-    gates: &[T],
+    [w_ih, w_hh]: [&[T]; 2],
+    [h, c, gates]: [&[T]; 3],
     dh: &[T],
     dx: Option<&mut [T]>,
-    dw_ih: &mut [T],
-    dw_hh: &mut [T],
-    db: &mut [T],
+    [dw_ih, dw_hh, db]: [&mut [T]; 3],
 ) {
     check_weights(s, x, w_ih, w_hh);
     check_saved(s, h, c, gates);

@@ -5,7 +5,7 @@ use super::pipelines::{
     Shader,
 };
 use super::recorder::{groups_1d, u, Recorder};
-use crate::backend::{BatchNormConfig, ChannelShape, TensorId};
+use crate::backend::{BatchNormBackward, BatchNormConfig, BatchNormEval, BatchNormTrain, ChannelShape};
 
 /// Mirrors `Params` in shaders/batchnorm.wgsl.
 #[repr(C)]
@@ -48,58 +48,24 @@ fn elements(s: &ChannelShape) -> [u32; 3] {
 }
 
 /// The statistics (one workgroup per channel), then the normalization.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_train(
-    r: &mut Recorder,
-    s: &ChannelShape,
-    cfg: &BatchNormConfig,
-    x: TensorId,
-    gamma: TensorId,
-    beta: TensorId,
-    running_mean: TensorId,
-    running_var: TensorId,
-    y: TensorId,
-    mean: TensorId,
-    inv_std: TensorId,
-) {
+pub fn forward_train(r: &mut Recorder, op: &BatchNormTrain) {
+    let BatchNormTrain { ref s, ref cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std } = *op;
     let p = params(s, cfg, true);
     let stats = [x, running_mean, running_var, mean, inv_std];
     r.dispatch(&STATS, &p, &stats, [u(s.channels), 1, 1]);
     r.dispatch(&NORMALIZE, &p, &[x, gamma, beta, mean, inv_std, y], elements(s));
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn forward_eval(
-    r: &mut Recorder,
-    s: &ChannelShape,
-    cfg: &BatchNormConfig,
-    x: TensorId,
-    gamma: TensorId,
-    beta: TensorId,
-    running_mean: TensorId,
-    running_var: TensorId,
-    y: TensorId,
-) {
+pub fn forward_eval(r: &mut Recorder, op: &BatchNormEval) {
+    let BatchNormEval { ref s, ref cfg, x, gamma, beta, running_mean, running_var, y } = *op;
     let p = params(s, cfg, false);
     let tensors = [x, gamma, beta, running_mean, running_var, y];
     r.dispatch(&EVAL, &p, &tensors, elements(s));
 }
 
 /// dgamma, dbeta (one workgroup per channel), then dx from them.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    r: &mut Recorder,
-    s: &ChannelShape,
-    batch_stats: bool,
-    x: TensorId,
-    gamma: TensorId,
-    mean: TensorId,
-    inv_std: TensorId,
-    dy: TensorId,
-    dx: TensorId,
-    dgamma: TensorId,
-    dbeta: TensorId,
-) {
+pub fn backward(r: &mut Recorder, op: &BatchNormBackward) {
+    let BatchNormBackward { ref s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta } = *op;
     // eps and momentum play no part in the backward pass
     let p = params(s, &BatchNormConfig::KERAS, batch_stats);
     let sums = [x, gamma, dy, mean, inv_std, dgamma, dbeta];

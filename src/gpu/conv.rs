@@ -3,7 +3,7 @@
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Recorder};
 use super::reduce::{channel_sum, row_sum};
-use crate::backend::{ChannelShape, Conv1dShape, Scratch, TensorId};
+use crate::backend::{ChannelShape, Conv1dBackward, Conv1dForward, Conv1dShape, Scratch};
 
 /// Mirrors `Params` in shaders/conv.wgsl.
 #[repr(C)]
@@ -50,19 +50,12 @@ fn tiles(positions: usize, channels: usize, z: usize) -> [u32; 3] {
     [u(positions.div_ceil(64)), u(channels.div_ceil(16)), u(z)]
 }
 
-/// y = conv(x) + b, then ReLU in the same kernel when `relu`.
-#[allow(clippy::too_many_arguments)]
-pub fn forward(
-    r: &mut Recorder,
-    s: &Conv1dShape,
-    x: TensorId,
-    w: TensorId,
-    b: TensorId,
-    y: TensorId,
-    relu: bool,
-) {
+/// y = conv(x) + b, then ReLU in the same kernel when `relu`: the pre-activation is
+/// never stored.
+pub fn forward(r: &mut Recorder, op: &Conv1dForward) {
+    let Conv1dForward { s, x, w, b, y, relu } = *op;
     let groups = tiles(s.len_out, s.c_out, s.batch);
-    let p = Params { relu: relu.into(), ..Params::from(s) };
+    let p = Params { relu: relu.into(), ..Params::from(&s) };
     r.dispatch(&FORWARD, &p, &[x, w, b, y], groups);
 }
 
@@ -83,17 +76,8 @@ pub fn scratch(s: &Conv1dShape) -> Scratch {
     Scratch { purpose: "conv dw per sample and slice", len }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    r: &mut Recorder,
-    s: &Conv1dShape,
-    x: TensorId,
-    w: TensorId,
-    dy: TensorId,
-    dx: Option<TensorId>,
-    dw: TensorId,
-    db: TensorId,
-) {
+pub fn backward(r: &mut Recorder, op: &Conv1dBackward) {
+    let Conv1dBackward { ref s, x, w, dy, dx, dw, db } = *op;
     let p = Params::from(s);
     if let Some(dx) = dx {
         r.dispatch(&BACKWARD_INPUT, &p, &[dy, w, dx], tiles(s.len_in, s.c_in, s.batch));

@@ -3,7 +3,7 @@
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Bind, Recorder};
 use super::reduce::{channel_sum, row_sum};
-use crate::backend::{ChannelShape, DenseShape, Scratch, TensorId};
+use crate::backend::{ChannelShape, DenseBackward, DenseForward, Scratch, TensorId};
 
 /// Mirrors `Params` in shaders/dense.wgsl.
 #[repr(C)]
@@ -155,24 +155,16 @@ pub fn column_sums(r: &mut Recorder, m: TensorId, rows: usize, cols: usize, db: 
     channel_sum(r, &s, m, db);
 }
 
-pub fn forward(r: &mut Recorder, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
+pub fn forward(r: &mut Recorder, op: &DenseForward) {
+    let DenseForward { s, x, w, b, y } = *op;
     let xm = Operand::plain(x, s.batch, s.input);
     let wt = Operand::t(w, s.output, s.input);
     gemm(r, xm, wt, Some(b), y);
 }
 
 /// dx = dy W, dw = dy^T x, db = column sums of dy.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    r: &mut Recorder,
-    s: &DenseShape,
-    x: TensorId,
-    w: TensorId,
-    dy: TensorId,
-    dx: Option<TensorId>,
-    dw: TensorId,
-    db: TensorId,
-) {
+pub fn backward(r: &mut Recorder, op: &DenseBackward) {
+    let DenseBackward { s, x, w, dy, dx, dw, db } = *op;
     if let Some(dx) = dx {
         let dym = Operand::plain(dy, s.batch, s.output);
         gemm(r, dym, Operand::plain(w, s.output, s.input), None, dx);

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _, Result};
 
 use super::pipelines::PipelineCache;
+use crate::backend::DeviceLost;
 
 /// What a user with no adapter should do.
 pub const NO_ADAPTER_HELP: &str = "No Vulkan/Metal/DX12 adapter found. On Debian/Ubuntu install the software Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1 (or use --device cpu)";
@@ -27,15 +28,6 @@ pub struct GpuContext {
     pub(super) pipelines: Arc<Mutex<PipelineCache>>,
     /// Set by the device's lost callback (which wgpu calls from inside a poll).
     lost: Arc<Mutex<Option<DeviceLost>>>,
-}
-
-/// The device stopped working (driver reset, GPU removed, `Device::destroy`): every wait
-/// on it fails with this instead of hanging or panicking.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the GPU device was lost ({reason}): {message}")]
-pub struct DeviceLost {
-    pub reason: String,
-    pub message: String,
 }
 
 /// How long one poll blocks before the lost flag is looked at again: short enough that a

@@ -2,7 +2,10 @@
 
 use super::pipelines::{Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{groups_1d, u, Bind, Recorder};
-use crate::backend::{dropout_threshold, Activation, TensorId};
+use crate::backend::{
+    dropout_threshold, Activation, ActivationBackward, ActivationForward, AddAssign, CopyTensor, Fill,
+    TensorId,
+};
 
 /// Mirrors `Params` in shaders/elementwise.wgsl.
 #[repr(C)]
@@ -49,17 +52,20 @@ fn same_len(r: &Recorder, a: TensorId, b: TensorId, op: &str) {
     assert_eq!(r.len(a), r.len(b), "{op}: tensors of different lengths");
 }
 
-pub fn fill(r: &mut Recorder, t: TensorId, value: f32) {
+pub fn fill(r: &mut Recorder, op: &Fill) {
+    let Fill { t, value } = *op;
     let p = Params { value, ..sized(r, t) };
     run(r, &FILL, p, &[t]);
 }
 
-pub fn copy(r: &mut Recorder, src: TensorId, dst: TensorId) {
+pub fn copy(r: &mut Recorder, op: &CopyTensor) {
+    let CopyTensor { src, dst } = *op;
     same_len(r, src, dst, "copy");
     run(r, &COPY, sized(r, dst), &[src, dst]);
 }
 
-pub fn add_assign(r: &mut Recorder, dst: TensorId, src: TensorId) {
+pub fn add_assign(r: &mut Recorder, op: &AddAssign) {
+    let AddAssign { dst, src } = *op;
     same_len(r, src, dst, "add_assign");
     run(r, &ADD_ASSIGN, sized(r, dst), &[src, dst]);
 }
@@ -72,13 +78,15 @@ fn kind(f: Activation) -> u32 {
     }
 }
 
-pub fn activation_forward(r: &mut Recorder, f: Activation, x: TensorId, y: TensorId) {
+pub fn activation_forward(r: &mut Recorder, op: &ActivationForward) {
+    let ActivationForward { f, x, y } = *op;
     same_len(r, x, y, "activation_forward");
     let p = Params { kind: kind(f), ..sized(r, y) };
     run(r, &ACTIVATION_FORWARD, p, &[x, y]);
 }
 
-pub fn activation_backward(r: &mut Recorder, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
+pub fn activation_backward(r: &mut Recorder, op: &ActivationBackward) {
+    let ActivationBackward { f, y, dy, dx } = *op;
     same_len(r, y, dx, "activation_backward");
     same_len(r, dy, dx, "activation_backward");
     let p = Params { kind: kind(f), ..sized(r, dx) };

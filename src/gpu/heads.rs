@@ -4,7 +4,7 @@ use super::pipelines::{
     Access::Read as R, Access::ReadWrite as RW, Access::ReadWriteF32 as RW32, Kernel, Shader,
 };
 use super::recorder::{groups_1d, u, Recorder};
-use crate::backend::TensorId;
+use crate::backend::{SigmoidBce, Softmax, SoftmaxCe};
 
 /// Mirrors `Params` in shaders/heads.wgsl.
 #[repr(C)]
@@ -23,40 +23,22 @@ static SOFTMAX_FORWARD: Kernel =
     Kernel { shader: Shader::Heads, entry: "softmax_forward", bindings: &[R, RW] };
 
 /// The loss heads run as ONE workgroup so that the loss is one deterministic reduction.
-#[allow(clippy::too_many_arguments)]
-pub fn sigmoid_bce(
-    r: &mut Recorder,
-    batch: usize,
-    logits: TensorId,
-    targets: TensorId,
-    weights: TensorId,
-    probs: TensorId,
-    loss: TensorId,
-    dlogits: TensorId,
-) {
+pub fn sigmoid_bce(r: &mut Recorder, op: &SigmoidBce) {
+    let SigmoidBce { batch, logits, targets, weights, probs, loss, dlogits } = *op;
     let p = Params { batch: u(batch), classes: 1 };
     let tensors = [logits, targets, weights, probs, loss, dlogits];
     r.dispatch(&SIGMOID_BCE, &p, &tensors, [1, 1, 1]);
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn softmax_ce(
-    r: &mut Recorder,
-    batch: usize,
-    classes: usize,
-    logits: TensorId,
-    labels: TensorId,
-    weights: TensorId,
-    probs: TensorId,
-    loss: TensorId,
-    dlogits: TensorId,
-) {
+pub fn softmax_ce(r: &mut Recorder, op: &SoftmaxCe) {
+    let SoftmaxCe { batch, classes, logits, labels, weights, probs, loss, dlogits } = *op;
     let p = Params { batch: u(batch), classes: u(classes) };
     let tensors = [logits, labels, weights, probs, loss, dlogits];
     r.dispatch(&SOFTMAX_CE, &p, &tensors, [1, 1, 1]);
 }
 
-pub fn softmax_forward(r: &mut Recorder, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
+pub fn softmax(r: &mut Recorder, op: &Softmax) {
+    let Softmax { batch, classes, logits, probs } = *op;
     let p = Params { batch: u(batch), classes: u(classes) };
     r.dispatch(&SOFTMAX_FORWARD, &p, &[logits, probs], groups_1d(batch, 64));
 }

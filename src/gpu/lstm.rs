@@ -4,7 +4,7 @@
 use super::dense::{column_sums, gemm, weight_gradient, weight_gradient_scratch, Operand};
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{groups_1d, u, Bind, Recorder};
-use crate::backend::{LstmShape, LstmTensors, Scratch, TensorId};
+use crate::backend::{LastStepBackward, LastStepForward, LstmBackward, LstmForward, LstmShape, Scratch};
 
 /// The size of the recurrent kernels' workgroup arrays (MAX_HIDDEN in shaders/lstm.wgsl).
 pub const MAX_HIDDEN: usize = 256;
@@ -64,15 +64,8 @@ fn check_hidden(s: &LstmShape) {
 
 /// gates = x W_ih^T + b for all steps (GEMM), then the recurrence turns them into the
 /// gate activations and writes h and c.
-pub fn forward(
-    r: &mut Recorder,
-    s: &LstmShape,
-    x: TensorId,
-    w_ih: TensorId,
-    w_hh: TensorId,
-    b: TensorId,
-    saved: &LstmTensors,
-) {
+pub fn forward(r: &mut Recorder, op: &LstmForward) {
+    let LstmForward { ref s, x, w_ih, w_hh, b, ref saved } = *op;
     check_hidden(s);
     let rows = s.batch * s.time;
     let xm = Operand::plain(x, rows, s.input);
@@ -113,20 +106,8 @@ pub fn scratch(s: &LstmShape) -> Vec<Scratch> {
 
 /// dgates by backpropagation through time, then dx = dgates W_ih,
 /// dW_ih = dgates^T x, dW_hh = dgates^T h_{t-1}, db = column sums of dgates.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    r: &mut Recorder,
-    s: &LstmShape,
-    x: TensorId,
-    w_ih: TensorId,
-    w_hh: TensorId,
-    saved: &LstmTensors,
-    dh: TensorId,
-    dx: Option<TensorId>,
-    dw_ih: TensorId,
-    dw_hh: TensorId,
-    db: TensorId,
-) {
+pub fn backward(r: &mut Recorder, op: &LstmBackward) {
+    let LstmBackward { ref s, x, w_ih, w_hh, ref saved, dh, dx, dw_ih, dw_hh, db } = *op;
     check_hidden(s);
     let rows = s.batch * s.time;
     let g4 = 4 * s.hidden;
@@ -151,12 +132,14 @@ pub fn backward(
     column_sums(r, dgates, rows, g4, db);
 }
 
-pub fn last_step_forward(r: &mut Recorder, s: &LstmShape, h: TensorId, y: TensorId) {
+pub fn last_step_forward(r: &mut Recorder, op: &LastStepForward) {
+    let LastStepForward { ref s, h, y } = *op;
     let binds = [Bind::Rows(h, s.time * s.hidden), Bind::Rows(y, s.hidden)];
     per_batch_row(r, &LAST_STEP_FORWARD, s, &binds, |rows| groups_1d(rows * s.hidden, 64));
 }
 
-pub fn last_step_backward(r: &mut Recorder, s: &LstmShape, dy: TensorId, dh: TensorId) {
+pub fn last_step_backward(r: &mut Recorder, op: &LastStepBackward) {
+    let LastStepBackward { ref s, dy, dh } = *op;
     let seq = s.time * s.hidden;
     let binds = [Bind::Rows(dy, s.hidden), Bind::Rows(dh, seq)];
     per_batch_row(r, &LAST_STEP_BACKWARD, s, &binds, |rows| groups_1d(rows * seq, 64));

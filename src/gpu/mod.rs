@@ -24,17 +24,19 @@ mod timing;
 
 use anyhow::{bail, Result};
 
-pub use device::{
-    list_adapters, silence_device_select_layer, AdapterInfoRow, DeviceLost, GpuContext, NO_ADAPTER_HELP,
-};
+pub use device::{list_adapters, silence_device_select_layer, AdapterInfoRow, GpuContext, NO_ADAPTER_HELP};
 pub use lstm::MAX_HIDDEN as LSTM_MAX_HIDDEN;
 pub use precision::Precision;
 
 use crate::backend::{
-    Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape,
-    LstmShape, LstmTensors, PoolShape, Scratch, Storage, TensorId, TensorLimits,
+    AllocError, Backend, Conv1dShape, DropoutBackward, DropoutForward, Family, LstmShape, Op, Scratch,
+    Storage, TensorId, TensorLimits,
 };
 use recorder::Recorder;
+
+/// The op families whose kernels take a tensor larger than one binding in windows of
+/// rows (`Recorder::dispatch_rows`); the others bind each tensor whole.
+const SPLIT: &[Family] = &[Family::Elementwise, Family::Lstm, Family::Dense];
 
 pub struct GpuBackend {
     rec: Recorder,
@@ -145,6 +147,7 @@ impl Backend for GpuBackend {
             buffer: limits.max_buffer_size,
             slack: limits.min_storage_buffer_offset_alignment.into(),
             elem: self.rec.precision.bytes() as u64,
+            split: SPLIT,
         })
     }
 
@@ -177,227 +180,44 @@ impl Backend for GpuBackend {
         Ok(self.rec.read(t)?)
     }
 
-    fn fill(&mut self, t: TensorId, value: f32) {
-        elementwise::fill(&mut self.rec, t, value);
-    }
-
-    fn add_assign(&mut self, dst: TensorId, src: TensorId) {
-        elementwise::add_assign(&mut self.rec, dst, src);
-    }
-
-    fn copy(&mut self, src: TensorId, dst: TensorId) {
-        elementwise::copy(&mut self.rec, src, dst);
-    }
-
     fn flush(&mut self) {
         self.rec.submit();
     }
 
-    fn conv1d_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        conv::forward(&mut self.rec, s, x, w, b, y, false);
-    }
-
-    /// One kernel: the pre-activation is never stored.
-    fn conv1d_relu_forward(&mut self, s: &Conv1dShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        conv::forward(&mut self.rec, s, x, w, b, y, true);
-    }
-
-    fn conv1d_backward(
-        &mut self,
-        s: &Conv1dShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    ) {
-        conv::backward(&mut self.rec, s, x, w, dy, dx, dw, db);
-    }
-
-    fn maxpool_forward(&mut self, s: &PoolShape, x: TensorId, y: TensorId) {
-        pool::maxpool_forward(&mut self.rec, s, x, y);
-    }
-
-    fn maxpool_backward(&mut self, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId) {
-        pool::maxpool_backward(&mut self.rec, s, x, dy, dx);
-    }
-
-    fn batchnorm_forward_train(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-    ) {
-        batchnorm::forward_train(
-            &mut self.rec,
-            s,
-            cfg,
-            x,
-            gamma,
-            beta,
-            running_mean,
-            running_var,
-            y,
-            mean,
-            inv_std,
-        );
-    }
-
-    fn batchnorm_forward_eval(
-        &mut self,
-        s: &ChannelShape,
-        cfg: &BatchNormConfig,
-        x: TensorId,
-        gamma: TensorId,
-        beta: TensorId,
-        running_mean: TensorId,
-        running_var: TensorId,
-        y: TensorId,
-    ) {
-        batchnorm::forward_eval(&mut self.rec, s, cfg, x, gamma, beta, running_mean, running_var, y);
-    }
-
-    fn batchnorm_backward(
-        &mut self,
-        s: &ChannelShape,
-        batch_stats: bool,
-        x: TensorId,
-        gamma: TensorId,
-        mean: TensorId,
-        inv_std: TensorId,
-        dy: TensorId,
-        dx: TensorId,
-        dgamma: TensorId,
-        dbeta: TensorId,
-    ) {
-        batchnorm::backward(&mut self.rec, s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta);
-    }
-
-    fn lstm_forward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        b: TensorId,
-        saved: &LstmTensors,
-    ) {
-        lstm::forward(&mut self.rec, s, x, w_ih, w_hh, b, saved);
-    }
-
-    fn lstm_backward(
-        &mut self,
-        s: &LstmShape,
-        x: TensorId,
-        w_ih: TensorId,
-        w_hh: TensorId,
-        saved: &LstmTensors,
-        dh: TensorId,
-        dx: Option<TensorId>,
-        dw_ih: TensorId,
-        dw_hh: TensorId,
-        db: TensorId,
-    ) {
-        lstm::backward(&mut self.rec, s, x, w_ih, w_hh, saved, dh, dx, dw_ih, dw_hh, db);
-    }
-
-    fn last_step_forward(&mut self, s: &LstmShape, h: TensorId, y: TensorId) {
-        lstm::last_step_forward(&mut self.rec, s, h, y);
-    }
-
-    fn last_step_backward(&mut self, s: &LstmShape, dy: TensorId, dh: TensorId) {
-        lstm::last_step_backward(&mut self.rec, s, dy, dh);
-    }
-
-    fn dense_forward(&mut self, s: &DenseShape, x: TensorId, w: TensorId, b: TensorId, y: TensorId) {
-        dense::forward(&mut self.rec, s, x, w, b, y);
-    }
-
-    fn dense_backward(
-        &mut self,
-        s: &DenseShape,
-        x: TensorId,
-        w: TensorId,
-        dy: TensorId,
-        dx: Option<TensorId>,
-        dw: TensorId,
-        db: TensorId,
-    ) {
-        dense::backward(&mut self.rec, s, x, w, dy, dx, dw, db);
-    }
-
-    fn activation_forward(&mut self, f: Activation, x: TensorId, y: TensorId) {
-        elementwise::activation_forward(&mut self.rec, f, x, y);
-    }
-
-    fn activation_backward(&mut self, f: Activation, y: TensorId, dy: TensorId, dx: TensorId) {
-        elementwise::activation_backward(&mut self.rec, f, y, dy, dx);
-    }
-
-    fn dropout_forward(&mut self, rate: f32, key: u32, x: TensorId, y: TensorId) {
-        elementwise::dropout(&mut self.rec, rate, key, x, y);
-    }
-
-    fn dropout_backward(&mut self, rate: f32, key: u32, dy: TensorId, dx: TensorId) {
-        elementwise::dropout(&mut self.rec, rate, key, dy, dx);
-    }
-
-    fn global_avg_pool_forward(&mut self, s: &ChannelShape, x: TensorId, y: TensorId) {
-        pool::global_avg_pool_forward(&mut self.rec, s, x, y);
-    }
-
-    fn global_avg_pool_backward(&mut self, s: &ChannelShape, dy: TensorId, dx: TensorId) {
-        pool::global_avg_pool_backward(&mut self.rec, s, dy, dx);
-    }
-
-    fn sigmoid_bce(
-        &mut self,
-        batch: usize,
-        logits: TensorId,
-        targets: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    ) {
-        heads::sigmoid_bce(&mut self.rec, batch, logits, targets, weights, probs, loss, dlogits);
-    }
-
-    fn softmax_ce(
-        &mut self,
-        batch: usize,
-        classes: usize,
-        logits: TensorId,
-        labels: TensorId,
-        weights: TensorId,
-        probs: TensorId,
-        loss: TensorId,
-        dlogits: TensorId,
-    ) {
-        heads::softmax_ce(&mut self.rec, batch, classes, logits, labels, weights, probs, loss, dlogits);
-    }
-
-    fn softmax_forward(&mut self, batch: usize, classes: usize, logits: TensorId, probs: TensorId) {
-        heads::softmax_forward(&mut self.rec, batch, classes, logits, probs);
-    }
-
-    fn adam_step(
-        &mut self,
-        cfg: &AdamConfig,
-        t: u32,
-        param: TensorId,
-        grad: TensorId,
-        m: TensorId,
-        v: TensorId,
-    ) {
-        optimizer::adam_step(&mut self.rec, cfg, t, param, grad, m, v);
+    fn run(&mut self, op: &Op) {
+        let r = &mut self.rec;
+        match op {
+            Op::Fill(o) => elementwise::fill(r, o),
+            Op::AddAssign(o) => elementwise::add_assign(r, o),
+            Op::CopyTensor(o) => elementwise::copy(r, o),
+            Op::Conv1dForward(o) => conv::forward(r, o),
+            Op::Conv1dBackward(o) => conv::backward(r, o),
+            Op::MaxPoolForward(o) => pool::maxpool_forward(r, o),
+            Op::MaxPoolBackward(o) => pool::maxpool_backward(r, o),
+            Op::BatchNormTrain(o) => batchnorm::forward_train(r, o),
+            Op::BatchNormEval(o) => batchnorm::forward_eval(r, o),
+            Op::BatchNormBackward(o) => batchnorm::backward(r, o),
+            Op::LstmForward(o) => lstm::forward(r, o),
+            Op::LstmBackward(o) => lstm::backward(r, o),
+            Op::LastStepForward(o) => lstm::last_step_forward(r, o),
+            Op::LastStepBackward(o) => lstm::last_step_backward(r, o),
+            Op::DenseForward(o) => dense::forward(r, o),
+            Op::DenseBackward(o) => dense::backward(r, o),
+            Op::ActivationForward(o) => elementwise::activation_forward(r, o),
+            Op::ActivationBackward(o) => elementwise::activation_backward(r, o),
+            // forward (x -> y) and backward (dy -> dx) apply the same mask and scale
+            &Op::DropoutForward(DropoutForward { rate, key, x, y }) => {
+                elementwise::dropout(r, rate, key, x, y)
+            }
+            &Op::DropoutBackward(DropoutBackward { rate, key, dy, dx }) => {
+                elementwise::dropout(r, rate, key, dy, dx)
+            }
+            Op::GlobalAvgPoolForward(o) => pool::global_avg_pool_forward(r, o),
+            Op::GlobalAvgPoolBackward(o) => pool::global_avg_pool_backward(r, o),
+            Op::SigmoidBce(o) => heads::sigmoid_bce(r, o),
+            Op::SoftmaxCe(o) => heads::softmax_ce(r, o),
+            Op::Softmax(o) => heads::softmax(r, o),
+            Op::AdamStep(o) => optimizer::adam_step(r, o),
+        }
     }
 }

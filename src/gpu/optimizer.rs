@@ -5,7 +5,7 @@ use super::pipelines::{
 };
 use super::precision::Precision;
 use super::recorder::{groups_1d, u, Recorder};
-use crate::backend::{AdamConfig, TensorId};
+use crate::backend::AdamStep;
 
 /// Mirrors `Params` in shaders/optimizer.wgsl.
 #[repr(C)]
@@ -27,15 +27,8 @@ static ADAM_STEP_MASTER: Kernel =
 
 /// `t` changes every step: it reaches the kernel through the params arena. A parameter
 /// with an f32 master (f16 storage) is updated there and rounded into `param`.
-pub fn adam_step(
-    r: &mut Recorder,
-    cfg: &AdamConfig,
-    t: u32,
-    param: TensorId,
-    grad: TensorId,
-    m: TensorId,
-    v: TensorId,
-) {
+pub fn adam_step(r: &mut Recorder, op: &AdamStep) {
+    let AdamStep { ref cfg, t, param, grad, m, v } = *op;
     let n = r.len(param);
     for other in [grad, m, v] {
         assert_eq!(r.len(other), n, "adam_step: tensors of different lengths");

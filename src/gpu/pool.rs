@@ -2,7 +2,9 @@
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{groups_1d, u, Recorder};
-use crate::backend::{ChannelShape, PoolShape, TensorId};
+use crate::backend::{
+    ChannelShape, GlobalAvgPoolBackward, GlobalAvgPoolForward, MaxPoolBackward, MaxPoolForward, PoolShape,
+};
 
 /// Mirrors `Params` in shaders/pool.wgsl.
 #[repr(C)]
@@ -52,22 +54,26 @@ impl From<&ChannelShape> for Params {
     }
 }
 
-pub fn maxpool_forward(r: &mut Recorder, s: &PoolShape, x: TensorId, y: TensorId) {
+pub fn maxpool_forward(r: &mut Recorder, op: &MaxPoolForward) {
+    let MaxPoolForward { ref s, x, y } = *op;
     let n = s.batch * s.channels * s.len_out;
     r.dispatch(&MAXPOOL_FORWARD, &Params::from(s), &[x, y], groups_1d(n, 64));
 }
 
-pub fn maxpool_backward(r: &mut Recorder, s: &PoolShape, x: TensorId, dy: TensorId, dx: TensorId) {
+pub fn maxpool_backward(r: &mut Recorder, op: &MaxPoolBackward) {
+    let MaxPoolBackward { ref s, x, dy, dx } = *op;
     let n = s.batch * s.channels * s.len_in;
     r.dispatch(&MAXPOOL_BACKWARD, &Params::from(s), &[x, dy, dx], groups_1d(n, 64));
 }
 
-pub fn global_avg_pool_forward(r: &mut Recorder, s: &ChannelShape, x: TensorId, y: TensorId) {
+pub fn global_avg_pool_forward(r: &mut Recorder, op: &GlobalAvgPoolForward) {
+    let GlobalAvgPoolForward { ref s, x, y } = *op;
     let n = s.batch * s.channels;
     r.dispatch(&GAP_FORWARD, &Params::from(s), &[x, y], groups_1d(n, 64));
 }
 
-pub fn global_avg_pool_backward(r: &mut Recorder, s: &ChannelShape, dy: TensorId, dx: TensorId) {
+pub fn global_avg_pool_backward(r: &mut Recorder, op: &GlobalAvgPoolBackward) {
+    let GlobalAvgPoolBackward { ref s, dy, dx } = *op;
     let n = s.batch * s.channels * s.len;
     r.dispatch(&GAP_BACKWARD, &Params::from(s), &[dy, dx], groups_1d(n, 64));
 }

@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use super::device::{DeviceLost, GpuContext};
+use super::device::GpuContext;
 use super::params::{ParamsArena, PARAMS_BYTES};
 use super::pipelines::{Access, Kernel};
 use super::precision::Precision;
 use super::tensors::{Readback, TensorStore};
+use crate::backend::DeviceLost;
 use crate::backend::{AllocError, Scratch, Storage, TensorId};
 
 /// The most workgroups a dispatch may have along one dimension on every device.
@@ -258,7 +259,7 @@ impl Recorder {
                 assert!(
                     fit > 0,
                     "{}: one row of {row_bytes} bytes does not fit a storage binding of {} bytes; \
-                     Network::check_fits should have refused this shape",
+                     model::fit::check_fits should have refused this shape",
                     kernel.entry,
                     self.binding_limit
                 );
@@ -310,7 +311,7 @@ impl Recorder {
             assert!(
                 bytes <= self.binding_limit,
                 "{}: a tensor of {bytes} bytes bound whole exceeds the storage binding limit of {} bytes; \
-                 this kernel cannot split it, and Network::check_fits should have refused the batch",
+                 this kernel cannot split it, and model::fit::check_fits should have refused the batch",
                 kernel.entry,
                 self.binding_limit
             );

@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::device::{DeviceLost, GpuContext};
+use super::device::GpuContext;
 use super::recorder::map_read;
 use super::GpuBackend;
+use crate::backend::DeviceLost;
 
 /// The query set, and the buffers its two timestamps are resolved and read back through.
 pub(super) struct TimestampReader {

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod ensemble;
+pub mod fit;
 pub mod init;
 pub mod network;
 pub mod plan;

@@ -5,10 +5,15 @@
 use anyhow::Result;
 
 use crate::backend::{
-    dropout_key, Activation, AdamConfig, AllocError, Backend, BatchNormConfig, ChannelShape, Conv1dShape,
-    DenseShape, LstmShape, LstmTensors, PoolShape, Scratch, Storage, TensorId, TensorLimits,
+    dropout_key, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamStep, AllocError,
+    Backend, BatchNormBackward, BatchNormConfig, BatchNormEval, BatchNormTrain, ChannelShape, Conv1dBackward,
+    Conv1dForward, Conv1dShape, DenseBackward, DenseForward, DenseShape, DropoutBackward, DropoutForward,
+    GlobalAvgPoolBackward, GlobalAvgPoolForward, LastStepBackward, LastStepForward, LstmBackward,
+    LstmForward, LstmShape, LstmTensors, MaxPoolBackward, MaxPoolForward, PoolShape, Scratch, SigmoidBce,
+    Softmax, SoftmaxCe, Storage, TensorId,
 };
 use crate::model::checkpoint::Tensors;
+use crate::model::fit;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
 use crate::model::spec::{LayerSpec, Output, Padding};
 
@@ -28,10 +33,10 @@ pub struct TrainState {
 }
 
 /// One backend op of the network; a spec layer may become several (conv, then its activation).
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 enum Op {
-    /// With `relu`, the layer's ReLU too (`Backend::conv1d_relu_forward`): the
-    /// pre-activation is never stored.
+    /// With `relu`, the layer's ReLU too (`Conv1dForward::relu`): the pre-activation is
+    /// never stored.
     Conv {
         s: Conv1dShape,
         w: usize,
@@ -95,6 +100,15 @@ pub struct Network {
     pub loss: TensorId,
 }
 
+/// One batch on the backend: the inputs in the network's input layout, the targets
+/// (class indices as f32) and the per-sample loss weights.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch {
+    pub x: TensorId,
+    pub targets: TensorId,
+    pub weights: TensorId,
+}
+
 /// A checkpoint's names of Adam's first and second moments of parameter `name`.
 fn moment_names(name: &str) -> [String; 2] {
     [format!("adam.m.{name}"), format!("adam.v.{name}")]
@@ -112,7 +126,7 @@ impl Network {
         if layers.is_empty() {
             anyhow::bail!("empty model");
         }
-        check_fits(&*be, layers, batch)?;
+        fit::check_fits(&*be, layers, batch)?;
         // what the device gave this network before any failure
         let mut got = 0u64;
         let mut alloc = |len: usize, storage: Storage| {
@@ -134,7 +148,8 @@ impl Network {
             },
         };
         let AllocError::OutOfMemory { bytes, .. } = failure else { return Err(failure.into()) };
-        Err(out_of_memory(&*be, layers, output, batch, (bytes, scratch), got))
+        let needs = |b: usize| bytes_needed(&*be, layers, output, b);
+        Err(fit::out_of_memory(&*be, batch, (bytes, scratch), got, &needs))
     }
 
     /// The scratch tensors the backend's ops of this network use (`Backend::conv1d_scratch`
@@ -217,54 +232,53 @@ impl Network {
         let mut input = x;
         for node in &self.nodes {
             let p = |k: usize| self.params[k].value;
-            match &node.op {
-                Op::Conv { s, w, b, relu: false } => be.conv1d_forward(s, input, p(*w), p(*b), node.out),
-                Op::Conv { s, w, b, relu: true } => be.conv1d_relu_forward(s, input, p(*w), p(*b), node.out),
-                Op::Pool(s) => be.maxpool_forward(s, input, node.out),
+            let (x, y) = (input, node.out);
+            match node.op {
+                Op::Conv { s, w, b, relu } => {
+                    be.run(&Conv1dForward { s, x, w: p(w), b: p(b), y, relu }.into())
+                }
+                Op::Pool(s) => be.run(&MaxPoolForward { s, x, y }.into()),
                 Op::BatchNorm { s, cfg, gamma, beta, mean_run, var_run, mean, inv_std } => {
+                    let (gamma, beta, running_mean, running_var) =
+                        (p(gamma), p(beta), p(mean_run), p(var_run));
                     if training {
-                        be.batchnorm_forward_train(
+                        let op = BatchNormTrain {
                             s,
                             cfg,
-                            input,
-                            p(*gamma),
-                            p(*beta),
-                            p(*mean_run),
-                            p(*var_run),
-                            node.out,
-                            *mean,
-                            *inv_std,
-                        );
+                            x,
+                            gamma,
+                            beta,
+                            running_mean,
+                            running_var,
+                            y,
+                            mean,
+                            inv_std,
+                        };
+                        be.run(&op.into());
                     } else {
-                        be.batchnorm_forward_eval(
-                            s,
-                            cfg,
-                            input,
-                            p(*gamma),
-                            p(*beta),
-                            p(*mean_run),
-                            p(*var_run),
-                            node.out,
+                        be.run(
+                            &BatchNormEval { s, cfg, x, gamma, beta, running_mean, running_var, y }.into(),
                         );
                     }
                 }
                 Op::Lstm { s, w_ih, w_hh, b, saved, last_step } => {
-                    be.lstm_forward(s, input, p(*w_ih), p(*w_hh), p(*b), saved);
+                    be.run(&LstmForward { s, x, w_ih: p(w_ih), w_hh: p(w_hh), b: p(b), saved }.into());
                     match last_step {
-                        Some(_) => be.last_step_forward(s, saved.h, node.out),
-                        None => be.copy(saved.h, node.out),
+                        Some(_) => be.run(&LastStepForward { s, h: saved.h, y }.into()),
+                        None => be.copy(saved.h, y),
                     }
                 }
-                Op::Dense { s, w, b } => be.dense_forward(s, input, p(*w), p(*b), node.out),
-                Op::Act(f) => be.activation_forward(*f, input, node.out),
+                Op::Dense { s, w, b } => be.run(&DenseForward { s, x, w: p(w), b: p(b), y }.into()),
+                Op::Act(f) => be.run(&ActivationForward { f, x, y }.into()),
                 Op::Dropout { rate, key_index } => {
                     if training {
-                        be.dropout_forward(*rate, dropout_key(seed, step, *key_index), input, node.out);
+                        let key = dropout_key(seed, step, key_index);
+                        be.run(&DropoutForward { rate, key, x, y }.into());
                     } else {
-                        be.copy(input, node.out);
+                        be.copy(x, y);
                     }
                 }
-                Op::GlobalAvgPool(s) => be.global_avg_pool_forward(s, input, node.out),
+                Op::GlobalAvgPool(s) => be.run(&GlobalAvgPoolForward { s, x, y }.into()),
             }
             input = node.out;
         }
@@ -274,21 +288,28 @@ impl Network {
     /// per-sample `weights`; writes `self.loss`, `self.probs` and the logits' gradient.
     pub fn loss(&self, be: &mut dyn Backend, targets: TensorId, weights: TensorId) {
         let head = self.nodes.last().expect("a network ends in its head");
+        let (batch, logits, probs, loss, dlogits) = (self.batch, head.out, self.probs, self.loss, head.d_out);
         match self.output {
             Output::Sigmoid => {
-                be.sigmoid_bce(self.batch, head.out, targets, weights, self.probs, self.loss, head.d_out)
+                be.run(&SigmoidBce { batch, logits, targets, weights, probs, loss, dlogits }.into())
             }
-            Output::Softmax { classes } => be.softmax_ce(
-                self.batch, classes, head.out, targets, weights, self.probs, self.loss, head.d_out,
-            ),
+            Output::Softmax { classes } => {
+                let labels = targets;
+                be.run(&SoftmaxCe { batch, classes, logits, labels, weights, probs, loss, dlogits }.into())
+            }
         }
     }
 
     /// Class probabilities of the last forward pass, without labels: (batch, units).
     pub fn predict_probs(&self, be: &mut dyn Backend) {
+        let (logits, probs) = (self.logits(), self.probs);
         match self.output {
-            Output::Sigmoid => be.activation_forward(Activation::Sigmoid, self.logits(), self.probs),
-            Output::Softmax { classes } => be.softmax_forward(self.batch, classes, self.logits(), self.probs),
+            Output::Sigmoid => {
+                be.run(&ActivationForward { f: Activation::Sigmoid, x: logits, y: probs }.into())
+            }
+            Output::Softmax { classes } => {
+                be.run(&Softmax { batch: self.batch, classes, logits, probs }.into())
+            }
         }
     }
 
@@ -303,58 +324,51 @@ impl Network {
             let dx = d_input.unwrap_or(self.d_input);
             let value = |k: usize| self.params[k].value;
             let grad = |k: usize| self.params[k].train.expect("trainable").grad;
-            match &node.op {
+            let (x, y, dy) = (input, node.out, node.d_out);
+            match node.op {
                 Op::Conv { s, w, b, relu } => {
-                    if *relu {
+                    if relu {
                         // the gradient at the pre-activation, in place of the one at the output
-                        be.activation_backward(Activation::Relu, node.out, node.d_out, node.d_out);
+                        be.run(&ActivationBackward { f: Activation::Relu, y, dy, dx: dy }.into());
                     }
-                    be.conv1d_backward(s, input, value(*w), node.d_out, d_input, grad(*w), grad(*b))
+                    let (dw, db) = (grad(w), grad(b));
+                    be.run(&Conv1dBackward { s, x, w: value(w), dy, dx: d_input, dw, db }.into())
                 }
                 Op::Dense { s, w, b } => {
-                    be.dense_backward(s, input, value(*w), node.d_out, d_input, grad(*w), grad(*b))
+                    let (dw, db) = (grad(w), grad(b));
+                    be.run(&DenseBackward { s, x, w: value(w), dy, dx: d_input, dw, db }.into())
                 }
                 Op::Lstm { s, w_ih, w_hh, saved, last_step, b } => {
                     let dh = match last_step {
-                        Some(dh_full) => {
-                            be.last_step_backward(s, node.d_out, *dh_full);
-                            *dh_full
+                        Some(dh) => {
+                            be.run(&LastStepBackward { s, dy, dh }.into());
+                            dh
                         }
-                        None => node.d_out,
+                        None => dy,
                     };
-                    be.lstm_backward(
-                        s,
-                        input,
-                        value(*w_ih),
-                        value(*w_hh),
-                        saved,
-                        dh,
-                        d_input,
-                        grad(*w_ih),
-                        grad(*w_hh),
-                        grad(*b),
+                    let (dw_ih, dw_hh, db) = (grad(w_ih), grad(w_hh), grad(b));
+                    let (w_ih, w_hh) = (value(w_ih), value(w_hh));
+                    be.run(
+                        &LstmBackward { s, x, w_ih, w_hh, saved, dh, dx: d_input, dw_ih, dw_hh, db }.into(),
                     );
                 }
                 // The rest have no parameters: nothing to do when no gradient flows further.
                 _ if d_input.is_none() && !matches!(node.op, Op::BatchNorm { .. }) => {}
-                Op::Pool(s) => be.maxpool_backward(s, input, node.d_out, dx),
-                Op::BatchNorm { s, gamma, beta, mean, inv_std, .. } => be.batchnorm_backward(
-                    s,
-                    true,
-                    input,
-                    value(*gamma),
-                    *mean,
-                    *inv_std,
-                    node.d_out,
-                    dx,
-                    grad(*gamma),
-                    grad(*beta),
-                ),
-                Op::Act(f) => be.activation_backward(*f, node.out, node.d_out, dx),
-                Op::Dropout { rate, key_index } => {
-                    be.dropout_backward(*rate, dropout_key(seed, step, *key_index), node.d_out, dx)
+                Op::Pool(s) => be.run(&MaxPoolBackward { s, x, dy, dx }.into()),
+                Op::BatchNorm { s, gamma, beta, mean, inv_std, .. } => {
+                    let (dgamma, dbeta, gamma) = (grad(gamma), grad(beta), value(gamma));
+                    let batch_stats = true;
+                    be.run(
+                        &BatchNormBackward { s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta }
+                            .into(),
+                    )
                 }
-                Op::GlobalAvgPool(s) => be.global_avg_pool_backward(s, node.d_out, dx),
+                Op::Act(f) => be.run(&ActivationBackward { f, y, dy, dx }.into()),
+                Op::Dropout { rate, key_index } => {
+                    let key = dropout_key(seed, step, key_index);
+                    be.run(&DropoutBackward { rate, key, dy, dx }.into())
+                }
+                Op::GlobalAvgPool(s) => be.run(&GlobalAvgPoolBackward { s, dy, dx }.into()),
             }
         }
     }
@@ -362,28 +376,18 @@ impl Network {
     /// One Adam update of every trainable parameter; `t` is the 1-based step.
     pub fn adam_step(&self, be: &mut dyn Backend, cfg: &AdamConfig, t: u32) {
         for p in &self.params {
-            if let Some(st) = p.train {
-                be.adam_step(cfg, t, p.value, st.grad, st.m, st.v);
+            if let Some(TrainState { grad, m, v }) = p.train {
+                be.run(&AdamStep { cfg: *cfg, t, param: p.value, grad, m, v }.into());
             }
         }
     }
 
-    /// A whole training step on the batch in `x`: forward (training mode), loss,
-    /// backward, Adam. Recorded only: the caller flushes, so it stays one submission.
-    #[allow(clippy::too_many_arguments)]
-    pub fn train_step(
-        &self,
-        be: &mut dyn Backend,
-        x: TensorId,
-        targets: TensorId,
-        weights: TensorId,
-        adam: &AdamConfig,
-        seed: u64,
-        t: u64,
-    ) {
-        self.forward(be, x, true, seed, t);
-        self.loss(be, targets, weights);
-        self.backward(be, x, seed, t);
+    /// A whole training step on `batch`: forward (training mode), loss, backward, Adam.
+    /// Recorded only: the caller flushes, so it stays one submission.
+    pub fn train_step(&self, be: &mut dyn Backend, batch: &Batch, adam: &AdamConfig, seed: u64, t: u64) {
+        self.forward(be, batch.x, true, seed, t);
+        self.loss(be, batch.targets, batch.weights);
+        self.backward(be, batch.x, seed, t);
         self.adam_step(be, adam, t as u32);
     }
 
@@ -456,198 +460,20 @@ impl Network {
     }
 }
 
-/// The largest batch whose every tensor fits the backend's limits (None: any batch).
-pub fn max_batch(be: &dyn Backend, layers: &[LayerPlan]) -> Option<usize> {
-    be.tensor_limits().map(|limits| tightest(&limits, layers).0)
-}
-
-/// How the ops that touch a tensor bind it (see `TensorLimits`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Binding {
-    /// Some op binds it whole: it must fit one storage binding.
-    Whole,
-    /// Every op that touches it can split it into windows of rows (a row is at most one
-    /// sample): it must fit one buffer, and one sample of it one binding.
-    Split,
-}
-
-/// Whether every op of the layer splits tensors larger than one binding (`TensorLimits`).
-/// Flatten has no op: its consumers decide.
-fn splits(spec: &LayerSpec) -> bool {
-    matches!(
-        spec,
-        LayerSpec::Lstm { .. }
-            | LayerSpec::Dense { .. }
-            | LayerSpec::Dropout { .. }
-            | LayerSpec::Activation { .. }
-            | LayerSpec::Flatten
-    )
-}
-
-/// Every tensor whose size grows with the batch: its elements per sample, how it is
-/// bound, and what messages call it. A layer's output (and its gradient) splits only if
-/// the layer and the next layer that reads it both split; the loss head reads the last
-/// layer's output whole.
-fn per_sample_tensors(layers: &[LayerPlan]) -> Vec<(usize, Binding, String)> {
-    let binding = |split: bool| if split { Binding::Split } else { Binding::Whole };
-    let reader_splits = |from: usize| {
-        layers[from.min(layers.len())..]
-            .iter()
-            .find(|l| !matches!(l.spec, LayerSpec::Flatten))
-            .is_some_and(|l| splits(&l.spec))
-    };
-    let mut out = Vec::new();
-    if let Some(first) = layers.first() {
-        out.push((first.input.numel(), binding(reader_splits(0)), "the input".to_string()));
-    }
-    for (i, l) in layers.iter().enumerate() {
-        if matches!(l.spec, LayerSpec::Flatten) {
-            continue;
-        }
-        let name = format!("layer {} ({})", i + 1, l.name);
-        let split = splits(&l.spec) && reader_splits(i + 1);
-        out.push((l.output.numel(), binding(split), format!("the output of {name}")));
-        match (&l.spec, l.input, l.output) {
-            (LayerSpec::Lstm { units, .. }, Dims::TimeMajor { time, .. }, _) => {
-                out.push((4 * time * units, Binding::Split, format!("the gates of {name}")))
-            }
-            // the GPU's per-sample weight gradients before their sum
-            (
-                LayerSpec::Conv1d { kernel, .. },
-                Dims::Seq { channels, .. },
-                Dims::Seq { channels: c_out, .. },
-            ) => {
-                let what = format!("the per-sample weight gradients of {name}");
-                out.push((c_out * channels * kernel, Binding::Whole, what))
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The largest batch that fits `limits`, the tensor that sets it, how it is bound and
-/// its bytes per sample.
-fn tightest(limits: &TensorLimits, layers: &[LayerPlan]) -> (usize, String, Binding, u64) {
-    let fits = |bytes: u64, binding: Binding| match binding {
-        Binding::Whole => limits.binding / bytes,
-        Binding::Split if bytes + limits.slack > limits.binding => 0,
-        Binding::Split => limits.buffer / bytes,
-    };
-    per_sample_tensors(layers)
-        .into_iter()
-        .map(|(numel, binding, what)| {
-            let bytes = (numel as u64 * limits.elem).max(1);
-            (usize::try_from(fits(bytes, binding)).unwrap_or(usize::MAX), what, binding, bytes)
-        })
-        .min_by_key(|t| t.0)
-        .unwrap_or((usize::MAX, String::new(), Binding::Whole, 0))
-}
-
-/// Refuses, with the batch that would fit, a batch whose tensors the device cannot hold
-/// or bind: the GPU backend's `alloc` and ops can only panic.
-fn check_fits(be: &dyn Backend, layers: &[LayerPlan], batch: usize) -> Result<()> {
-    let Some(limits) = be.tensor_limits() else { return Ok(()) };
-    let mib = |bytes: u64| match bytes {
-        0..1048576 => format!("{:.0} KiB", (bytes as f64 / 1024.0).ceil()),
-        _ => format!("{:.0} MiB", bytes as f64 / 1048576.0),
-    };
-    // parameters are bound whole (Adam), and their master and moments are f32
-    if let Some(p) = layers.iter().flat_map(|l| &l.params).find(|p| p.numel() as u64 * 4 > limits.binding) {
-        anyhow::bail!(
-            "the parameter {} ({}) is larger than {} can bind at once ({}): use a smaller \
-             model or --device cpu",
-            p.name,
-            mib(p.numel() as u64 * 4),
-            be.name(),
-            mib(limits.binding)
-        );
-    }
-    let (fits, what, binding, per_sample) = tightest(&limits, layers);
-    if batch <= fits {
-        return Ok(());
-    }
-    let needs = per_sample.saturating_mul(batch as u64);
-    let why = match binding {
-        Binding::Whole => format!(
-            "{what} needs {}, and the ops of that layer bind a tensor whole: the device holds at most {} \
-             in one binding",
-            mib(needs),
-            mib(limits.binding)
-        ),
-        Binding::Split if fits == 0 => format!(
-            "one sample of {what} needs {}, more than one binding of this device ({})",
-            mib(per_sample),
-            mib(limits.binding)
-        ),
-        Binding::Split => format!(
-            "{what} needs {}, more than the device's largest buffer ({})",
-            mib(needs),
-            mib(limits.buffer)
-        ),
-    };
-    let advice = match fits {
-        0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
-        n => format!("the largest batch that fits is {n}: use --batch {n} or less, or --device cpu"),
-    };
-    anyhow::bail!("a batch of {batch} does not fit on {}: {why}; {advice}", be.name())
-}
-
 /// The allocator `Network::build_with` builds with.
 type Alloc<'a> = dyn FnMut(usize, Storage) -> Result<TensorId, AllocError> + 'a;
 
-/// The error for a device that ran out of memory building a network of `batch`, with the
-/// largest batch that fits: the device gave the network `allocated` bytes before it
-/// refused `bytes` more (for the backend's `scratch` tensor, if that was the one), so we
-/// take `allocated` as what it can hold (a lower bound: the refused request may have
-/// partly fitted) and count, for each smaller batch, the bytes `build` would allocate (a
-/// dry run of `build_with`, plus the network's scratch tensors).
-fn out_of_memory(
-    be: &dyn Backend,
-    layers: &[LayerPlan],
-    output: Output,
-    batch: usize,
-    (bytes, scratch): (u64, Option<Scratch>),
-    allocated: u64,
-) -> anyhow::Error {
-    let needs = |b: usize| {
-        let mut total = 0u64;
-        let mut count = |len: usize, storage: Storage| {
-            total += be.tensor_bytes(len, storage);
-            Ok(TensorId(0))
-        };
-        let Ok(net) = Network::build_with(&mut count, layers, output, b) else { return u64::MAX };
-        let scratch = net.scratch(be).iter().map(|s| be.tensor_bytes(s.len, Storage::Data)).sum::<u64>();
-        total + scratch
+/// The bytes `Network::build` allocates on `be` for a batch of `batch` (a dry run of
+/// `build_with`, plus the network's scratch tensors).
+fn bytes_needed(be: &dyn Backend, layers: &[LayerPlan], output: Output, batch: usize) -> u64 {
+    let mut total = 0u64;
+    let mut count = |len: usize, storage: Storage| {
+        total += be.tensor_bytes(len, storage);
+        Ok(TensorId(0))
     };
-    let (mut lo, mut hi) = (0, batch);
-    // the largest b in lo..hi with needs(b) <= allocated: needs grows with b
-    while lo + 1 < hi {
-        let mid = (lo + hi) / 2;
-        if needs(mid) <= allocated {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let mib = |b: u64| b as f64 / 1048576.0;
-    let advice = match lo {
-        0 => "not even one sample fits: use shorter series, a smaller model, or --device cpu".to_string(),
-        n => format!("the largest batch that fits is about {n}: use --batch {n} or less, or --device cpu"),
-    };
-    let what = match scratch {
-        Some(s) => {
-            format!("its scratch tensor \"{}\" ({:.1} MiB, working memory of an op)", s.purpose, mib(bytes))
-        }
-        None => format!("a tensor of {:.1} MiB", mib(bytes)),
-    };
-    anyhow::anyhow!(
-        "{} ran out of memory allocating {what} for a batch of {batch}, after giving this network \
-         {:.1} MiB (it needs {:.1} MiB in all); {advice}",
-        be.name(),
-        mib(allocated),
-        mib(needs(batch))
-    )
+    let Ok(net) = Network::build_with(&mut count, layers, output, batch) else { return u64::MAX };
+    let scratch = net.scratch(be).iter().map(|s| be.tensor_bytes(s.len, Storage::Data)).sum::<u64>();
+    total + scratch
 }
 
 /// The backend ops one planned layer runs; `first` is the index of its first parameter.

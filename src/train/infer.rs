@@ -10,7 +10,7 @@ use crate::backend::{Backend, Storage};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard};
-use crate::model::{network, Ensemble};
+use crate::model::{fit, Ensemble};
 use crate::train::evaluate::{self, Prepared};
 
 /// Series scored per device batch at inference.
@@ -57,7 +57,7 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         );
     }
     let layers = card.plan()?;
-    let batch = BATCH.min(ds.rows()).min(network::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
+    let batch = BATCH.min(ds.rows()).min(fit::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
     let nets = Ensemble::load(be, &ck, &layers, batch)?;
     let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());

@@ -199,7 +199,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             true => format!("{}/checkpoint.safetensors holds the last good epoch", args.out.display()),
             false => "no epoch had finished, so there is no checkpoint".to_string(),
         };
-        if let Some(lost) = error.downcast_ref::<crate::gpu::DeviceLost>() {
+        if let Some(lost) = error.downcast_ref::<crate::backend::DeviceLost>() {
             let next = match hook.checkpointed {
                 true => format!(
                     "continue with `starskope train --resume --out {}` and the same arguments",

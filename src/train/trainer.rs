@@ -14,6 +14,7 @@ use crate::backend::{AdamConfig, Backend, Storage, TensorId};
 use crate::data::sampler::{gather_batch, BatchPlan, Layout, Pick, SampleMode};
 use crate::data::split::balanced_class_weights;
 use crate::model::ensemble::{member_seed, Ensemble};
+use crate::model::network::Batch;
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::NonFinite;
 use crate::train::scheduler::Prefetcher;
@@ -267,8 +268,9 @@ impl Trainer<'_> {
         be.upload(x, &batch.x);
         be.upload(targets, &batch.targets);
         be.upload(weights, &batch.weights);
+        let on_device = Batch { x, targets, weights };
         for (k, net) in self.nets.members.iter().enumerate() {
-            net.train_step(be, x, targets, weights, &self.opts.adam, member_seed(self.opts.seed, k), t);
+            net.train_step(be, &on_device, &self.opts.adam, member_seed(self.opts.seed, k), t);
             be.add_assign(self.slots.loss_sum, net.loss);
         }
         be.flush();

@@ -3,14 +3,17 @@
 //! `Backend` in f32. The golden naming conventions live in the caller, once.
 
 use crate::backend::{
-    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, Storage, TensorId,
+    Activation, ActivationBackward, ActivationForward, AdamConfig, AdamStep, Backend, BatchNormBackward,
+    BatchNormConfig, BatchNormEval, BatchNormTrain, ChannelShape, Conv1dBackward, Conv1dForward, Conv1dShape,
+    DenseBackward, DenseForward, DenseShape, LastStepBackward, LastStepForward, LstmBackward, LstmForward,
+    LstmShape, LstmTensors, MaxPoolBackward, MaxPoolForward, Op, PoolShape, SigmoidBce, SoftmaxCe, Storage,
+    TensorId,
 };
 use anyhow::Result;
 
 use crate::cpu::{activation, adam, batchnorm, conv1d, dense, loss, lstm, maxpool};
 
-pub struct BatchNormTrain {
+pub struct BatchNormTrainOut {
     pub y: Vec<f64>,
     pub dx: Vec<f64>,
     pub dgamma: Vec<f64>,
@@ -24,7 +27,7 @@ pub struct BatchNormTrain {
 pub struct Lstm {
     /// (batch, time, hidden)
     pub h: Vec<f64>,
-    /// (batch, hidden): h at the last step, from `last_step_forward`.
+    /// (batch, hidden): h at the last step, from `LastStepForward`.
     pub h_last: Vec<f64>,
     /// (batch, time, hidden)
     pub c: Vec<f64>,
@@ -32,6 +35,39 @@ pub struct Lstm {
     pub dw_ih: Vec<f64>,
     pub dw_hh: Vec<f64>,
     pub db: Vec<f64>,
+}
+
+/// A batch-norm golden case's inputs.
+pub struct BatchNormCase<'a> {
+    pub s: ChannelShape,
+    pub x: &'a [f64],
+    pub gamma: &'a [f64],
+    pub beta: &'a [f64],
+    pub running_mean: &'a [f64],
+    pub running_var: &'a [f64],
+    pub dy: &'a [f64],
+}
+
+/// An LSTM golden case's inputs: `dy` is (batch, time, H), or (batch, H) on the last step
+/// when `last_only`.
+pub struct LstmCase<'a> {
+    pub s: LstmShape,
+    pub x: &'a [f64],
+    pub w_ih: &'a [f64],
+    pub w_hh: &'a [f64],
+    pub b: &'a [f64],
+    pub dy: &'a [f64],
+    pub last_only: bool,
+}
+
+/// A dense golden case's inputs, with a ReLU after the layer when `relu`.
+pub struct DenseCase<'a> {
+    pub s: DenseShape,
+    pub relu: bool,
+    pub x: &'a [f64],
+    pub w: &'a [f64],
+    pub b: &'a [f64],
+    pub dy: &'a [f64],
 }
 
 /// A head's outputs: probs, the 1-element loss, dlogits.
@@ -56,54 +92,14 @@ pub trait Engine {
     /// The window maxima's positions, from x rounded to the engine's precision.
     fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize>;
     /// Training-mode forward, then the backward with batch statistics.
-    #[allow(clippy::too_many_arguments)]
-    fn batchnorm_train(
-        &mut self,
-        s: &ChannelShape,
-        p: &batchnorm::Params<f64>,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        dy: &[f64],
-    ) -> Result<BatchNormTrain>;
+    fn batchnorm_train(&mut self, p: &batchnorm::Params<f64>, c: &BatchNormCase)
+        -> Result<BatchNormTrainOut>;
     /// Eval-mode forward, then the backward with constant statistics (`inv_std` from
     /// the running variance). Returns [y, dx, dgamma, dbeta].
-    #[allow(clippy::too_many_arguments)]
-    fn batchnorm_eval(
-        &mut self,
-        s: &ChannelShape,
-        eps: f64,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        inv_std: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 4]>;
-    /// `dy` is (batch, time, H), or (batch, H) on the last step when `last_only`.
-    #[allow(clippy::too_many_arguments)]
-    fn lstm(
-        &mut self,
-        s: &LstmShape,
-        x: &[f64],
-        w_ih: &[f64],
-        w_hh: &[f64],
-        b: &[f64],
-        dy: &[f64],
-        last_only: bool,
-    ) -> Result<Lstm>;
+    fn batchnorm_eval(&mut self, eps: f64, inv_std: &[f64], c: &BatchNormCase) -> Result<[Vec<f64>; 4]>;
+    fn lstm(&mut self, c: &LstmCase) -> Result<Lstm>;
     /// z = x W^T + b, y = relu(z) (or z); returns [z, y, dx, dweight, dbias].
-    #[allow(clippy::too_many_arguments)]
-    fn dense(
-        &mut self,
-        s: &DenseShape,
-        relu: bool,
-        x: &[f64],
-        w: &[f64],
-        b: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 5]>;
+    fn dense(&mut self, c: &DenseCase) -> Result<[Vec<f64>; 5]>;
     fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head>;
     fn softmax_ce(&mut self, classes: usize, logits: &[f64], labels: &[f64], weights: &[f64])
         -> Result<Head>;
@@ -147,66 +143,37 @@ impl Engine for HostF64 {
 
     fn batchnorm_train(
         &mut self,
-        s: &ChannelShape,
         p: &batchnorm::Params<f64>,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        dy: &[f64],
-    ) -> Result<BatchNormTrain> {
+        case: &BatchNormCase,
+    ) -> Result<BatchNormTrainOut> {
+        let BatchNormCase { ref s, x, gamma, beta, dy, .. } = *case;
         let c = s.channels;
-        let (mut running_mean, mut running_var) = (running[0].to_vec(), running[1].to_vec());
+        let (mut running_mean, mut running_var) = (case.running_mean.to_vec(), case.running_var.to_vec());
         let (mut y, mut mean, mut inv_std) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
-        batchnorm::forward_train(
-            s,
-            p,
-            x,
-            gamma,
-            beta,
-            &mut running_mean,
-            &mut running_var,
-            &mut y,
-            &mut mean,
-            &mut inv_std,
-        );
+        let running = [&mut running_mean[..], &mut running_var];
+        batchnorm::forward_train(s, p, x, [gamma, beta], running, &mut y, [&mut mean, &mut inv_std]);
         let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
-        batchnorm::backward(s, true, x, gamma, &mean, &inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
-        Ok(BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
+        let grads = [&mut dx[..], &mut dgamma, &mut dbeta];
+        batchnorm::backward(s, true, x, gamma, [&mean, &inv_std], dy, grads);
+        Ok(BatchNormTrainOut { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
     }
 
-    fn batchnorm_eval(
-        &mut self,
-        s: &ChannelShape,
-        eps: f64,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        inv_std: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 4]> {
+    fn batchnorm_eval(&mut self, eps: f64, inv_std: &[f64], case: &BatchNormCase) -> Result<[Vec<f64>; 4]> {
+        let BatchNormCase { ref s, x, gamma, beta, running_mean, running_var, dy } = *case;
         let c = s.channels;
         let mut y = vec![0.0; x.len()];
-        batchnorm::forward_eval(s, eps, x, gamma, beta, running[0], running[1], &mut y);
+        batchnorm::forward_eval(s, eps, x, [gamma, beta], [running_mean, running_var], &mut y);
         let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
-        batchnorm::backward(s, false, x, gamma, running[0], inv_std, dy, &mut dx, &mut dgamma, &mut dbeta);
+        let grads = [&mut dx[..], &mut dgamma, &mut dbeta];
+        batchnorm::backward(s, false, x, gamma, [running_mean, inv_std], dy, grads);
         Ok([y, dx, dgamma, dbeta])
     }
 
-    fn lstm(
-        &mut self,
-        s: &LstmShape,
-        x: &[f64],
-        w_ih: &[f64],
-        w_hh: &[f64],
-        b: &[f64],
-        dy: &[f64],
-        last_only: bool,
-    ) -> Result<Lstm> {
+    fn lstm(&mut self, case: &LstmCase) -> Result<Lstm> {
+        let LstmCase { ref s, x, w_ih, w_hh, b, dy, last_only } = *case;
         let hs = s.batch * s.time * s.hidden;
         let (mut h, mut c, mut gates) = (vec![0.0; hs], vec![0.0; hs], vec![0.0; 4 * hs]);
-        lstm::forward(s, x, w_ih, w_hh, b, &mut h, &mut c, &mut gates);
+        lstm::forward(s, x, [w_ih, w_hh, b], [&mut h, &mut c, &mut gates]);
         let mut h_last = vec![0.0; s.batch * s.hidden];
         lstm::last_step_forward(s, &h, &mut h_last);
         let dh = if last_only {
@@ -219,19 +186,13 @@ impl Engine for HostF64 {
         let mut dx = vec![0.0; x.len()];
         let (mut dw_ih, mut dw_hh, mut db) =
             (vec![0.0; w_ih.len()], vec![0.0; w_hh.len()], vec![0.0; b.len()]);
-        lstm::backward(s, x, w_ih, w_hh, &h, &c, &gates, &dh, Some(&mut dx), &mut dw_ih, &mut dw_hh, &mut db);
+        let grads = [&mut dw_ih[..], &mut dw_hh, &mut db];
+        lstm::backward(s, x, [w_ih, w_hh], [&h, &c, &gates], &dh, Some(&mut dx), grads);
         Ok(Lstm { h, h_last, c, dx, dw_ih, dw_hh, db })
     }
 
-    fn dense(
-        &mut self,
-        s: &DenseShape,
-        relu: bool,
-        x: &[f64],
-        w: &[f64],
-        b: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 5]> {
+    fn dense(&mut self, case: &DenseCase) -> Result<[Vec<f64>; 5]> {
+        let DenseCase { ref s, relu, x, w, b, dy } = *case;
         let mut z = vec![0.0; dy.len()];
         dense::forward(s, x, w, b, &mut z);
         let (mut y, mut dz) = (z.clone(), dy.to_vec());
@@ -315,13 +276,12 @@ impl ThroughBackend<'_> {
         logits: &[f64],
         labels: &[f64],
         weights: &[f64],
-        run: impl FnOnce(&mut dyn Backend, [TensorId; 6]),
+        op: impl FnOnce([TensorId; 6]) -> Op,
     ) -> Result<Head> {
         let [z, t, w] = self.uploads([logits, labels, weights])?;
         let [p, l, dz] = self.allocs([logits.len(), 1, logits.len()])?;
-        let ts = [z, t, w, p, l, dz];
-        run(&mut *self.backend, ts);
-        self.download_all([ts[3], ts[4], ts[5]])
+        self.backend.run(&op([z, t, w, p, l, dz]));
+        self.download_all([p, l, dz])
     }
 }
 
@@ -343,19 +303,20 @@ impl Engine for ThroughBackend<'_> {
         b: &[f64],
         dy: &[f64],
     ) -> Result<[Vec<f64>; 4]> {
-        let [xt, wt, bt, dyt] = self.uploads([x, w, b, dy])?;
-        let [y, dx, dw, db] = self.allocs([dy.len(), x.len(), w.len(), b.len()])?;
-        let be = &mut *self.backend;
-        be.conv1d_forward(s, xt, wt, bt, y);
-        be.conv1d_backward(s, xt, wt, dyt, Some(dx), dw, db);
+        let (s, lens) = (*s, [dy.len(), x.len(), w.len(), b.len()]);
+        let [x, w, b, dy] = self.uploads([x, w, b, dy])?;
+        let [y, dx, dw, db] = self.allocs(lens)?;
+        self.backend.run(&Conv1dForward { s, x, w, b, y, relu: false }.into());
+        self.backend.run(&Conv1dBackward { s, x, w, dy, dx: Some(dx), dw, db }.into());
         self.download_all([y, dx, dw, db])
     }
 
     fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> Result<[Vec<f64>; 2]> {
-        let [xt, dyt] = self.uploads([x, dy])?;
-        let [y, dx] = self.allocs([dy.len(), x.len()])?;
-        self.backend.maxpool_forward(s, xt, y);
-        self.backend.maxpool_backward(s, xt, dyt, dx);
+        let (s, lens) = (*s, [dy.len(), x.len()]);
+        let [x, dy] = self.uploads([x, dy])?;
+        let [y, dx] = self.allocs(lens)?;
+        self.backend.run(&MaxPoolForward { s, x, y }.into());
+        self.backend.run(&MaxPoolBackward { s, x, dy, dx }.into());
         self.download_all([y, dx])
     }
 
@@ -365,115 +326,93 @@ impl Engine for ThroughBackend<'_> {
 
     fn batchnorm_train(
         &mut self,
-        s: &ChannelShape,
         p: &batchnorm::Params<f64>,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        dy: &[f64],
-    ) -> Result<BatchNormTrain> {
+        case: &BatchNormCase,
+    ) -> Result<BatchNormTrainOut> {
         let cfg = BatchNormConfig {
             eps: p.eps as f32,
             momentum: p.momentum as f32,
             unbiased_running_var: p.unbiased_running_var,
         };
-        let [xt, gt, bt, rm, rv, dyt] = self.uploads([x, gamma, beta, running[0], running[1], dy])?;
-        let c = s.channels;
-        let [y, mean, inv_std, dx, dgamma, dbeta] = self.allocs([x.len(), c, c, x.len(), c, c])?;
+        let (s, n, c) = (case.s, case.x.len(), case.s.channels);
+        let inputs = [case.x, case.gamma, case.beta, case.running_mean, case.running_var, case.dy];
+        let [x, gamma, beta, running_mean, running_var, dy] = self.uploads(inputs)?;
+        let [y, mean, inv_std, dx, dgamma, dbeta] = self.allocs([n, c, c, n, c, c])?;
         let be = &mut *self.backend;
-        be.batchnorm_forward_train(s, &cfg, xt, gt, bt, rm, rv, y, mean, inv_std);
-        be.batchnorm_backward(s, true, xt, gt, mean, inv_std, dyt, dx, dgamma, dbeta);
+        be.run(
+            &BatchNormTrain { s, cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std }.into(),
+        );
+        let batch_stats = true;
+        be.run(&BatchNormBackward { s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta }.into());
         let [y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var] =
-            self.download_all([y, dx, dgamma, dbeta, mean, inv_std, rm, rv])?;
-        Ok(BatchNormTrain { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
+            self.download_all([y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var])?;
+        Ok(BatchNormTrainOut { y, dx, dgamma, dbeta, mean, inv_std, running_mean, running_var })
     }
 
-    fn batchnorm_eval(
-        &mut self,
-        s: &ChannelShape,
-        eps: f64,
-        x: &[f64],
-        gamma: &[f64],
-        beta: &[f64],
-        running: [&[f64]; 2],
-        inv_std: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 4]> {
+    fn batchnorm_eval(&mut self, eps: f64, inv_std: &[f64], case: &BatchNormCase) -> Result<[Vec<f64>; 4]> {
         let cfg = BatchNormConfig { eps: eps as f32, ..BatchNormConfig::KERAS };
-        let [xt, gt, bt, rm, rv, is, dyt] =
-            self.uploads([x, gamma, beta, running[0], running[1], inv_std, dy])?;
-        let c = s.channels;
-        let [y, dx, dgamma, dbeta] = self.allocs([x.len(), x.len(), c, c])?;
+        let (s, n, c) = (case.s, case.x.len(), case.s.channels);
+        let inputs = [case.x, case.gamma, case.beta, case.running_mean, case.running_var, inv_std, case.dy];
+        let [x, gamma, beta, running_mean, running_var, inv_std, dy] = self.uploads(inputs)?;
+        let [y, dx, dgamma, dbeta] = self.allocs([n, n, c, c])?;
         let be = &mut *self.backend;
-        be.batchnorm_forward_eval(s, &cfg, xt, gt, bt, rm, rv, y);
-        be.batchnorm_backward(s, false, xt, gt, rm, is, dyt, dx, dgamma, dbeta);
+        be.run(&BatchNormEval { s, cfg, x, gamma, beta, running_mean, running_var, y }.into());
+        // the running mean stands for the batch mean: the statistics are constants
+        let (batch_stats, mean) = (false, running_mean);
+        be.run(&BatchNormBackward { s, batch_stats, x, gamma, mean, inv_std, dy, dx, dgamma, dbeta }.into());
         self.download_all([y, dx, dgamma, dbeta])
     }
 
-    fn lstm(
-        &mut self,
-        s: &LstmShape,
-        x: &[f64],
-        w_ih: &[f64],
-        w_hh: &[f64],
-        b: &[f64],
-        dy: &[f64],
-        last_only: bool,
-    ) -> Result<Lstm> {
-        let [xt, wi, wh, bt, dyt] = self.uploads([x, w_ih, w_hh, b, dy])?;
+    fn lstm(&mut self, case: &LstmCase) -> Result<Lstm> {
+        let LstmCase { s, last_only, .. } = *case;
+        let [x, w_ih, w_hh, b, dy] = self.uploads([case.x, case.w_ih, case.w_hh, case.b, case.dy])?;
         let hs = s.batch * s.time * s.hidden;
         let [h, c, gates] = self.allocs([hs, hs, 4 * hs])?;
         let dh_full = if last_only { Some(self.allocs([hs])?[0]) } else { None };
         let saved = LstmTensors { h, c, gates };
-        let [h_last, dx, dw_ih, dw_hh, db] =
-            self.allocs([s.batch * s.hidden, x.len(), w_ih.len(), w_hh.len(), b.len()])?;
+        let lens = [s.batch * s.hidden, case.x.len(), case.w_ih.len(), case.w_hh.len(), case.b.len()];
+        let [h_last, dx, dw_ih, dw_hh, db] = self.allocs(lens)?;
         let be = &mut *self.backend;
-        be.lstm_forward(s, xt, wi, wh, bt, &saved);
-        be.last_step_forward(s, saved.h, h_last);
+        be.run(&LstmForward { s, x, w_ih, w_hh, b, saved }.into());
+        be.run(&LastStepForward { s, h: saved.h, y: h_last }.into());
         // the upstream gradient of every step: dy on the last one only, or dy itself
         let dh = match dh_full {
             Some(dh) => {
-                be.last_step_backward(s, dyt, dh);
+                be.run(&LastStepBackward { s, dy, dh }.into());
                 dh
             }
-            None => dyt,
+            None => dy,
         };
-        be.lstm_backward(s, xt, wi, wh, &saved, dh, Some(dx), dw_ih, dw_hh, db);
+        be.run(&LstmBackward { s, x, w_ih, w_hh, saved, dh, dx: Some(dx), dw_ih, dw_hh, db }.into());
         let [h, h_last, c, dx, dw_ih, dw_hh, db] =
             self.download_all([saved.h, h_last, saved.c, dx, dw_ih, dw_hh, db])?;
         Ok(Lstm { h, h_last, c, dx, dw_ih, dw_hh, db })
     }
 
-    fn dense(
-        &mut self,
-        s: &DenseShape,
-        relu: bool,
-        x: &[f64],
-        w: &[f64],
-        b: &[f64],
-        dy: &[f64],
-    ) -> Result<[Vec<f64>; 5]> {
-        let [xt, wt, bt, dyt] = self.uploads([x, w, b, dy])?;
-        let [z, dx, dw, db] = self.allocs([dy.len(), x.len(), w.len(), b.len()])?;
-        let relu_out = if relu { Some(self.allocs([dy.len(), dy.len()])?) } else { None };
+    fn dense(&mut self, case: &DenseCase) -> Result<[Vec<f64>; 5]> {
+        let DenseCase { s, relu, .. } = *case;
+        let (n_y, lens) = (case.dy.len(), [case.dy.len(), case.x.len(), case.w.len(), case.b.len()]);
+        let [x, w, b, dy] = self.uploads([case.x, case.w, case.b, case.dy])?;
+        let [z, dx, dw, db] = self.allocs(lens)?;
+        let relu_out = if relu { Some(self.allocs([n_y, n_y])?) } else { None };
         let be = &mut *self.backend;
-        be.dense_forward(s, xt, wt, bt, z);
+        be.run(&DenseForward { s, x, w, b, y: z }.into());
         let (y, dz) = match relu_out {
             Some([y, dz]) => {
-                be.activation_forward(Activation::Relu, z, y);
-                be.activation_backward(Activation::Relu, y, dyt, dz);
+                be.run(&ActivationForward { f: Activation::Relu, x: z, y }.into());
+                be.run(&ActivationBackward { f: Activation::Relu, y, dy, dx: dz }.into());
                 (y, dz)
             }
-            None => (z, dyt),
+            None => (z, dy),
         };
-        be.dense_backward(s, xt, wt, dz, Some(dx), dw, db);
+        be.run(&DenseBackward { s, x, w, dy: dz, dx: Some(dx), dw, db }.into());
         self.download_all([z, y, dx, dw, db])
     }
 
     fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head> {
-        self.head(logits, targets, weights, |be, [z, t, w, p, l, dz]| {
-            be.sigmoid_bce(weights.len(), z, t, w, p, l, dz)
+        let batch = weights.len();
+        self.head(logits, targets, weights, |[logits, targets, weights, probs, loss, dlogits]| {
+            SigmoidBce { batch, logits, targets, weights, probs, loss, dlogits }.into()
         })
     }
 
@@ -484,8 +423,9 @@ impl Engine for ThroughBackend<'_> {
         labels: &[f64],
         weights: &[f64],
     ) -> Result<Head> {
-        self.head(logits, labels, weights, |be, [z, t, w, p, l, dz]| {
-            be.softmax_ce(weights.len(), classes, z, t, w, p, l, dz)
+        let batch = weights.len();
+        self.head(logits, labels, weights, |[logits, labels, weights, probs, loss, dlogits]| {
+            SoftmaxCe { batch, classes, logits, labels, weights, probs, loss, dlogits }.into()
         })
     }
 
@@ -493,7 +433,7 @@ impl Engine for ThroughBackend<'_> {
         let cfg =
             AdamConfig { lr: p.lr as f32, beta1: p.beta1 as f32, beta2: p.beta2 as f32, eps: p.eps as f32 };
         let [param, grad, m, v] = self.uploads(tensors)?;
-        self.backend.adam_step(&cfg, t, param, grad, m, v);
+        self.backend.run(&AdamStep { cfg, t, param, grad, m, v }.into());
         self.download_all([param, m, v])
     }
 }
