@@ -10,7 +10,7 @@
 //! Golden conventions mapped here:
 //! - lstm: two biases become b = b_ih + b_hh, and db is compared with both db_ih and
 //!   db_hh; the last-state case goes through `LastStepForward`/`LastStepBackward`.
-//! - maxpool `indices` come from `cpu::maxpool::argmax_indices` (not part of the trait).
+//! - maxpool `indices` come from `cpu::pool::argmax_indices` (not part of the trait).
 //! - batchnorm train runs twice: with unbiased running variance (`running_var`) and
 //!   with the biased one (`running_var_biased_update`); batch_var is recovered from
 //!   inv_std. batchnorm eval's backward uses constant statistics, inv_std from the

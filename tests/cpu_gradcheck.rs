@@ -8,9 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use starskope::backend::{
     dropout_keep, Activation, ChannelShape, Conv1dShape, DenseShape, LstmShape, PoolShape,
 };
-use starskope::cpu::{
-    activation, adam, batchnorm, conv1d, dense, dropout, global_avg_pool, loss, lstm, maxpool,
-};
+use starskope::cpu::{activation, adam, batchnorm, conv1d, dense, dropout, heads, lstm, pool};
 
 /// Step of the central differences: truncation error ~h^2, rounding ~1e-16 / h.
 const H: f64 = 1e-6;
@@ -116,10 +114,10 @@ fn maxpool() {
         let x = distinct_values(&mut rng, batch * channels * len_in);
         let r = uniform(&mut rng, batch * channels * s.len_out);
         let mut dx = vec![0.0; x.len()];
-        maxpool::backward(&s, &x, &r, &mut dx);
+        pool::maxpool_backward(&s, &x, &r, &mut dx);
         check_grad(&format!("maxpool {s:?} dx"), &x, &dx, |x| {
             let mut y = vec![0.0; r.len()];
-            maxpool::forward(&s, x, &mut y);
+            pool::maxpool_forward(&s, x, &mut y);
             dot(&y, &r)
         });
     }
@@ -346,10 +344,10 @@ fn global_avg_pool() {
         let x = uniform(&mut rng, s.batch * s.channels * s.len);
         let r = uniform(&mut rng, s.batch * s.channels);
         let mut dx = vec![0.0; x.len()];
-        global_avg_pool::backward(&s, &r, &mut dx);
+        pool::global_avg_pool_backward(&s, &r, &mut dx);
         check_grad(&format!("global_avg_pool {s:?}"), &x, &dx, |x| {
             let mut y = vec![0.0; r.len()];
-            global_avg_pool::forward(&s, x, &mut y);
+            pool::global_avg_pool_forward(&s, x, &mut y);
             dot(&y, &r)
         });
     }
@@ -364,7 +362,7 @@ fn sigmoid_bce_with_weights() {
         let weights: Vec<f64> = uniform(&mut rng, batch).iter().map(|v| 1.2 + v).collect();
         let run = |z: &[f64]| {
             let (mut p, mut d) = (vec![0.0; batch], vec![0.0; batch]);
-            let l = loss::sigmoid_bce(batch, z, &targets, &weights, &mut p, &mut d);
+            let l = heads::sigmoid_bce(batch, z, &targets, &weights, &mut p, &mut d);
             (l, p, d)
         };
         let (l, probs, dlogits) = run(&logits);
@@ -385,7 +383,7 @@ fn sigmoid_bce_with_weights() {
 #[test]
 fn sigmoid_bce_is_stable_at_large_logits() {
     let (mut p, mut d) = ([0.0; 2], [0.0; 2]);
-    let l = loss::sigmoid_bce(2, &[30.0f32, -30.0], &[0.0, 1.0], &[1.0, 1.0], &mut p, &mut d);
+    let l = heads::sigmoid_bce(2, &[30.0f32, -30.0], &[0.0, 1.0], &[1.0, 1.0], &mut p, &mut d);
     assert!((l - 30.0).abs() < 1e-4, "loss {l}, expected ~30");
 }
 
@@ -399,14 +397,14 @@ fn softmax_ce_with_weights() {
         let weights: Vec<f64> = uniform(&mut rng, batch).iter().map(|v| 1.2 + v).collect();
         let run = |z: &[f64]| {
             let (mut p, mut d) = (vec![0.0; z.len()], vec![0.0; z.len()]);
-            let l = loss::softmax_ce(batch, classes, z, &labels, &weights, &mut p, &mut d);
+            let l = heads::softmax_ce(batch, classes, z, &labels, &weights, &mut p, &mut d);
             (l, p, d)
         };
         let (l, probs, dlogits) = run(&logits);
         assert!(l.is_finite());
         check_grad(&format!("softmax_ce {batch}x{classes}"), &logits, &dlogits, |z| run(z).0);
         let mut p2 = vec![0.0; probs.len()];
-        loss::softmax_forward(batch, classes, &logits, &mut p2);
+        heads::softmax(batch, classes, &logits, &mut p2);
         assert_eq!(p2, probs);
         for row in probs.chunks(classes) {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
@@ -418,7 +416,7 @@ fn softmax_ce_with_weights() {
 fn softmax_is_stable_at_large_logits() {
     // exp(200) overflows f32: only a max-subtracted softmax gets these right
     let (mut p, mut d) = ([0.0f32; 2], [0.0; 2]);
-    let l = loss::softmax_ce(1, 2, &[200.0, 190.0], &[1.0], &[1.0], &mut p, &mut d);
+    let l = heads::softmax_ce(1, 2, &[200.0, 190.0], &[1.0], &[1.0], &mut p, &mut d);
     assert!((l - 10.0).abs() < 1e-3, "loss {l}, expected ~10");
     assert!((p[1] - (-10.0f32).exp()).abs() < 1e-7, "probs {p:?}");
 }

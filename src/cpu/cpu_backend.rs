@@ -7,7 +7,7 @@
 //! Where the trait allows aliasing (activation, dropout), `map_into` runs the op from
 //! the taken input into a reused scratch vector.
 
-use super::{activation, adam, batchnorm, conv1d, dense, dropout, global_avg_pool, loss, lstm, maxpool};
+use super::{activation, adam, batchnorm, conv1d, dense, dropout, heads, lstm, pool};
 use crate::backend::{
     Activation, ActivationBackward, ActivationForward, AdamStep, AddAssign, Backend, Conv1dBackward,
     Conv1dForward, CopyTensor, DenseBackward, DenseForward, DropoutBackward, DropoutForward, Fill,
@@ -126,10 +126,10 @@ impl Backend for CpuBackend {
                 })
             }
             Op::MaxPoolForward(MaxPoolForward { s, x, y }) => {
-                self.with_outputs([y], None, |r, [y], _| maxpool::forward(&s, &r[x], y))
+                self.with_outputs([y], None, |r, [y], _| pool::maxpool_forward(&s, &r[x], y))
             }
             Op::MaxPoolBackward(MaxPoolBackward { s, x, dy, dx }) => {
-                self.with_outputs([dx], None, |r, [dx], _| maxpool::backward(&s, &r[x], &r[dy], dx))
+                self.with_outputs([dx], None, |r, [dx], _| pool::maxpool_backward(&s, &r[x], &r[dy], dx))
             }
             Op::BatchNormTrain(o) => {
                 let p = batchnorm::Params::from_config(&o.cfg);
@@ -183,27 +183,27 @@ impl Backend for CpuBackend {
                 self.map_into(dy, dx, |_, dy, dx| dropout::apply(rate, key, dy, dx))
             }
             Op::GlobalAvgPoolForward(GlobalAvgPoolForward { s, x, y }) => {
-                self.with_outputs([y], None, |r, [y], _| global_avg_pool::forward(&s, &r[x], y))
+                self.with_outputs([y], None, |r, [y], _| pool::global_avg_pool_forward(&s, &r[x], y))
             }
             Op::GlobalAvgPoolBackward(GlobalAvgPoolBackward { s, dy, dx }) => {
-                self.with_outputs([dx], None, |r, [dx], _| global_avg_pool::backward(&s, &r[dy], dx))
+                self.with_outputs([dx], None, |r, [dx], _| pool::global_avg_pool_backward(&s, &r[dy], dx))
             }
             Op::SigmoidBce(o) => {
                 self.with_outputs([o.probs, o.loss, o.dlogits], None, |r, [probs, l, dz], _| {
                     assert_eq!(l.len(), 1, "sigmoid_bce: loss must have 1 element");
-                    l[0] = loss::sigmoid_bce(o.batch, &r[o.logits], &r[o.targets], &r[o.weights], probs, dz);
+                    l[0] = heads::sigmoid_bce(o.batch, &r[o.logits], &r[o.targets], &r[o.weights], probs, dz);
                 })
             }
             Op::SoftmaxCe(o) => {
                 self.with_outputs([o.probs, o.loss, o.dlogits], None, |r, [probs, l, dz], _| {
                     assert_eq!(l.len(), 1, "softmax_ce: loss must have 1 element");
                     let (logits, labels, weights) = (&r[o.logits], &r[o.labels], &r[o.weights]);
-                    l[0] = loss::softmax_ce(o.batch, o.classes, logits, labels, weights, probs, dz);
+                    l[0] = heads::softmax_ce(o.batch, o.classes, logits, labels, weights, probs, dz);
                 })
             }
             Op::Softmax(Softmax { batch, classes, logits, probs }) => {
                 self.with_outputs([probs], None, |r, [probs], _| {
-                    loss::softmax_forward(batch, classes, &r[logits], probs)
+                    heads::softmax(batch, classes, &r[logits], probs)
                 })
             }
             Op::AdamStep(AdamStep { cfg, t, param, grad, m, v }) => {

@@ -8,10 +8,9 @@ pub mod check;
 pub mod conv1d;
 pub mod dense;
 pub mod dropout;
-pub mod global_avg_pool;
-pub mod loss;
+pub mod heads;
 pub mod lstm;
-pub mod maxpool;
+pub mod pool;
 pub mod real;
 pub mod reduce;
 

@@ -4,15 +4,15 @@
 //! `flush()` (or a `download`) submits everything as one command buffer. See
 //! `recorder` for the mechanics and `device` for adapter choice.
 
+mod adam;
 mod batchnorm;
 mod ceilings;
-mod conv;
+mod conv1d;
 mod dense;
 pub mod device;
 mod elementwise;
 mod heads;
 mod lstm;
-mod optimizer;
 mod params;
 mod pipelines;
 mod pool;
@@ -152,7 +152,7 @@ impl Backend for GpuBackend {
     }
 
     fn conv1d_scratch(&self, s: &Conv1dShape) -> Vec<Scratch> {
-        vec![conv::scratch(s)]
+        vec![conv1d::scratch(s)]
     }
 
     fn lstm_scratch(&self, s: &LstmShape) -> Vec<Scratch> {
@@ -190,8 +190,8 @@ impl Backend for GpuBackend {
             Op::Fill(o) => elementwise::fill(r, o),
             Op::AddAssign(o) => elementwise::add_assign(r, o),
             Op::CopyTensor(o) => elementwise::copy(r, o),
-            Op::Conv1dForward(o) => conv::forward(r, o),
-            Op::Conv1dBackward(o) => conv::backward(r, o),
+            Op::Conv1dForward(o) => conv1d::forward(r, o),
+            Op::Conv1dBackward(o) => conv1d::backward(r, o),
             Op::MaxPoolForward(o) => pool::maxpool_forward(r, o),
             Op::MaxPoolBackward(o) => pool::maxpool_backward(r, o),
             Op::BatchNormTrain(o) => batchnorm::forward_train(r, o),
@@ -217,7 +217,7 @@ impl Backend for GpuBackend {
             Op::SigmoidBce(o) => heads::sigmoid_bce(r, o),
             Op::SoftmaxCe(o) => heads::softmax_ce(r, o),
             Op::Softmax(o) => heads::softmax(r, o),
-            Op::AdamStep(o) => optimizer::adam_step(r, o),
+            Op::AdamStep(o) => adam::adam_step(r, o),
         }
     }
 }

@@ -16,13 +16,13 @@ use super::precision::Precision;
 pub enum Shader {
     Elementwise,
     Reduce,
-    Conv,
+    Conv1d,
     Pool,
     BatchNorm,
     Dense,
     Lstm,
     Heads,
-    Optimizer,
+    Adam,
     Bench,
 }
 
@@ -31,13 +31,13 @@ impl Shader {
         match self {
             Shader::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             Shader::Reduce => include_str!("../../shaders/reduce.wgsl"),
-            Shader::Conv => include_str!("../../shaders/conv.wgsl"),
+            Shader::Conv1d => include_str!("../../shaders/conv1d.wgsl"),
             Shader::Pool => include_str!("../../shaders/pool.wgsl"),
             Shader::BatchNorm => include_str!("../../shaders/batchnorm.wgsl"),
             Shader::Dense => include_str!("../../shaders/dense.wgsl"),
             Shader::Lstm => include_str!("../../shaders/lstm.wgsl"),
             Shader::Heads => include_str!("../../shaders/heads.wgsl"),
-            Shader::Optimizer => include_str!("../../shaders/optimizer.wgsl"),
+            Shader::Adam => include_str!("../../shaders/adam.wgsl"),
             Shader::Bench => include_str!("../../shaders/bench.wgsl"),
         }
     }

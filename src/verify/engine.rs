@@ -11,7 +11,7 @@ use crate::backend::{
 };
 use anyhow::Result;
 
-use crate::cpu::{activation, adam, batchnorm, conv1d, dense, loss, lstm, maxpool};
+use crate::cpu::{activation, adam, batchnorm, conv1d, dense, heads, lstm, pool};
 
 pub struct BatchNormTrainOut {
     pub y: Vec<f64>,
@@ -132,13 +132,13 @@ impl Engine for HostF64 {
 
     fn maxpool(&mut self, s: &PoolShape, x: &[f64], dy: &[f64]) -> Result<[Vec<f64>; 2]> {
         let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
-        maxpool::forward(s, x, &mut y);
-        maxpool::backward(s, x, dy, &mut dx);
+        pool::maxpool_forward(s, x, &mut y);
+        pool::maxpool_backward(s, x, dy, &mut dx);
         Ok([y, dx])
     }
 
     fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize> {
-        maxpool::argmax_indices(s, x)
+        pool::argmax_indices(s, x)
     }
 
     fn batchnorm_train(
@@ -208,7 +208,7 @@ impl Engine for HostF64 {
     fn sigmoid_bce(&mut self, logits: &[f64], targets: &[f64], weights: &[f64]) -> Result<Head> {
         let n = logits.len();
         let (mut probs, mut dlogits) = (vec![0.0; n], vec![0.0; n]);
-        let l = loss::sigmoid_bce(n, logits, targets, weights, &mut probs, &mut dlogits);
+        let l = heads::sigmoid_bce(n, logits, targets, weights, &mut probs, &mut dlogits);
         Ok([probs, vec![l], dlogits])
     }
 
@@ -220,7 +220,7 @@ impl Engine for HostF64 {
         weights: &[f64],
     ) -> Result<Head> {
         let (mut probs, mut dlogits) = (vec![0.0; logits.len()], vec![0.0; logits.len()]);
-        let l = loss::softmax_ce(labels.len(), classes, logits, labels, weights, &mut probs, &mut dlogits);
+        let l = heads::softmax_ce(labels.len(), classes, logits, labels, weights, &mut probs, &mut dlogits);
         Ok([probs, vec![l], dlogits])
     }
 
@@ -321,7 +321,7 @@ impl Engine for ThroughBackend<'_> {
     }
 
     fn argmax_indices(&self, s: &PoolShape, x: &[f64]) -> Vec<usize> {
-        maxpool::argmax_indices(s, &to_f32(x))
+        pool::argmax_indices(s, &to_f32(x))
     }
 
     fn batchnorm_train(

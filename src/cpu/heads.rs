@@ -46,7 +46,7 @@ pub fn sigmoid_bce<T: Real>(
 }
 
 /// probs = softmax over each row of `classes` logits, max-subtracted.
-pub fn softmax_forward<T: Real>(batch: usize, classes: usize, logits: &[T], probs: &mut [T]) {
+pub fn softmax<T: Real>(batch: usize, classes: usize, logits: &[T], probs: &mut [T]) {
     check::len("softmax logits", logits.len(), batch * classes);
     check::len("softmax probs", probs.len(), batch * classes);
     for (p, z) in probs.chunks_mut(classes.max(1)).zip(logits.chunks(classes.max(1))) {
@@ -77,7 +77,7 @@ pub fn softmax_ce<T: Real>(
     check::len("softmax_ce labels", labels.len(), batch);
     check::len("softmax_ce weights", weights.len(), batch);
     check::len("softmax_ce dlogits", dlogits.len(), batch * classes);
-    softmax_forward(batch, classes, logits, probs);
+    softmax(batch, classes, logits, probs);
     let n_inv = T::one() / T::of(batch as f64);
     let mut total = T::zero();
     for n in 0..batch {

@@ -1,4 +1,4 @@
-//! Adam: shaders/optimizer.wgsl.
+//! Adam: shaders/adam.wgsl.
 
 use super::pipelines::{
     Access::Read as R, Access::ReadWrite as RW, Access::ReadWriteF32 as RW32, Kernel, Shader,
@@ -7,7 +7,7 @@ use super::precision::Precision;
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::AdamStep;
 
-/// Mirrors `Params` in shaders/optimizer.wgsl.
+/// Mirrors `Params` in shaders/adam.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -21,9 +21,9 @@ struct Params {
 }
 
 static ADAM_STEP: Kernel =
-    Kernel { shader: Shader::Optimizer, entry: "adam_step", bindings: &[RW, R, RW32, RW32] };
+    Kernel { shader: Shader::Adam, entry: "adam_step", bindings: &[RW, R, RW32, RW32] };
 static ADAM_STEP_MASTER: Kernel =
-    Kernel { shader: Shader::Optimizer, entry: "adam_step_master", bindings: &[RW, R, RW32, RW32, RW32] };
+    Kernel { shader: Shader::Adam, entry: "adam_step_master", bindings: &[RW, R, RW32, RW32, RW32] };
 
 /// `t` changes every step: it reaches the kernel through the params arena. A parameter
 /// with an f32 master (f16 storage) is updated there and rounded into `param`.

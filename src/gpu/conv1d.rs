@@ -1,11 +1,11 @@
-//! Conv1d forward and backward: shaders/conv.wgsl (4 x 4 register tiles).
+//! Conv1d forward and backward: shaders/conv1d.wgsl (4 x 4 register tiles).
 
 use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shader};
 use super::recorder::{u, Recorder};
 use super::reduce::{channel_sum, row_sum};
 use crate::backend::{ChannelShape, Conv1dBackward, Conv1dForward, Conv1dShape, Scratch};
 
-/// Mirrors `Params` in shaders/conv.wgsl.
+/// Mirrors `Params` in shaders/conv1d.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -38,11 +38,11 @@ impl From<&Conv1dShape> for Params {
     }
 }
 
-static FORWARD: Kernel = Kernel { shader: Shader::Conv, entry: "conv1d_forward", bindings: &[R, R, R, RW] };
+static FORWARD: Kernel = Kernel { shader: Shader::Conv1d, entry: "conv1d_forward", bindings: &[R, R, R, RW] };
 static BACKWARD_INPUT: Kernel =
-    Kernel { shader: Shader::Conv, entry: "conv1d_backward_input", bindings: &[R, R, RW] };
+    Kernel { shader: Shader::Conv1d, entry: "conv1d_backward_input", bindings: &[R, R, RW] };
 static BACKWARD_WEIGHT: Kernel =
-    Kernel { shader: Shader::Conv, entry: "conv1d_backward_weight", bindings: &[R, R, RW] };
+    Kernel { shader: Shader::Conv1d, entry: "conv1d_backward_weight", bindings: &[R, R, RW] };
 
 /// Workgroups of 16 x 4 invocations, each a 4 x 4 tile: 64 positions (or (c, k) pairs)
 /// x 16 channels.

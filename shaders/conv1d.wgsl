@@ -122,7 +122,7 @@ fn conv1d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
 // j = c * kernel + k (the (c, k) pairs flattened, as they lie in dw). A layer with few
 // weights and long signals (the first conv: 176 weights, 3187 positions) would otherwise
 // leave a few invocations each summing thousands of positions while the GPU idles;
-// src/gpu/conv.rs then adds the partials up in order, so dw stays deterministic.
+// src/gpu/conv1d.rs then adds the partials up in order, so dw stays deterministic.
 // Tiling (c, k) pairs rather than taps alone wastes no lanes on short kernels (k = 3 or 5
 // filled 3/16 or 5/16 of a 4-tap x 4-channel tile): only the tail of c_in * kernel idles.
 // gid.x: block of 4 (c, k) pairs, gid.y: block of 4 output channels,

@@ -1,9 +1,13 @@
-//! Max-pool over the last axis, floor mode; ties go to the first position of the window.
-//! The backward pass recomputes the argmax from x instead of saving indices.
+//! Pooling over the last axis of (batch, channels, len).
+//!
+//! Max-pool: floor mode; ties go to the first position of the window. The backward pass
+//! recomputes the argmax from x instead of saving indices.
+//!
+//! Global average pooling: (batch, channels, len) -> (batch, channels), the mean over len.
 
 use super::check;
 use super::real::Real;
-use crate::backend::PoolShape;
+use crate::backend::{ChannelShape, PoolShape};
 use rayon::prelude::*;
 
 fn check_shapes<T>(s: &PoolShape, x: &[T], y: &[T]) {
@@ -44,7 +48,7 @@ fn rows_per_task(s: &PoolShape) -> usize {
     (TASK / s.len_in).max(1)
 }
 
-pub fn forward<T: Real>(s: &PoolShape, x: &[T], y: &mut [T]) {
+pub fn maxpool_forward<T: Real>(s: &PoolShape, x: &[T], y: &mut [T]) {
     check_shapes(s, x, y);
     y.par_chunks_mut(s.len_out).zip(x.par_chunks(s.len_in)).with_min_len(rows_per_task(s)).for_each(
         |(y_row, x_row)| {
@@ -57,7 +61,7 @@ pub fn forward<T: Real>(s: &PoolShape, x: &[T], y: &mut [T]) {
 }
 
 /// dx[argmax of window j] += dy[j]; zero elsewhere (overlapping windows accumulate).
-pub fn backward<T: Real>(s: &PoolShape, x: &[T], dy: &[T], dx: &mut [T]) {
+pub fn maxpool_backward<T: Real>(s: &PoolShape, x: &[T], dy: &[T], dx: &mut [T]) {
     check_shapes(s, x, dy);
     check::len("maxpool dx", dx.len(), x.len());
     dx.par_chunks_mut(s.len_in)
@@ -80,6 +84,26 @@ pub fn argmax_indices<T: Real>(s: &PoolShape, x: &[T]) -> Vec<usize> {
         .collect()
 }
 
+pub fn global_avg_pool_forward<T: Real>(s: &ChannelShape, x: &[T], y: &mut [T]) {
+    check::len("global_avg_pool x", x.len(), s.batch * s.channels * s.len);
+    check::len("global_avg_pool y", y.len(), s.batch * s.channels);
+    assert!(s.len > 0, "global_avg_pool: the mean over 0 elements is undefined");
+    let len = T::of(s.len as f64);
+    for (out, row) in y.iter_mut().zip(x.chunks(s.len.max(1))) {
+        *out = row.iter().fold(T::zero(), |sum, &v| sum + v) / len;
+    }
+}
+
+/// dx[n, c, l] = dy[n, c] / len.
+pub fn global_avg_pool_backward<T: Real>(s: &ChannelShape, dy: &[T], dx: &mut [T]) {
+    check::len("global_avg_pool dy", dy.len(), s.batch * s.channels);
+    check::len("global_avg_pool dx", dx.len(), s.batch * s.channels * s.len);
+    let len = T::of(s.len as f64);
+    for (row, &g) in dx.chunks_mut(s.len.max(1)).zip(dy) {
+        row.fill(g / len);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,11 +113,11 @@ mod tests {
         let s = PoolShape { batch: 1, channels: 1, len_in: 10, pool: 2, stride: 4, len_out: 3 };
         let x = [1.0, 3.0, 9.0, 9.0, 5.0, 5.0, 0.0, 0.0, -2.0, -1.0];
         let mut y = [0.0f32; 3];
-        forward(&s, &x, &mut y);
+        maxpool_forward(&s, &x, &mut y);
         assert_eq!(y, [3.0, 5.0, -1.0]);
         assert_eq!(argmax_indices(&s, &x), [1, 4, 9]);
         let mut dx = [7.0f32; 10];
-        backward(&s, &x, &[1.0, 2.0, 3.0], &mut dx);
+        maxpool_backward(&s, &x, &[1.0, 2.0, 3.0], &mut dx);
         assert_eq!(dx, [0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0]);
     }
 }
