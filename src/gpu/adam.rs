@@ -55,3 +55,16 @@ pub fn adam_step(r: &mut Recorder, op: &AdamStep) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(
+            Shader::Adam,
+            Params { n, lr, beta1, beta2, eps, correction1, correction2 }
+        );
+    }
+}

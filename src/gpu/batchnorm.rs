@@ -73,3 +73,16 @@ pub fn backward(r: &mut Recorder, op: &BatchNormBackward) {
     let all = [x, gamma, dy, mean, inv_std, dgamma, dbeta, dx];
     r.dispatch(&BACKWARD_DX, &p, &all, elements(s));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(
+            Shader::BatchNorm,
+            Params { batch, channels, len, eps, momentum, unbiased, batch_stats }
+        );
+    }
+}

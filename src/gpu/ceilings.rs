@@ -49,3 +49,13 @@ impl GpuBackend {
         n as f64 * iters as f64 * FMA_CHAINS * 4.0 * 2.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(Shader::Bench, Params { n, iters });
+    }
+}

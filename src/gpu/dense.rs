@@ -173,3 +173,16 @@ pub fn backward(r: &mut Recorder, op: &DenseBackward) {
     gemm(r, dyt, Operand::plain(x, s.batch, s.input), None, dw);
     column_sums(r, dy, s.batch, s.output, db);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(
+            Shader::Dense,
+            Params { m, n, k, a_row, a_col, b_row, b_col, k_first, k_slice, off }
+        );
+    }
+}

@@ -99,3 +99,16 @@ pub fn dropout(r: &mut Recorder, rate: f32, key: u32, x: TensorId, y: TensorId) 
     let p = Params { key, threshold: dropout_threshold(rate), rate, ..sized(r, y) };
     run(r, &DROPOUT, p, &[x, y]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(
+            Shader::Elementwise,
+            Params { n, kind, value, key, threshold, rate, first, off }
+        );
+    }
+}

@@ -42,3 +42,13 @@ pub fn softmax(r: &mut Recorder, op: &Softmax) {
     let p = Params { batch: u(batch), classes: u(classes) };
     r.dispatch(&SOFTMAX_FORWARD, &p, &[logits, probs], groups_1d(batch, 64));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(Shader::Heads, Params { batch, classes });
+    }
+}

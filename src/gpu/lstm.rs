@@ -144,3 +144,13 @@ pub fn last_step_backward(r: &mut Recorder, op: &LastStepBackward) {
     let binds = [Bind::Rows(dy, s.hidden), Bind::Rows(dh, seq)];
     per_batch_row(r, &LAST_STEP_BACKWARD, s, &binds, |rows| groups_1d(rows * seq, 64));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(Shader::Lstm, Params { batch, time, input, hidden, off });
+    }
+}

@@ -65,3 +65,104 @@ fn create(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
         mapped_at_creation: false,
     })
 }
+
+/// Asserts that the `Params` block of a module mirrors the WGSL struct `Params` of
+/// `shader` as naga lays it out: the same size, and each field listed at the offset and
+/// with the scalar type of the WGSL member of its name (an array field `off: [u32; 3]`
+/// mirrors the members off1, off2, off3). List every field: a WGSL member left without
+/// its Rust twin fails.
+#[cfg(test)]
+macro_rules! assert_mirrors_wgsl {
+    ($shader:expr, $params:ident { $($field:ident),* $(,)? }) => {{
+        use $crate::gpu::params::Words as _;
+        let p = <$params as bytemuck::Zeroable>::zeroed();
+        let fields = [$((stringify!($field), std::mem::offset_of!($params, $field), p.$field.words())),*];
+        $crate::gpu::params::check_mirror($shader, std::mem::size_of::<$params>(), &fields);
+    }};
+}
+#[cfg(test)]
+pub(super) use assert_mirrors_wgsl;
+
+/// A 4-byte scalar of a parameter block.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Word {
+    U32,
+    F32,
+}
+
+/// One word of a field: its index within an array field (None: a scalar field), its type.
+#[cfg(test)]
+pub(super) type FieldWord = (Option<usize>, Word);
+
+/// The words of one field.
+#[cfg(test)]
+pub(super) trait Words {
+    fn words(&self) -> Vec<FieldWord>;
+}
+
+#[cfg(test)]
+impl Words for u32 {
+    fn words(&self) -> Vec<FieldWord> {
+        vec![(None, Word::U32)]
+    }
+}
+
+#[cfg(test)]
+impl Words for f32 {
+    fn words(&self) -> Vec<FieldWord> {
+        vec![(None, Word::F32)]
+    }
+}
+
+#[cfg(test)]
+impl<const N: usize> Words for [u32; N] {
+    fn words(&self) -> Vec<FieldWord> {
+        (0..N).map(|i| (Some(i), Word::U32)).collect()
+    }
+}
+
+/// See `assert_mirrors_wgsl`: `fields` are the Rust struct's (name, offset, words).
+#[cfg(test)]
+pub(super) fn check_mirror(
+    shader: super::pipelines::Shader,
+    size: usize,
+    fields: &[(&str, usize, Vec<FieldWord>)],
+) {
+    use wgpu::naga;
+    let source = shader.wgsl(super::precision::Precision::F32);
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{shader:?}: {}", e.emit_to_string(&source)));
+    let (members, span) = module
+        .types
+        .iter()
+        .find_map(|(_, t)| match (&t.name, &t.inner) {
+            (Some(name), naga::TypeInner::Struct { members, span }) if name == "Params" => {
+                Some((members.clone(), *span))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{shader:?}: no struct Params"));
+    let wgsl: Vec<(String, usize, Word)> = members
+        .iter()
+        .map(|m| {
+            let word = match module.types[m.ty].inner {
+                naga::TypeInner::Scalar(naga::Scalar::U32) => Word::U32,
+                naga::TypeInner::Scalar(naga::Scalar::F32) => Word::F32,
+                ref other => panic!("{shader:?}: Params member {:?} is {other:?}, not u32 or f32", m.name),
+            };
+            (m.name.clone().unwrap_or_default(), m.offset as usize, word)
+        })
+        .collect();
+    let rust: Vec<(String, usize, Word)> = fields
+        .iter()
+        .flat_map(|(name, offset, words)| {
+            words.iter().map(move |&(index, word)| match index {
+                Some(i) => (format!("{name}{}", i + 1), offset + 4 * i, word),
+                None => (name.to_string(), *offset, word),
+            })
+        })
+        .collect();
+    assert_eq!(rust, wgsl, "{shader:?}: the Rust Params (left) against the WGSL struct (right)");
+    assert_eq!(size, span as usize, "{shader:?}: Params size");
+}

@@ -41,6 +41,11 @@ impl Shader {
             Shader::Bench => include_str!("../../shaders/bench.wgsl"),
         }
     }
+
+    /// The source compiled for `precision`: its prelude, common.wgsl, the shader.
+    pub(super) fn wgsl(self, precision: Precision) -> String {
+        format!("{}{COMMON}\n{}", precision.prelude(), self.source())
+    }
 }
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -105,10 +110,9 @@ impl PipelineCache {
             .modules
             .entry((kernel.shader, precision))
             .or_insert_with(|| {
-                let source = format!("{}{COMMON}\n{}", precision.prelude(), kernel.shader.source());
                 device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(kernel.entry),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.shader.wgsl(precision).into()),
                 })
             })
             .clone();

@@ -77,3 +77,16 @@ pub fn global_avg_pool_backward(r: &mut Recorder, op: &GlobalAvgPoolBackward) {
     let n = s.batch * s.channels * s.len;
     r.dispatch(&GAP_BACKWARD, &Params::from(s), &[dy, dx], groups_1d(n, 64));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_mirror_the_shader() {
+        super::super::params::assert_mirrors_wgsl!(
+            Shader::Pool,
+            Params { batch, channels, len_in, pool, stride, len_out }
+        );
+    }
+}
