@@ -222,34 +222,12 @@ fn conv1d_matches_cpu(p: Precision) {
         let dw0 = b.output(s.c_out * s.c_in * s.kernel);
         let db0 = b.output(s.c_out);
         b.run(|be, k| {
-            be.run(
-                &Conv1dForward { s: *s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k), relu: false }
-                    .into(),
-            );
-            be.run(
-                &Conv1dBackward {
-                    s: *s,
-                    x: x.on(k),
-                    w: w.on(k),
-                    dy: dy.on(k),
-                    dx: Some(dx.on(k)),
-                    dw: dw.on(k),
-                    db: db.on(k),
-                }
-                .into(),
-            );
-            be.run(
-                &Conv1dBackward {
-                    s: *s,
-                    x: x.on(k),
-                    w: w.on(k),
-                    dy: dy.on(k),
-                    dx: None,
-                    dw: dw0.on(k),
-                    db: db0.on(k),
-                }
-                .into(),
-            );
+            let s = *s;
+            let [x, w, b, y, dy, dx, dw, db, dw0, db0] =
+                [x, w, bias, y, dy, dx, dw, db, dw0, db0].map(|t| t.on(k));
+            be.run(&Conv1dForward { s, x, w, b, y, relu: false }.into());
+            be.run(&Conv1dBackward { s, x, w, dy, dx: Some(dx), dw, db }.into());
+            be.run(&Conv1dBackward { s, x, w, dy, dx: None, dw: dw0, db: db0 }.into());
         });
         // f16: y, dx and db round once when stored; dw also rounds each of its partials
         // before their sum, each at most the size of dw's scale
@@ -585,31 +563,12 @@ fn dense_matches_cpu(p: Precision) {
         let dw0 = b.output(s.output * s.input);
         let db0 = b.output(s.output);
         b.run(|be, k| {
-            be.run(&DenseForward { s: *s, x: x.on(k), w: w.on(k), b: bias.on(k), y: y.on(k) }.into());
-            be.run(
-                &DenseBackward {
-                    s: *s,
-                    x: x.on(k),
-                    w: w.on(k),
-                    dy: dy.on(k),
-                    dx: Some(dx.on(k)),
-                    dw: dw.on(k),
-                    db: db.on(k),
-                }
-                .into(),
-            );
-            be.run(
-                &DenseBackward {
-                    s: *s,
-                    x: x.on(k),
-                    w: w.on(k),
-                    dy: dy.on(k),
-                    dx: None,
-                    dw: dw0.on(k),
-                    db: db0.on(k),
-                }
-                .into(),
-            );
+            let s = *s;
+            let [x, w, b, y, dy, dx, dw, db, dw0, db0] =
+                [x, w, bias, y, dy, dx, dw, db, dw0, db0].map(|t| t.on(k));
+            be.run(&DenseForward { s, x, w, b, y }.into());
+            be.run(&DenseBackward { s, x, w, dy, dx: Some(dx), dw, db }.into());
+            be.run(&DenseBackward { s, x, w, dy, dx: None, dw: dw0, db: db0 }.into());
         });
         // f16: every output is one f32 sum, rounded once when stored
         let once = |b: &Bench, terms: usize| b.tol(sum_tol(terms), 1.0);

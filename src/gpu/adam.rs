@@ -20,6 +20,8 @@ struct Params {
     correction2: f32,
 }
 
+super::params::mirror_test!(Shader::Adam, Params { n, lr, beta1, beta2, eps, correction1, correction2 });
+
 static ADAM_STEP: Kernel =
     Kernel { shader: Shader::Adam, entry: "adam_step", bindings: &[RW, R, RW32, RW32] };
 static ADAM_STEP_MASTER: Kernel =
@@ -53,18 +55,5 @@ pub fn adam_step(r: &mut Recorder, op: &AdamStep) {
             );
             r.dispatch(&ADAM_STEP, &p, &[param, grad, m, v], groups_1d(n, 64));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Adam,
-            Params { n, lr, beta1, beta2, eps, correction1, correction2 }
-        );
     }
 }

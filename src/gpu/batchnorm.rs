@@ -20,6 +20,11 @@ struct Params {
     batch_stats: u32,
 }
 
+super::params::mirror_test!(
+    Shader::BatchNorm,
+    Params { batch, channels, len, eps, momentum, unbiased, batch_stats }
+);
+
 fn params(s: &ChannelShape, cfg: &BatchNormConfig, batch_stats: bool) -> Params {
     Params {
         batch: u(s.batch),
@@ -72,17 +77,4 @@ pub fn backward(r: &mut Recorder, op: &BatchNormBackward) {
     r.dispatch(&BACKWARD_SUMS, &p, &sums, [u(s.channels), 1, 1]);
     let all = [x, gamma, dy, mean, inv_std, dgamma, dbeta, dx];
     r.dispatch(&BACKWARD_DX, &p, &all, elements(s));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::BatchNorm,
-            Params { batch, channels, len, eps, momentum, unbiased, batch_stats }
-        );
-    }
 }

@@ -14,6 +14,8 @@ struct Params {
     iters: u32,
 }
 
+super::params::mirror_test!(Shader::Bench, Params { n, iters });
+
 // shaders/bench.wgsl is f32 at every precision: its tensors are `Storage::F32`.
 static COPY_VEC4: Kernel = Kernel { shader: Shader::Bench, entry: "copy_vec4", bindings: &[RW32, RW32] };
 static FMA_PEAK: Kernel = Kernel { shader: Shader::Bench, entry: "fma_peak", bindings: &[RW32] };
@@ -47,15 +49,5 @@ impl GpuBackend {
         let n = vec4_count(self, out);
         self.rec.dispatch(&FMA_PEAK, &Params { n, iters }, &[out], groups_1d(n as usize, 64));
         n as f64 * iters as f64 * FMA_CHAINS * 4.0 * 2.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(Shader::Bench, Params { n, iters });
     }
 }

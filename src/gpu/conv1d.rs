@@ -21,6 +21,11 @@ struct Params {
     slices: u32,
 }
 
+super::params::mirror_test!(
+    Shader::Conv1d,
+    Params { batch, c_in, c_out, len_in, kernel, pad_left, len_out, relu, t_slice, slices }
+);
+
 impl From<&Conv1dShape> for Params {
     fn from(s: &Conv1dShape) -> Self {
         Params {
@@ -93,17 +98,4 @@ pub fn backward(r: &mut Recorder, op: &Conv1dBackward) {
     row_sum(r, s.batch * slices, weights, partial, dw);
     let out = ChannelShape { batch: s.batch, channels: s.c_out, len: s.len_out };
     channel_sum(r, &out, dy, db);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Conv1d,
-            Params { batch, c_in, c_out, len_in, kernel, pad_left, len_out, relu, t_slice, slices }
-        );
-    }
 }

@@ -23,6 +23,11 @@ struct Params {
     off: [u32; 3],
 }
 
+super::params::mirror_test!(
+    Shader::Dense,
+    Params { m, n, k, a_row, a_col, b_row, b_col, k_first, k_slice, off }
+);
+
 static GEMM: Kernel = Kernel { shader: Shader::Dense, entry: "gemm", bindings: &[R, R, RW] };
 static GEMM_BIAS: Kernel = Kernel { shader: Shader::Dense, entry: "gemm_bias", bindings: &[R, R, RW, R] };
 
@@ -172,17 +177,4 @@ pub fn backward(r: &mut Recorder, op: &DenseBackward) {
     let dyt = Operand::t(dy, s.batch, s.output);
     gemm(r, dyt, Operand::plain(x, s.batch, s.input), None, dw);
     column_sums(r, dy, s.batch, s.output, db);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Dense,
-            Params { m, n, k, a_row, a_col, b_row, b_col, k_first, k_slice, off }
-        );
-    }
 }

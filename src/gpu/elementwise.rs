@@ -23,6 +23,8 @@ struct Params {
     off: [u32; 3],
 }
 
+super::params::mirror_test!(Shader::Elementwise, Params { n, kind, value, key, threshold, rate, first, off });
+
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
     Kernel { shader: Shader::Elementwise, entry, bindings }
 }
@@ -98,17 +100,4 @@ pub fn dropout(r: &mut Recorder, rate: f32, key: u32, x: TensorId, y: TensorId) 
     same_len(r, x, y, "dropout");
     let p = Params { key, threshold: dropout_threshold(rate), rate, ..sized(r, y) };
     run(r, &DROPOUT, p, &[x, y]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Elementwise,
-            Params { n, kind, value, key, threshold, rate, first, off }
-        );
-    }
 }

@@ -14,6 +14,8 @@ struct Params {
     classes: u32,
 }
 
+super::params::mirror_test!(Shader::Heads, Params { batch, classes });
+
 /// The loss is f32 at every precision (shaders/heads.wgsl).
 const LOSS_BINDINGS: &[super::pipelines::Access] = &[R, R, R, RW, RW32, RW];
 
@@ -41,14 +43,4 @@ pub fn softmax(r: &mut Recorder, op: &Softmax) {
     let Softmax { batch, classes, logits, probs } = *op;
     let p = Params { batch: u(batch), classes: u(classes) };
     r.dispatch(&SOFTMAX_FORWARD, &p, &[logits, probs], groups_1d(batch, 64));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(Shader::Heads, Params { batch, classes });
-    }
 }

@@ -21,6 +21,8 @@ struct Params {
     off: [u32; 5],
 }
 
+super::params::mirror_test!(Shader::Lstm, Params { batch, time, input, hidden, off });
+
 /// Runs `kernel` over the batch rows of `s`, by chunks of rows when a tensor is too large
 /// for one binding; `groups` gives the workgroups for a chunk of that many rows.
 fn per_batch_row(
@@ -143,14 +145,4 @@ pub fn last_step_backward(r: &mut Recorder, op: &LastStepBackward) {
     let seq = s.time * s.hidden;
     let binds = [Bind::Rows(dy, s.hidden), Bind::Rows(dh, seq)];
     per_batch_row(r, &LAST_STEP_BACKWARD, s, &binds, |rows| groups_1d(rows * seq, 64));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(Shader::Lstm, Params { batch, time, input, hidden, off });
-    }
 }

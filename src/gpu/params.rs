@@ -66,22 +66,24 @@ fn create(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
     })
 }
 
-/// Asserts that the `Params` block of a module mirrors the WGSL struct `Params` of
-/// `shader` as naga lays it out: the same size, and each field listed at the offset and
-/// with the scalar type of the WGSL member of its name (an array field `off: [u32; 3]`
-/// mirrors the members off1, off2, off3). List every field: a WGSL member left without
-/// its Rust twin fails.
-#[cfg(test)]
-macro_rules! assert_mirrors_wgsl {
-    ($shader:expr, $params:ident { $($field:ident),* $(,)? }) => {{
-        use $crate::gpu::params::Words as _;
-        let p = <$params as bytemuck::Zeroable>::zeroed();
-        let fields = [$((stringify!($field), std::mem::offset_of!($params, $field), p.$field.words())),*];
-        $crate::gpu::params::check_mirror($shader, std::mem::size_of::<$params>(), &fields);
-    }};
+/// A test that the module's `Params` block mirrors the WGSL struct `Params` of `shader`
+/// as naga lays it out: the same size, and each field listed at the offset and with the
+/// scalar type of the WGSL member of its name (an array field `off: [u32; 3]` mirrors the
+/// members off1, off2, off3). List every field: a WGSL member left without its Rust twin
+/// fails.
+macro_rules! mirror_test {
+    ($shader:expr, $params:ident { $($field:ident),* $(,)? }) => {
+        #[cfg(test)]
+        #[test]
+        fn params_mirror_the_shader() {
+            use $crate::gpu::params::Words as _;
+            let p = <$params as bytemuck::Zeroable>::zeroed();
+            let fields = [$((stringify!($field), std::mem::offset_of!($params, $field), p.$field.words())),*];
+            $crate::gpu::params::check_mirror($shader, std::mem::size_of::<$params>(), &fields);
+        }
+    };
 }
-#[cfg(test)]
-pub(super) use assert_mirrors_wgsl;
+pub(super) use mirror_test;
 
 /// A 4-byte scalar of a parameter block.
 #[cfg(test)]

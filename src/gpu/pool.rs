@@ -18,6 +18,8 @@ struct Params {
     len_out: u32,
 }
 
+super::params::mirror_test!(Shader::Pool, Params { batch, channels, len_in, pool, stride, len_out });
+
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
     Kernel { shader: Shader::Pool, entry, bindings }
 }
@@ -76,17 +78,4 @@ pub fn global_avg_pool_backward(r: &mut Recorder, op: &GlobalAvgPoolBackward) {
     let GlobalAvgPoolBackward { ref s, dy, dx } = *op;
     let n = s.batch * s.channels * s.len;
     r.dispatch(&GAP_BACKWARD, &Params::from(s), &[dy, dx], groups_1d(n, 64));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Pool,
-            Params { batch, channels, len_in, pool, stride, len_out }
-        );
-    }
 }

@@ -17,6 +17,8 @@ struct Params {
     off1: u32,
 }
 
+super::params::mirror_test!(Shader::Reduce, Params { batch, channels, len, accumulate, off1 });
+
 static CHANNEL_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "channel_sum", bindings: &[R, RW] };
 
 static COLUMN_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "column_sum", bindings: &[R, RW] };
@@ -47,17 +49,4 @@ pub fn row_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: Ten
     }
     let p = Params { batch: u(rows), channels: u(cols), len: 1, accumulate: 0, off1: 0 };
     r.dispatch(&COLUMN_SUM, &p, &[x, out], groups_1d(cols, 64));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_mirror_the_shader() {
-        super::super::params::assert_mirrors_wgsl!(
-            Shader::Reduce,
-            Params { batch, channels, len, accumulate, off1 }
-        );
-    }
 }
