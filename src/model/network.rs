@@ -32,9 +32,11 @@ pub struct TrainState {
     pub v: TensorId,
 }
 
-/// One backend op of the network; a spec layer may become several (conv, then its activation).
+/// What one node of the network computes; `forward` and `backward` turn it into the
+/// contract's ops. Parameters are named by their index in `Network::params`. A spec layer
+/// may become several nodes (conv, then its activation).
 #[derive(Clone, Copy, Debug)]
-enum Op {
+enum NodeOp {
     /// With `relu`, the layer's ReLU too (`Conv1dForward::relu`): the pre-activation is
     /// never stored.
     Conv {
@@ -80,7 +82,7 @@ enum Op {
 
 #[derive(Clone, Debug)]
 struct Node {
-    op: Op,
+    op: NodeOp,
     /// The layer the op belongs to, as messages name it: "layer 3 (dense_0)".
     layer: String,
     /// The op's output, and the gradient of the loss with respect to it.
@@ -158,8 +160,8 @@ impl Network {
         let mut out: Vec<Scratch> = Vec::new();
         for node in &self.nodes {
             let needs = match &node.op {
-                Op::Conv { s, .. } => be.conv1d_scratch(s),
-                Op::Lstm { s, .. } => be.lstm_scratch(s),
+                NodeOp::Conv { s, .. } => be.conv1d_scratch(s),
+                NodeOp::Lstm { s, .. } => be.lstm_scratch(s),
                 _ => Vec::new(),
             };
             for s in needs {
@@ -199,10 +201,10 @@ impl Network {
             }
             // every op of a layer (a conv and its activation) has the layer's output shape
             for mut op in ops_of(alloc, layer, batch, first)? {
-                if let Op::Dropout { key_index, .. } = &mut op {
+                if let NodeOp::Dropout { key_index, .. } = &mut op {
                     *key_index = unfused_ops;
                 }
-                unfused_ops += if matches!(op, Op::Conv { relu: true, .. }) { 2 } else { 1 };
+                unfused_ops += if matches!(op, NodeOp::Conv { relu: true, .. }) { 2 } else { 1 };
                 let out_len = batch * layer.output.numel();
                 let name = format!("layer {} ({})", index + 1, layer.name);
                 let (out, d_out) = (alloc(out_len, Storage::Data)?, alloc(out_len, Storage::Data)?);
@@ -234,11 +236,11 @@ impl Network {
             let p = |k: usize| self.params[k].value;
             let (x, y) = (input, node.out);
             match node.op {
-                Op::Conv { s, w, b, relu } => {
+                NodeOp::Conv { s, w, b, relu } => {
                     be.run(&Conv1dForward { s, x, w: p(w), b: p(b), y, relu }.into())
                 }
-                Op::Pool(s) => be.run(&MaxPoolForward { s, x, y }.into()),
-                Op::BatchNorm { s, cfg, gamma, beta, mean_run, var_run, mean, inv_std } => {
+                NodeOp::Pool(s) => be.run(&MaxPoolForward { s, x, y }.into()),
+                NodeOp::BatchNorm { s, cfg, gamma, beta, mean_run, var_run, mean, inv_std } => {
                     let (gamma, beta, running_mean, running_var) =
                         (p(gamma), p(beta), p(mean_run), p(var_run));
                     if training {
@@ -261,16 +263,16 @@ impl Network {
                         );
                     }
                 }
-                Op::Lstm { s, w_ih, w_hh, b, saved, last_step } => {
+                NodeOp::Lstm { s, w_ih, w_hh, b, saved, last_step } => {
                     be.run(&LstmForward { s, x, w_ih: p(w_ih), w_hh: p(w_hh), b: p(b), saved }.into());
                     match last_step {
                         Some(_) => be.run(&LastStepForward { s, h: saved.h, y }.into()),
                         None => be.copy(saved.h, y),
                     }
                 }
-                Op::Dense { s, w, b } => be.run(&DenseForward { s, x, w: p(w), b: p(b), y }.into()),
-                Op::Act(f) => be.run(&ActivationForward { f, x, y }.into()),
-                Op::Dropout { rate, key_index } => {
+                NodeOp::Dense { s, w, b } => be.run(&DenseForward { s, x, w: p(w), b: p(b), y }.into()),
+                NodeOp::Act(f) => be.run(&ActivationForward { f, x, y }.into()),
+                NodeOp::Dropout { rate, key_index } => {
                     if training {
                         let key = dropout_key(seed, step, key_index);
                         be.run(&DropoutForward { rate, key, x, y }.into());
@@ -278,7 +280,7 @@ impl Network {
                         be.copy(x, y);
                     }
                 }
-                Op::GlobalAvgPool(s) => be.run(&GlobalAvgPoolForward { s, x, y }.into()),
+                NodeOp::GlobalAvgPool(s) => be.run(&GlobalAvgPoolForward { s, x, y }.into()),
             }
             input = node.out;
         }
@@ -326,7 +328,7 @@ impl Network {
             let grad = |k: usize| self.params[k].train.expect("trainable").grad;
             let (x, y, dy) = (input, node.out, node.d_out);
             match node.op {
-                Op::Conv { s, w, b, relu } => {
+                NodeOp::Conv { s, w, b, relu } => {
                     if relu {
                         // the gradient at the pre-activation, in place of the one at the output
                         be.run(&ActivationBackward { f: Activation::Relu, y, dy, dx: dy }.into());
@@ -334,11 +336,11 @@ impl Network {
                     let (dw, db) = (grad(w), grad(b));
                     be.run(&Conv1dBackward { s, x, w: value(w), dy, dx: d_input, dw, db }.into())
                 }
-                Op::Dense { s, w, b } => {
+                NodeOp::Dense { s, w, b } => {
                     let (dw, db) = (grad(w), grad(b));
                     be.run(&DenseBackward { s, x, w: value(w), dy, dx: d_input, dw, db }.into())
                 }
-                Op::Lstm { s, w_ih, w_hh, saved, last_step, b } => {
+                NodeOp::Lstm { s, w_ih, w_hh, saved, last_step, b } => {
                     let dh = match last_step {
                         Some(dh) => {
                             be.run(&LastStepBackward { s, dy, dh }.into());
@@ -353,9 +355,9 @@ impl Network {
                     );
                 }
                 // The rest have no parameters: nothing to do when no gradient flows further.
-                _ if d_input.is_none() && !matches!(node.op, Op::BatchNorm { .. }) => {}
-                Op::Pool(s) => be.run(&MaxPoolBackward { s, x, dy, dx }.into()),
-                Op::BatchNorm { s, gamma, beta, mean, inv_std, .. } => {
+                _ if d_input.is_none() && !matches!(node.op, NodeOp::BatchNorm { .. }) => {}
+                NodeOp::Pool(s) => be.run(&MaxPoolBackward { s, x, dy, dx }.into()),
+                NodeOp::BatchNorm { s, gamma, beta, mean, inv_std, .. } => {
                     let (dgamma, dbeta, gamma) = (grad(gamma), grad(beta), value(gamma));
                     let batch_stats = true;
                     be.run(
@@ -363,12 +365,12 @@ impl Network {
                             .into(),
                     )
                 }
-                Op::Act(f) => be.run(&ActivationBackward { f, y, dy, dx }.into()),
-                Op::Dropout { rate, key_index } => {
+                NodeOp::Act(f) => be.run(&ActivationBackward { f, y, dy, dx }.into()),
+                NodeOp::Dropout { rate, key_index } => {
                     let key = dropout_key(seed, step, key_index);
                     be.run(&DropoutBackward { rate, key, dy, dx }.into())
                 }
-                Op::GlobalAvgPool(s) => be.run(&GlobalAvgPoolBackward { s, dy, dx }.into()),
+                NodeOp::GlobalAvgPool(s) => be.run(&GlobalAvgPoolBackward { s, dy, dx }.into()),
             }
         }
     }
@@ -477,7 +479,12 @@ fn bytes_needed(be: &dyn Backend, layers: &[LayerPlan], output: Output, batch: u
 }
 
 /// The backend ops one planned layer runs; `first` is the index of its first parameter.
-fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> Result<Vec<Op>, AllocError> {
+fn ops_of(
+    alloc: &mut Alloc,
+    layer: &LayerPlan,
+    batch: usize,
+    first: usize,
+) -> Result<Vec<NodeOp>, AllocError> {
     let mut ops = Vec::new();
     match (&layer.spec, layer.input, layer.output) {
         (
@@ -492,8 +499,8 @@ fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> R
             let s =
                 Conv1dShape { batch, c_in: channels, c_out, len_in: len, kernel: *kernel, pad_left, len_out };
             let relu = *activation == Some(Activation::Relu);
-            ops.push(Op::Conv { s, w: first, b: first + 1, relu });
-            ops.extend(activation.filter(|_| !relu).map(Op::Act));
+            ops.push(NodeOp::Conv { s, w: first, b: first + 1, relu });
+            ops.extend(activation.filter(|_| !relu).map(NodeOp::Act));
         }
         (
             LayerSpec::MaxPool { pool, stride },
@@ -501,14 +508,14 @@ fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> R
             Dims::Seq { len: len_out, .. },
         ) => {
             let stride = stride.unwrap_or(*pool);
-            ops.push(Op::Pool(PoolShape { batch, channels, len_in: len, pool: *pool, stride, len_out }));
+            ops.push(NodeOp::Pool(PoolShape { batch, channels, len_in: len, pool: *pool, stride, len_out }));
         }
         (&LayerSpec::BatchNorm { eps, momentum, unbiased_running_var }, dims, _) => {
             let (channels, len) = match dims {
                 Dims::Seq { channels, len } => (channels, len),
                 other => (other.numel(), 1),
             };
-            ops.push(Op::BatchNorm {
+            ops.push(NodeOp::BatchNorm {
                 s: ChannelShape { batch, channels, len },
                 cfg: BatchNormConfig { eps, momentum, unbiased_running_var },
                 gamma: first,
@@ -531,17 +538,21 @@ fn ops_of(alloc: &mut Alloc, layer: &LayerPlan, batch: usize, first: usize) -> R
                 false => Some(alloc(seq, Storage::Data)?),
                 true => None,
             };
-            ops.push(Op::Lstm { s, w_ih: first, w_hh: first + 1, b: first + 2, saved, last_step });
+            ops.push(NodeOp::Lstm { s, w_ih: first, w_hh: first + 1, b: first + 2, saved, last_step });
         }
         (LayerSpec::Dense { units, activation }, Dims::Flat(n), _) => {
-            ops.push(Op::Dense { s: DenseShape { batch, input: n, output: *units }, w: first, b: first + 1 });
-            ops.extend(activation.map(Op::Act));
+            ops.push(NodeOp::Dense {
+                s: DenseShape { batch, input: n, output: *units },
+                w: first,
+                b: first + 1,
+            });
+            ops.extend(activation.map(NodeOp::Act));
         }
         // the key index is set by the caller, which sees the whole op list
-        (LayerSpec::Dropout { rate }, _, _) => ops.push(Op::Dropout { rate: *rate, key_index: 0 }),
-        (LayerSpec::Activation { activation }, _, _) => ops.push(Op::Act(*activation)),
+        (LayerSpec::Dropout { rate }, _, _) => ops.push(NodeOp::Dropout { rate: *rate, key_index: 0 }),
+        (LayerSpec::Activation { activation }, _, _) => ops.push(NodeOp::Act(*activation)),
         (LayerSpec::GlobalAvgPool, Dims::Seq { channels, len }, _) => {
-            ops.push(Op::GlobalAvgPool(ChannelShape { batch, channels, len }))
+            ops.push(NodeOp::GlobalAvgPool(ChannelShape { batch, channels, len }))
         }
         // Flatten is a reshape of contiguous memory: no op.
         (LayerSpec::Flatten, _, _) => {}
