@@ -1,5 +1,6 @@
 //! A labelled set of equal-length light curves, as read from one CSV file.
 
+use super::error::DataError;
 use super::label::{self, Label};
 
 /// Raw series, one per row, all of length `len`, stored row-major in `values`.
@@ -25,6 +26,20 @@ impl Dataset {
     /// The distinct label values, sorted: class k of the model is `classes()[k]`.
     pub fn classes(&self) -> Vec<Label> {
         label::distinct(&self.labels)
+    }
+
+    /// Series that did not come through the CSV reader (arrays in memory) must be checked
+    /// as it checks its cells: the first NaN or infinite sample, 0-based, is an error.
+    pub fn check_finite(&self) -> Result<(), DataError> {
+        match self.values.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(DataError::NonFinite {
+                source_name: self.source.clone(),
+                row: i / self.len,
+                sample: i % self.len,
+                value: self.values[i],
+            }),
+        }
     }
 
     /// Adds `other`'s rows after this set's own (same length).

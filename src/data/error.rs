@@ -84,6 +84,9 @@ pub enum DataError {
     #[error("{source_name}: every row has label {class}, but training needs at least 2 classes. Add rows of another class to the training file.")]
     SingleClass { source_name: String, class: Label },
 
+    #[error("{source_name}: row {row}, sample {sample} is {value}: every sample must be a finite number. Interpolate or drop the missing samples first.")]
+    NonFinite { source_name: String, row: usize, sample: usize, value: f32 },
+
     #[error("{source_name}: has no rows to train on.")]
     NoTrainingRows { source_name: String },
 

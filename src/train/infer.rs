@@ -10,7 +10,7 @@ use crate::backend::{Backend, Storage};
 use crate::data::label::{self, Label};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::metrics::report::argmax;
-use crate::model::checkpoint::{self, ModelCard};
+use crate::model::checkpoint::{self, Checkpoint, ModelCard};
 use crate::model::{network, Ensemble};
 use crate::train::evaluate::{self, Prepared};
 
@@ -46,22 +46,21 @@ pub struct Scored {
 
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
-    let card = ck.card.clone();
-    let ds = read_data(data_path, opts, card.preprocess.channels())?;
-    if ds.len != card.length {
-        bail!(
-            "{}: the series have {} samples, but the model in {} was trained on {}: give it series of the same length",
-            data_path.display(),
-            ds.len,
-            model.display(),
-            card.length
-        );
-    }
+    let ds = read_data(data_path, opts, ck.card.preprocess.channels())?;
+    let (source, labels) = (ds.source.clone(), ds.labels.clone());
+    let probs = probabilities(be, &ck, &model.display().to_string(), ds)?;
+    Ok(Scored { card: ck.card, source, labels, probs })
+}
+
+/// The class probabilities, (rows, classes) row-major, of the model in `ck` (`model` names
+/// it in messages) for the raw series of `ds`, prepared as the model was trained.
+pub fn probabilities(be: &mut dyn Backend, ck: &Checkpoint, model: &str, ds: Dataset) -> Result<Vec<f32>> {
+    check_length(&ck.card, model, &ds)?;
+    let card = &ck.card;
     let layers = card.plan()?;
     let batch = BATCH.min(ds.rows()).min(network::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
-    let nets = Ensemble::load(be, &ck, &layers, batch)?;
+    let nets = Ensemble::load(be, ck, &layers, batch)?;
     let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
-    let (source, labels) = (ds.source.clone(), ds.labels.clone());
     let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
     if let (Some(gate), Some(d)) = (card.preprocess.detection(), &prepared.detections) {
         eprintln!(
@@ -74,8 +73,20 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         );
     }
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
-    let probs = evaluate::predict(be, &nets, x, &prepared, layout)?;
-    Ok(Scored { card, source, labels, probs })
+    evaluate::predict(be, &nets, x, &prepared, layout)
+}
+
+/// The series of `ds` have the length the model (`model` names it) was trained on.
+pub fn check_length(card: &ModelCard, model: &str, ds: &Dataset) -> Result<()> {
+    if ds.len != card.length {
+        bail!(
+            "{}: the series have {} samples, but the model in {model} was trained on {}: give it series of the same length",
+            ds.source,
+            ds.len,
+            card.length
+        );
+    }
+    Ok(())
 }
 
 impl Scored {
