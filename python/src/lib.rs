@@ -260,6 +260,25 @@ fn predict_proba<'py>(
     Ok(PyArray1::from_vec(py, probs).reshape([rows, classes])?.into_any())
 }
 
+/// predict_csv(checkpoint, name, path, device) -> str: the file `starskope predict --data
+/// PATH` writes with this checkpoint, as text.
+#[pyfunction]
+fn predict_csv(
+    py: Python<'_>,
+    checkpoint: &[u8],
+    name: &str,
+    path: PathBuf,
+    device: &str,
+) -> PyResult<String> {
+    let ck = checkpoint_from(checkpoint, name)?;
+    let (choice, precision) = backend_choice(device, "f32")?;
+    py.detach(|| -> anyhow::Result<String> {
+        let mut be = device::open_at(choice, precision)?;
+        Ok(infer::score_with(be.as_mut(), ck, name, &path, &ReadOptions::default())?.to_csv())
+    })
+    .map_err(py_err)
+}
+
 /// describe(checkpoint, name) -> (classes, length, card JSON): checks the bytes are a
 /// usable checkpoint and says what model it holds.
 #[pyfunction]
@@ -295,6 +314,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_csv, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(predict_proba, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_csv, m)?)?;
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(read_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(write_checkpoint, m)?)?;

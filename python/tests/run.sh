@@ -21,6 +21,6 @@ fi
 
 # The CLI the tests compare with (nothing to do after `cargo test --release`).
 cargo build --release --bin starskope
-"$venv/bin/python" -m pip install -q pytest scikit-learn ./python
+"$venv/bin/python" -m pip install -q pytest scikit-learn distributed ./python
 # From the repository root: python/ itself must not shadow the installed package.
 "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests

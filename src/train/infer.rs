@@ -46,9 +46,20 @@ pub struct Scored {
 
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
+    score_with(be, ck, &model.display().to_string(), data_path, opts)
+}
+
+/// [`score`] with the checkpoint in hand (`model` names it in messages).
+pub fn score_with(
+    be: &mut dyn Backend,
+    ck: Checkpoint,
+    model: &str,
+    data_path: &Path,
+    opts: &ReadOptions,
+) -> Result<Scored> {
     let ds = read_data(data_path, opts, ck.card.preprocess.channels())?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
-    let probs = probabilities(be, &ck, &model.display().to_string(), ds)?;
+    let probs = probabilities(be, &ck, model, ds)?;
     Ok(Scored { card: ck.card, source, labels, probs })
 }
 
