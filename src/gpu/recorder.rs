@@ -259,7 +259,7 @@ impl Recorder {
                 assert!(
                     fit > 0,
                     "{}: one row of {row_bytes} bytes does not fit a storage binding of {} bytes; \
-                     model::fit::check_fits should have refused this shape",
+                     model::memory_fit::check_fits should have refused this shape",
                     kernel.entry,
                     self.binding_limit
                 );
@@ -311,7 +311,7 @@ impl Recorder {
             assert!(
                 bytes <= self.binding_limit,
                 "{}: a tensor of {bytes} bytes bound whole exceeds the storage binding limit of {} bytes; \
-                 this kernel cannot split it, and model::fit::check_fits should have refused the batch",
+                 this kernel cannot split it, and model::memory_fit::check_fits should have refused the batch",
                 kernel.entry,
                 self.binding_limit
             );

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Preprocess;
+use crate::data::{Label, Preprocess};
 use crate::model::plan::{self, LayerPlan};
 use crate::model::spec::{ModelSpec, Output};
 
@@ -25,8 +25,9 @@ const FORMAT: &str = "starskope-checkpoint-1";
 pub struct ModelCard {
     pub spec: ModelSpec,
     pub preprocess: Preprocess,
-    /// Label values; class k of the model is classes[k].
-    pub classes: Vec<i64>,
+    /// Class labels, ascending; class k of the model is classes[k]. Integers are JSON
+    /// numbers, as in checkpoints written before labels could be names.
+    pub classes: Vec<Label>,
     pub channels: usize,
     pub length: usize,
     /// Networks of this model trained side by side from different initial values, whose
@@ -74,6 +75,11 @@ pub struct Checkpoint {
 }
 
 pub fn save(path: &Path, card: &ModelCard, tensors: &Tensors, train_state: Option<&str>) -> Result<()> {
+    write_atomically(path, &to_bytes(card, tensors, train_state)?)
+}
+
+/// The bytes [`save`] writes (a checkpoint held in memory, e.g. by a pickled Python model).
+pub fn to_bytes(card: &ModelCard, tensors: &Tensors, train_state: Option<&str>) -> Result<Vec<u8>> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(name, shape, data)| (name.clone(), shape.clone(), bytemuck::cast_slice(data).to_vec()))
@@ -88,8 +94,7 @@ pub fn save(path: &Path, card: &ModelCard, tensors: &Tensors, train_state: Optio
     if let Some(state) = train_state {
         meta.insert("train_state".to_string(), state.to_string());
     }
-    let data = safetensors::serialize(views, Some(meta))?;
-    write_atomically(path, &data)
+    Ok(safetensors::serialize(views, Some(meta))?)
 }
 
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
@@ -111,21 +116,25 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
 
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    from_bytes(&bytes, &path.display().to_string())
+}
+
+/// A checkpoint from the bytes of a file [`save`] wrote; `name` says where they came from.
+pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Checkpoint> {
     let bad = |what: String| {
         anyhow::anyhow!(
-            "{} is not a usable Starskøpe checkpoint: {what}. Use the model.safetensors or checkpoint.safetensors \
-             that `starskope train` wrote (a copy cut short or edited cannot be read)",
-            path.display()
+            "{name} is not a usable Starskøpe checkpoint: {what}. Use the model.safetensors or checkpoint.safetensors \
+             that `starskope train` wrote (a copy cut short or edited cannot be read)"
         )
     };
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e}")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("{e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
     if meta.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(bad("it has no Starskøpe metadata (was it written by another tool?)".into()));
     }
     let card: ModelCard = serde_json::from_str(meta.get("card").map(String::as_str).unwrap_or_default())
         .map_err(|e| bad(format!("its model description is damaged ({e})")))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e}")))?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(format!("{e}")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {

@@ -3,8 +3,8 @@
 
 pub mod checkpoint;
 pub mod ensemble;
-pub mod fit;
 pub mod init;
+pub mod memory_fit;
 pub mod network;
 pub mod plan;
 pub mod presets;

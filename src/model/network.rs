@@ -13,7 +13,7 @@ use crate::backend::{
     Softmax, SoftmaxCe, Storage, TensorId,
 };
 use crate::model::checkpoint::Tensors;
-use crate::model::fit;
+use crate::model::memory_fit;
 use crate::model::plan::{Dims, LayerPlan, ParamPlan};
 use crate::model::spec::{LayerSpec, Output, Padding};
 
@@ -128,7 +128,7 @@ impl Network {
         if layers.is_empty() {
             anyhow::bail!("empty model");
         }
-        fit::check_fits(&*be, layers, batch)?;
+        memory_fit::check_fits(&*be, layers, batch)?;
         // what the device gave this network before any failure
         let mut got = 0u64;
         let mut alloc = |len: usize, storage: Storage| {
@@ -151,7 +151,7 @@ impl Network {
         };
         let AllocError::OutOfMemory { bytes, .. } = failure else { return Err(failure.into()) };
         let needs = |b: usize| bytes_needed(&*be, layers, output, b);
-        Err(fit::out_of_memory(&*be, batch, (bytes, scratch), got, &needs))
+        Err(memory_fit::out_of_memory(&*be, batch, (bytes, scratch), got, &needs))
     }
 
     /// The scratch tensors the backend's ops of this network use (`Backend::conv1d_scratch`

@@ -4,7 +4,12 @@
 
 use std::fmt;
 
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::model::checkpoint::Tensors;
+use crate::model::Ensemble;
 
 /// What `starskope train` does when the loss or a parameter becomes NaN or infinite.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -53,3 +58,26 @@ impl fmt::Display for NonFinite {
 }
 
 impl std::error::Error for NonFinite {}
+
+/// A finite loss does not prove finite weights (the last step's update may have
+/// overflowed): an error for `tensors` (an epoch's download, Adam's moments included)
+/// holding NaN or inf, before they replace the last good checkpoint.
+pub fn check_weights(
+    tensors: &Tensors,
+    nets: &Ensemble,
+    be: &mut dyn Backend,
+    epoch: usize,
+    steps: u64,
+) -> Result<()> {
+    if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
+        return Err(NonFinite {
+            epoch,
+            step: None,
+            global_step: steps,
+            what: "the weights or the optimizer state became non-finite".to_string(),
+            layer: nets.first_non_finite(be)?,
+        }
+        .into());
+    }
+    Ok(())
+}

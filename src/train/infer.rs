@@ -7,10 +7,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::backend::{Backend, Storage};
+use crate::data::label::{self, Label};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::metrics::report::argmax;
-use crate::model::checkpoint::{self, ModelCard};
-use crate::model::{fit, Ensemble};
+use crate::model::checkpoint::{self, Checkpoint, ModelCard};
+use crate::model::{memory_fit, Ensemble};
 use crate::train::evaluate::{self, Prepared};
 
 /// Series scored per device batch at inference.
@@ -38,29 +39,39 @@ pub struct Scored {
     /// Where the data came from, for messages.
     pub source: String,
     /// The label column of each row, as read.
-    pub labels: Vec<i64>,
+    pub labels: Vec<Label>,
     /// (rows, classes) probabilities.
     pub probs: Vec<f32>,
 }
 
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
-    let card = ck.card.clone();
-    let ds = read_data(data_path, opts, card.preprocess.channels())?;
-    if ds.len != card.length {
-        bail!(
-            "{}: the series have {} samples, but the model in {} was trained on {}: give it series of the same length",
-            data_path.display(),
-            ds.len,
-            model.display(),
-            card.length
-        );
-    }
-    let layers = card.plan()?;
-    let batch = BATCH.min(ds.rows()).min(fit::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
-    let nets = Ensemble::load(be, &ck, &layers, batch)?;
-    let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
+    score_with(be, ck, &model.display().to_string(), data_path, opts)
+}
+
+/// [`score`] with the checkpoint in hand (`model` names it in messages).
+pub fn score_with(
+    be: &mut dyn Backend,
+    ck: Checkpoint,
+    model: &str,
+    data_path: &Path,
+    opts: &ReadOptions,
+) -> Result<Scored> {
+    let ds = read_data(data_path, opts, ck.card.preprocess.channels())?;
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
+    let probs = probabilities(be, &ck, model, ds)?;
+    Ok(Scored { card: ck.card, source, labels, probs })
+}
+
+/// The class probabilities, (rows, classes) row-major, of the model in `ck` (`model` names
+/// it in messages) for the raw series of `ds`, prepared as the model was trained.
+pub fn probabilities(be: &mut dyn Backend, ck: &Checkpoint, model: &str, ds: Dataset) -> Result<Vec<f32>> {
+    check_length(&ck.card, model, &ds)?;
+    let card = &ck.card;
+    let layers = card.plan()?;
+    let batch = BATCH.min(ds.rows()).min(memory_fit::max_batch(&*be, &layers).unwrap_or(BATCH)).max(1);
+    let nets = Ensemble::load(be, ck, &layers, batch)?;
+    let x = be.try_alloc_as(batch * nets.head().input.numel(), Storage::Data).context("the input batch")?;
     let prepared = Prepared::new(&card.preprocess, ds, &card.classes, false);
     if let (Some(gate), Some(d)) = (card.preprocess.detection(), &prepared.detections) {
         eprintln!(
@@ -73,8 +84,20 @@ pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOp
         );
     }
     let layout = if card.spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
-    let probs = evaluate::predict(be, &nets, x, &prepared, layout)?;
-    Ok(Scored { card, source, labels, probs })
+    evaluate::predict(be, &nets, x, &prepared, layout)
+}
+
+/// The series of `ds` have the length the model (`model` names it) was trained on.
+pub fn check_length(card: &ModelCard, model: &str, ds: &Dataset) -> Result<()> {
+    if ds.len != card.length {
+        bail!(
+            "{}: the series have {} samples, but the model in {model} was trained on {}: give it series of the same length",
+            ds.source,
+            ds.len,
+            card.length
+        );
+    }
+    Ok(())
 }
 
 impl Scored {
@@ -90,15 +113,15 @@ impl Scored {
         let k = self.card.classes.len();
         let mut s = String::from("index,label");
         for c in &self.card.classes {
-            let _ = write!(s, ",p_{c}");
+            let _ = write!(s, ",{}", label::csv_cell(&format!("p_{c}")));
         }
         s += ",predicted\n";
         for (i, row) in self.probs.chunks(k).enumerate() {
-            let _ = write!(s, "{i},{}", self.labels[i]);
+            let _ = write!(s, "{i},{}", self.labels[i].csv_cell());
             for p in row {
                 let _ = write!(s, ",{p:.6}");
             }
-            let _ = writeln!(s, ",{}", self.card.classes[argmax(row)]);
+            let _ = writeln!(s, ",{}", self.card.classes[argmax(row)].csv_cell());
         }
         s
     }

@@ -2,6 +2,7 @@
 
 pub mod defaults;
 pub mod evaluate;
+pub mod fit;
 pub mod guard;
 pub mod infer;
 pub mod injection;

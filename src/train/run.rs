@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
-use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::data::{self, Dataset, Label, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
-use crate::train::defaults;
+use crate::train::defaults::{self, Defaults};
 use crate::train::evaluate::{self, Prepared};
-use crate::train::guard::{NonFinite, OnNan, MAX_LR_HALVINGS};
+use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};
 use crate::train::infer::read_data;
 use crate::train::injection::{self, InjectionRecovery};
 use crate::train::report::{self, RunReport};
@@ -50,7 +50,7 @@ pub struct TrainArgs {
     /// Training curves with injected transits to add (None: the default for the data).
     pub inject: Option<usize>,
     /// The label of planet hosts, which injected curves get (None: Kaggle's 2).
-    pub planet_label: Option<i64>,
+    pub planet_label: Option<Label>,
     /// Networks trained side by side and averaged (None: the default for the data).
     pub members: Option<usize>,
 }
@@ -84,14 +84,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
     let preprocess = match &resumed {
         Some((card, ..)) => card.preprocess.clone(),
-        None => Preprocess {
-            smooth_window: match args.smooth {
-                Some(0) => None,
-                Some(w) => Some(w),
-                None => d.preprocess.smooth_window,
-            },
-            ..d.preprocess
-        },
+        None => fresh_preprocess(args, &d),
     };
     // Read with room for the prepared channels: each file's rows then exist once.
     let Inputs { train: train_data, val, test, test_truth } = load_inputs(args, preprocess.channels())?;
@@ -136,17 +129,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             select_on_validation,
             ..state.options.clone()
         },
-        None => TrainOptions {
-            epochs: args.epochs.unwrap_or(d.epochs),
-            batch: args.batch.unwrap_or(d.batch),
-            adam: AdamConfig { lr: args.lr.unwrap_or(d.lr), ..AdamConfig::default() },
-            seed: args.seed,
-            sampling: args.sampling.unwrap_or(d.sampling),
-            roll: args.roll.unwrap_or(d.roll),
-            class_weights: args.class_weights,
-            patience: args.patience,
-            select_on_validation,
-        },
+        None => fresh_options(args, &d, select_on_validation),
     };
     let mut options = options;
     validate(&options)?;
@@ -285,7 +268,34 @@ fn injection_recovery(
     Ok(injection::measure(&set.truth, &positive, detected.as_deref()))
 }
 
-fn validate(o: &TrainOptions) -> Result<()> {
+/// A new run's preprocessing: the model's defaults with what `args` sets.
+pub(crate) fn fresh_preprocess(args: &TrainArgs, d: &Defaults) -> Preprocess {
+    Preprocess {
+        smooth_window: match args.smooth {
+            Some(0) => None,
+            Some(w) => Some(w),
+            None => d.preprocess.smooth_window,
+        },
+        ..d.preprocess.clone()
+    }
+}
+
+/// A new run's options: the model's defaults with what `args` sets.
+pub(crate) fn fresh_options(args: &TrainArgs, d: &Defaults, select_on_validation: bool) -> TrainOptions {
+    TrainOptions {
+        epochs: args.epochs.unwrap_or(d.epochs),
+        batch: args.batch.unwrap_or(d.batch),
+        adam: AdamConfig { lr: args.lr.unwrap_or(d.lr), ..AdamConfig::default() },
+        seed: args.seed,
+        sampling: args.sampling.unwrap_or(d.sampling),
+        roll: args.roll.unwrap_or(d.roll),
+        class_weights: args.class_weights,
+        patience: args.patience,
+        select_on_validation,
+    }
+}
+
+pub(crate) fn validate(o: &TrainOptions) -> Result<()> {
     if o.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
@@ -298,7 +308,7 @@ fn validate(o: &TrainOptions) -> Result<()> {
     Ok(())
 }
 
-fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> anyhow::Error {
+pub(crate) fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> anyhow::Error {
     let min = card.output().ok().and_then(|o| plan::min_length(spec, card.channels, o));
     match min {
         Some(n) if card.length < n => anyhow::anyhow!(
@@ -375,14 +385,15 @@ fn with_injected_transits(mut train: Dataset, count: usize, args: &TrainArgs) ->
     if count == 0 {
         return Ok(train);
     }
-    let label = args.planet_label.unwrap_or(defaults::PLANET_LABEL);
+    let label = args.planet_label.clone().unwrap_or(Label::Int(defaults::PLANET_LABEL));
     if !train.labels.contains(&label) {
         bail!(
             "--inject: no training row has the planet label {label}, so injected transits would make a \
              new class; give the label of your planet hosts with --planet-label, or --inject 0"
         );
     }
-    let cfg = InjectConfig { count, snr: defaults::INJECTED_SNR, seed: args.seed, planet_label: label };
+    let cfg =
+        InjectConfig { count, snr: defaults::INJECTED_SNR, seed: args.seed, planet_label: label.clone() };
     let extra = synth::inject_transits(&train, &cfg).context("--inject")?;
     eprintln!(
         "Added {count} training curves with simulated transits (S/N {} to {}) injected into copies of \
@@ -493,18 +504,7 @@ impl EpochHook for RunHook {
             progress: progress.clone(),
         })?;
         let tensors = nets.download_params(be, true)?;
-        // A finite loss does not prove finite weights (the last step's update may have
-        // overflowed): never replace the last good checkpoint with a poisoned one.
-        if tensors.iter().any(|(_, _, v)| v.iter().any(|x| !x.is_finite())) {
-            return Err(NonFinite {
-                epoch: r.epoch,
-                step: None,
-                global_step: progress.steps,
-                what: "the weights or the optimizer state became non-finite".to_string(),
-                layer: nets.first_non_finite(be)?,
-            }
-            .into());
-        }
+        guard::check_weights(&tensors, nets, be, r.epoch, progress.steps)?;
         if improved {
             checkpoint::save(
                 &self.dir.join("model.safetensors"),
