@@ -2,6 +2,7 @@
 
 pub mod bls;
 pub mod csv_reader;
+pub mod curve_input;
 pub mod dataset;
 pub mod error;
 pub mod preprocess;
@@ -9,6 +10,7 @@ mod rotation;
 pub mod sampler;
 pub mod split;
 pub mod synth;
+pub mod time_grid;
 pub mod transit_view;
 pub mod whiten;
 

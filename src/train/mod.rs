@@ -1,5 +1,6 @@
 //! Training: the host scheduler, the epoch loop, evaluation, and the run directory.
 
+pub mod curve_scoring;
 pub mod defaults;
 pub mod evaluate;
 pub mod guard;
