@@ -58,7 +58,7 @@ enum Command {
         /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// CSV in the training layout; its integer label column is copied, not checked.
+        /// CSV in the training layout; its label column (integers or names) is copied, not checked.
         #[arg(long)]
         data: PathBuf,
         /// Output CSV file.
@@ -212,7 +212,7 @@ struct TrainCmd {
     inject: Option<usize>,
     /// The label of planet hosts (2 in Kaggle's exoTrain.csv); --inject uses it.
     #[arg(long)]
-    planet_label: Option<i64>,
+    planet_label: Option<starskope::data::Label>,
 }
 
 #[derive(clap::Args)]

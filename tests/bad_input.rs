@@ -236,8 +236,8 @@ fn a_file_without_a_label_column_is_reported_at_its_first_cell() {
 }
 
 #[test]
-fn a_non_integer_label_is_reported() {
-    for label in ["2.5", "planet"] {
+fn a_fractional_or_missing_label_is_reported() {
+    for label in ["2.5", "nan"] {
         let mut f = Fixture::new(21);
         let mut lines = f.rows(&[1, 2]);
         let line = f.rng.gen_range(1..lines.len());
@@ -248,7 +248,7 @@ fn a_non_integer_label_is_reported() {
             &[
                 "labels.csv",
                 &format!("line {}, column 1", line + 1),
-                &format!("the label \"{label}\" is not an integer"),
+                &format!("the label \"{label}\" is not an integer or a name"),
                 "integer class label",
             ],
         );

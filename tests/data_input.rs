@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use starskope::data::label::ints;
 use starskope::data::{
     balanced_class_weights, check_known_classes, check_training_classes, gather_batch, read_csv,
     read_csv_report, stratified_split, BatchPlan, Dataset, Layout, NanPolicy, Preprocess, ReadOptions,
@@ -145,7 +146,7 @@ fn directory_is_rejected() {
 fn empty_and_blank_files_are_rejected() {
     for text in ["", "\n\n", " \r\n\t\n"] {
         let (msg, path) = read_error(text, NanPolicy::Error);
-        assert_mentions(&msg, &[&path, "empty", "integer label"]);
+        assert_mentions(&msg, &[&path, "empty", "a class label"]);
     }
 }
 
@@ -231,9 +232,9 @@ fn single_class_training_set_is_rejected() {
 fn unseen_test_label_is_rejected() {
     let (_dir, path) = write_csv(b"1,0.5\n3,0.5\n3,1\n2,0\n");
     let ds = read_csv(&path, &ReadOptions::default()).unwrap();
-    let msg = check_known_classes(&ds, &[1, 2]).unwrap_err().to_string();
+    let msg = check_known_classes(&ds, &ints(&[1, 2])).unwrap_err().to_string();
     assert_mentions(&msg, &[&path.display().to_string(), "2 row(s) have label 3", "1, 2"]);
-    assert!(check_known_classes(&ds, &[1, 2, 3]).is_ok());
+    assert!(check_known_classes(&ds, &ints(&[1, 2, 3])).is_ok());
 }
 
 // ---------------------------------------------------------------- preprocessing
@@ -277,7 +278,7 @@ fn preprocess_default_matches_the_seed_notebook_and_survives_json() {
 
 #[test]
 fn constant_row_standardizes_to_zeros() {
-    let ds = Dataset { source: "flat".into(), labels: vec![1], values: vec![1234.5; 10], len: 10 };
+    let ds = Dataset { source: "flat".into(), labels: ints(&[1]), values: vec![1234.5; 10], len: 10 };
     assert!(Preprocess::default().apply(&ds).iter().all(|&v| v == 0.0));
 }
 

@@ -6,6 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::{Backend, TensorId};
 use starskope::cpu::CpuBackend;
+use starskope::data::label::ints;
 use starskope::data::{Layout, Preprocess};
 use starskope::model::checkpoint::{self, ModelCard, TensorMap};
 use starskope::model::plan::{input_dims, plan};
@@ -32,7 +33,7 @@ fn card(members: usize) -> ModelCard {
     ModelCard {
         spec: resolve("fcn").unwrap(),
         preprocess: Preprocess { smooth_window: None, ..Preprocess::default() },
-        classes: vec![1, 2],
+        classes: ints(&[1, 2]),
         channels: 1,
         length: LEN,
         members,

@@ -204,7 +204,7 @@ fn split_off_rows_keeps_the_rest_in_order() {
     let split = kept.split_off_rows(&val, 2);
     let rows_of = |rows: &[usize]| Dataset {
         source: full.source.clone(),
-        labels: rows.iter().map(|&r| full.labels[r]).collect(),
+        labels: rows.iter().map(|&r| full.labels[r].clone()).collect(),
         values: rows.iter().flat_map(|&r| full.series(r).to_vec()).collect(),
         len: full.len,
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use starskope::data::label::ints;
 use starskope::metrics::plots::{
     plot_confusion, plot_history, plot_light_curves, plot_pr, plot_roc, CurveExample, EpochPoint,
 };
@@ -34,7 +35,7 @@ fn probs_predicting(k: usize, predicted: &[usize], rng: &mut ChaCha8Rng) -> Vec<
 /// A binary report from the positive-class probability, as a sigmoid model gives it.
 fn binary(truth: &[usize], scores: &[f32]) -> Report {
     let probs: Vec<f32> = scores.iter().flat_map(|&p| [1.0 - p, p]).collect();
-    Report::new(&[1, 2], truth, &probs).unwrap()
+    Report::new(&ints(&[1, 2]), truth, &probs).unwrap()
 }
 
 #[test]
@@ -43,7 +44,7 @@ fn three_class_confusion_and_per_class_scores() {
     let predicted = [0, 0, 1, 2, 1, 1, 0, 2, 2, 1];
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let probs = probs_predicting(3, &predicted, &mut rng);
-    let r = Report::new(&[-1, 4, 7], &truth, &probs).unwrap();
+    let r = Report::new(&ints(&[-1, 4, 7]), &truth, &probs).unwrap();
 
     assert_eq!(r.confusion, vec![vec![2, 1, 1], vec![1, 2, 0], vec![0, 1, 2]]);
     close(r.confusion_normalized[0][1], 0.25, "row 0 normalized");
@@ -76,7 +77,7 @@ fn balanced_accuracy_leaves_out_classes_absent_from_truth() {
     let truth = [0, 0, 0, 1];
     let predicted = [0, 2, 0, 1];
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let r = Report::new(&[1, 2, 3], &truth, &probs_predicting(3, &predicted, &mut rng)).unwrap();
+    let r = Report::new(&ints(&[1, 2, 3]), &truth, &probs_predicting(3, &predicted, &mut rng)).unwrap();
     close(r.balanced_accuracy, (2.0 / 3.0 + 1.0) / 2.0, "balanced accuracy");
     close(r.per_class[2].precision, 0.0, "precision of an unseen class");
     close(r.per_class[2].recall, 0.0, "recall of an unseen class");
@@ -307,7 +308,7 @@ fn bad_input_is_an_error_that_says_what_is_wrong() {
         (&[1, 2], &[0, 1], &[0.5, 0.5, f32::NAN, 0.5], "sample 1 has a non-finite"),
     ];
     for (classes, truth, probs, message) in cases {
-        let err = Report::new(classes, truth, probs).unwrap_err().to_string();
+        let err = Report::new(&ints(classes), truth, probs).unwrap_err().to_string();
         assert!(err.contains(message), "expected {message:?} in {err:?}");
     }
 }
@@ -330,7 +331,8 @@ fn table_shows_matrix_classes_scores_and_thresholds() {
     ] {
         assert!(table.contains(needle), "{needle:?} missing from\n{table}");
     }
-    let multi = Report::new(&[1, 2, 3], &[0, 1, 2], &[0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.6, 0.3, 0.1]).unwrap();
+    let multi =
+        Report::new(&ints(&[1, 2, 3]), &[0, 1, 2], &[0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.6, 0.3, 0.1]).unwrap();
     let table = render_table(&multi);
     assert!(table.contains("pred 3") && !table.contains("ROC AUC"), "{table}");
 }
@@ -413,7 +415,8 @@ fn plots_are_png_files() {
     let truth: Vec<usize> = (0..200).map(|i| i % 4).collect();
     let predicted: Vec<usize> =
         truth.iter().map(|&t| if rng.gen_bool(0.7) { t } else { rng.gen_range(0..4) }).collect();
-    let multi = Report::new(&[1, 2, 3, 4], &truth, &probs_predicting(4, &predicted, &mut rng)).unwrap();
+    let multi =
+        Report::new(&ints(&[1, 2, 3, 4]), &truth, &probs_predicting(4, &predicted, &mut rng)).unwrap();
     let confusion_multi = dir.join("confusion-4-classes.png");
     plot_confusion(&confusion_multi, &multi).unwrap();
     let err = plot_roc(&dir.join("never.png"), &multi).unwrap_err().to_string();

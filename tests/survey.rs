@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::Backend;
 use starskope::cpu::CpuBackend;
+use starskope::data::label::{ints, Label};
 use starskope::gpu::GpuBackend;
 use starskope::survey::features::GROUP_STATS;
 use starskope::survey::metric::{prior_probs, read_class_weights, weighted_log_loss, with_unknown};
@@ -117,7 +118,7 @@ fn features_match_numpy_and_scipy_on_a_fixed_object() {
     assert_eq!((feature(&f, "meta_hostgal_specz"), feature(&f, "meta_hostgal_specz_missing")), (0.0, 1.0));
     assert_eq!((feature(&f, "meta_mwebv"), feature(&f, "meta_mwebv_missing")), (0.017, 0.0));
     assert_eq!(feature(&f, "all_count"), 13.0);
-    assert_eq!(survey.objects[0].target, Some(90));
+    assert_eq!(survey.objects[0].target, Some(Label::Int(90)));
 }
 
 /// numpy-style statistics of one group, written the obvious way.
@@ -232,11 +233,11 @@ fn unknown_class_column_and_prior_baseline() {
 fn class_weights_file_is_read_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "w.csv", "class,weight\n90,1\n42,2\n64,2\n");
-    assert_eq!(read_class_weights(&good, &[42, 90]).unwrap(), vec![2.0, 1.0]);
-    let err = read_class_weights(&good, &[42, 88, 90]).unwrap_err().to_string();
+    assert_eq!(read_class_weights(&good, &ints(&[42, 90])).unwrap(), vec![2.0, 1.0]);
+    let err = read_class_weights(&good, &ints(&[42, 88, 90])).unwrap_err().to_string();
     assert!(err.contains("no weight for class 88"), "{err}");
     let bad = write(dir.path(), "bad.csv", "class,weight\n90,1\n42,-2\n");
-    let err = read_class_weights(&bad, &[42, 90]).unwrap_err().to_string();
+    let err = read_class_weights(&bad, &ints(&[42, 90])).unwrap_err().to_string();
     assert!(err.contains("line 3") && err.contains("\"-2\""), "{err}");
 }
 
@@ -295,7 +296,7 @@ fn synthetic_set_round_trips_through_the_plasticc_layout() {
     assert_eq!(back.objects.len(), 40);
     // NaN (a missing distmod) is not equal to itself: compare the metadata's bits
     let same = |a: &SurveyObject, b: &SurveyObject| {
-        assert_eq!((a.object_id, a.target, &a.obs), (b.object_id, b.target, &b.obs));
+        assert_eq!((a.object_id, &a.target, &a.obs), (b.object_id, &b.target, &b.obs));
         assert_eq!(a.meta.map(f64::to_bits), b.meta.map(f64::to_bits), "object {}", a.object_id);
     };
     set.objects.iter().zip(&back.objects).for_each(|(a, b)| same(a, b));
@@ -305,7 +306,8 @@ fn synthetic_set_round_trips_through_the_plasticc_layout() {
     // irregular cadence with seasonal gaps: some gap between observations exceeds 150 days
     let t: Vec<f64> = set.objects[0].obs.iter().map(|o| o.mjd).collect();
     assert!(t.windows(2).any(|w| w[1] - w[0] > 150.0), "no seasonal gap");
-    let classes: std::collections::BTreeSet<i64> = set.objects.iter().filter_map(|o| o.target).collect();
+    let classes: std::collections::BTreeSet<Label> =
+        set.objects.iter().filter_map(|o| o.target.clone()).collect();
     assert_eq!(classes.len(), 5, "{classes:?}");
     let table = FeatureTable::of(&set);
     assert!(table.values.iter().all(|v| v.is_finite()));

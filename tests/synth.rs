@@ -1,6 +1,7 @@
 //! The synthetic K2-like generator: reproducible, well-formed, and holding the transits
 //! its truth table says it holds.
 
+use starskope::data::label::ints;
 use starskope::data::synth::{
     eclipsing_binaries, generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig,
     SynthSet, TruthRow, CADENCE_DAYS,
@@ -346,7 +347,7 @@ fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
     let cfg = small(8, 400);
     let binaries = eclipsing_binaries(&cfg, 30).expect("valid config");
     assert_eq!((binaries.rows(), binaries.len), (30, 400));
-    assert!(binaries.labels.iter().all(|&l| l == 1));
+    assert!(binaries.labels.iter().all(|l| *l == 1));
     assert_eq!(eclipsing_binaries(&cfg, 30).expect("valid config").values, binaries.values);
     let set = make(&cfg);
     for row in 0..binaries.rows() {
@@ -368,7 +369,7 @@ fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lon
     // The share of the rows of `kind` and truth S/N >= `min_snr` that the gate passes.
     let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
         let set = make(cfg);
-        let prepared = Prepared::new(pre, set.test, &[1, 2], true);
+        let prepared = Prepared::new(pre, set.test, &ints(&[1, 2]), true);
         let detections = prepared.detections.expect("the main job's preprocessing has a gate");
         assert_eq!(detections.planet, 1);
         let passed = &detections.passed;

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::dataset::Dataset;
 use super::error::{Column, DataError};
+use super::label::Label;
 
 /// What to do with a missing sample: an empty cell, NaN, inf, or a missing-value marker
 /// such as "NA" or "null".
@@ -159,7 +160,7 @@ struct Table {
     /// Column count of the first row (header or data), and which line that was.
     width: usize,
     width_from: String,
-    labels: Vec<i64>,
+    labels: Vec<Label>,
     values: Vec<f32>,
     channels: usize,
     report: ReadReport,
@@ -201,8 +202,8 @@ fn is_blank(record: &csv::ByteRecord) -> bool {
 }
 
 impl Table {
-    /// Begins a table at the first non-blank row: a header when its first cell is not a
-    /// number, otherwise the first data row.
+    /// Begins a table at the first non-blank row: a header or the first data row
+    /// ([`is_header`]).
     fn start(
         record: &csv::ByteRecord,
         line: u64,
@@ -210,8 +211,7 @@ impl Table {
         policy: NanPolicy,
         room: Room,
     ) -> Result<Table, DataError> {
-        let first = cell_str(&record[0]);
-        let is_header = first.and_then(|s| s.parse::<f64>().ok()).is_none();
+        let is_header = is_header(record);
         let mut table = Table {
             path,
             policy,
@@ -324,6 +324,20 @@ impl Table {
     }
 }
 
+/// A first row is a header when its first cell is no number and either a sample cell is
+/// text that is no number ("FLUX.1") or the first cell names a label column ("LABEL",
+/// "class"); a row such as `ab,0.5,0.7` is data with a named class.
+fn is_header(record: &csv::ByteRecord) -> bool {
+    let first = lossy(&record[0]);
+    if first.parse::<f64>().is_ok() {
+        return false;
+    }
+    let names_the_column =
+        ["label", "class", "target", "type"].contains(&first.to_ascii_lowercase().as_str());
+    names_the_column
+        || record.iter().skip(1).any(|c| matches!(parse_sample(c), Err(CellProblem::NotNumeric(_))))
+}
+
 /// The cell's text without surrounding whitespace, if it is UTF-8.
 fn cell_str(cell: &[u8]) -> Option<&str> {
     std::str::from_utf8(cell.trim_ascii()).ok()
@@ -333,16 +347,8 @@ fn lossy(cell: &[u8]) -> String {
     String::from_utf8_lossy(cell.trim_ascii()).into_owned()
 }
 
-/// An integer label, also when written as a float with no fractional part ("2.0").
-fn parse_label(cell: &[u8]) -> Option<i64> {
-    let s = cell_str(cell)?;
-    if let Ok(label) = s.parse::<i64>() {
-        return Some(label);
-    }
-    let x = s.parse::<f64>().ok()?;
-    // Beyond 2^53 a float no longer holds every integer, so "integral" means nothing there.
-    let exact = x.is_finite() && x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0;
-    exact.then_some(x as i64)
+fn parse_label(cell: &[u8]) -> Option<Label> {
+    Label::parse(cell_str(cell)?)
 }
 
 enum CellProblem {
@@ -422,11 +428,21 @@ mod tests {
     }
 
     #[test]
-    fn labels_accept_integral_floats_only() {
-        assert_eq!(parse_label(b" -3 "), Some(-3));
-        assert_eq!(parse_label(b"2.0"), Some(2));
+    fn labels_are_integers_or_names_never_fractions() {
+        assert_eq!(parse_label(b" -3 "), Some(Label::Int(-3)));
+        assert_eq!(parse_label(b"2.0"), Some(Label::Int(2)));
+        assert_eq!(parse_label(b" ab "), Some(Label::Name("ab".into())));
         assert_eq!(parse_label(b"2.5"), None);
         assert_eq!(parse_label(b"nan"), None);
         assert_eq!(parse_label(b""), None);
+    }
+
+    #[test]
+    fn a_named_first_row_is_data_unless_it_looks_like_a_header() {
+        let row = |cells: &[&str]| csv::ByteRecord::from(cells.to_vec());
+        assert!(!is_header(&row(&["ab", "0.5", "nan", "1"])));
+        assert!(is_header(&row(&["LABEL", "FLUX.1", "FLUX.2"])));
+        assert!(is_header(&row(&["class", "1", "2"])));
+        assert!(!is_header(&row(&["2", "FLUX.1"])));
     }
 }

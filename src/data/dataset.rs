@@ -1,12 +1,14 @@
 //! A labelled set of equal-length light curves, as read from one CSV file.
 
+use super::label::{self, Label};
+
 /// Raw series, one per row, all of length `len`, stored row-major in `values`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// Where the rows came from (a path, or "synthetic"), for messages.
     pub source: String,
-    /// The label of each row as written in the file (any integers).
-    pub labels: Vec<i64>,
+    /// The label of each row as written in the file (integers or names).
+    pub labels: Vec<Label>,
     pub values: Vec<f32>,
     pub len: usize,
 }
@@ -21,11 +23,8 @@ impl Dataset {
     }
 
     /// The distinct label values, sorted: class k of the model is `classes()[k]`.
-    pub fn classes(&self) -> Vec<i64> {
-        let mut c = self.labels.clone();
-        c.sort_unstable();
-        c.dedup();
-        c
+    pub fn classes(&self) -> Vec<Label> {
+        label::distinct(&self.labels)
     }
 
     /// Adds `other`'s rows after this set's own (same length).
@@ -51,14 +50,14 @@ impl Dataset {
         }
         let split = Dataset {
             source: self.source.clone(),
-            labels: rows.iter().map(|&r| self.labels[r]).collect(),
+            labels: rows.iter().map(|&r| self.labels[r].clone()).collect(),
             values,
             len,
         };
         let mut kept = 0;
         for row in (0..self.rows()).filter(|&r| !taken[r]) {
             self.values.copy_within(row * len..(row + 1) * len, kept * len);
-            self.labels[kept] = self.labels[row];
+            self.labels.swap(kept, row);
             kept += 1;
         }
         self.labels.truncate(kept);

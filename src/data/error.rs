@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::label::{label_list, Label};
+
 /// A 1-based column of a CSV file, with its header name when the file has a header.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
@@ -19,11 +21,6 @@ impl fmt::Display for Column {
             None => write!(f, "column {}", self.index),
         }
     }
-}
-
-/// The class labels of a data set, written as a user reads them: "1, 2, 3".
-fn label_list(labels: &[i64]) -> String {
-    labels.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,15 +38,13 @@ pub enum DataError {
         source: std::io::Error,
     },
 
-    #[error(
-        "{path}: the file is empty. Expected one light curve per row: an integer label, then the samples."
-    )]
+    #[error("{path}: the file is empty. Expected one light curve per row: a class label, then the samples.")]
     Empty { path: String },
 
     #[error("{path}: has a header but no data rows. Expected one light curve per row after the header.")]
     NoRows { path: String },
 
-    #[error("{path}: line {line}: the row has only a label column, no samples. Expected an integer label followed by the light curve's samples.")]
+    #[error("{path}: line {line}: the row has only a label column, no samples. Expected a class label followed by the light curve's samples.")]
     NoSamples { path: String, line: u64 },
 
     #[error("{path}: line {line}: the row has {found} columns, but {expected_from} has {expected}. Every row needs the same number of columns: a label and the same number of samples.")]
@@ -77,7 +72,7 @@ pub enum DataError {
     #[error("{path}: line {line}, {column}: \"{text}\" is too large for a 32-bit float. Rescale the data (for example divide by a constant) so that samples stay below 3.4e38.")]
     OutOfRange { path: String, line: u64, column: Column, text: String },
 
-    #[error("{path}: line {line}, column 1: the label \"{text}\" is not an integer. The first column must be an integer class label (such as 1 or 2).")]
+    #[error("{path}: line {line}, column 1: the label \"{text}\" is not an integer or a name. The first column must be the class label: an integer class label (such as 1 or 2) or a name (such as ab); a fractional number there means the file has no label column.")]
     BadLabel { path: String, line: u64, text: String },
 
     #[error("{path}: line {line}: every sample of the row is missing, so --nan fill has nothing to interpolate from. Remove the row or use --nan drop.")]
@@ -87,13 +82,13 @@ pub enum DataError {
     AllDropped { path: String, dropped: usize },
 
     #[error("{source_name}: every row has label {class}, but training needs at least 2 classes. Add rows of another class to the training file.")]
-    SingleClass { source_name: String, class: i64 },
+    SingleClass { source_name: String, class: Label },
 
     #[error("{source_name}: has no rows to train on.")]
     NoTrainingRows { source_name: String },
 
     #[error("{source_name}: {count} row(s) have label {label}, which the model was not trained on (it knows {}). Evaluate on data with those labels only, or retrain with class {label} in the training set.", label_list(.known))]
-    UnknownClass { source_name: String, label: i64, count: usize, known: Vec<i64> },
+    UnknownClass { source_name: String, label: Label, count: usize, known: Vec<Label> },
 
     #[error(
         "validation fraction {fraction} is not between 0 and 1 (exclusive). Use for example --val-split 0.2."

@@ -5,6 +5,7 @@ pub mod csv_reader;
 pub mod curve_input;
 pub mod dataset;
 pub mod error;
+pub mod label;
 pub mod preprocess;
 mod rotation;
 pub mod sampler;
@@ -17,6 +18,7 @@ pub mod whiten;
 pub use csv_reader::{read_csv, read_csv_report, read_csv_with_room, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
 pub use error::DataError;
+pub use label::Label;
 pub use preprocess::{PreparedRows, Preprocess};
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};
 pub use split::{

@@ -50,7 +50,7 @@ pub struct BatchPlan {
 impl BatchPlan {
     /// A plan over rows with these labels, each a series of `len` samples.
     pub fn new(
-        labels: &[i64],
+        labels: &[impl Ord + Clone],
         len: usize,
         batch: usize,
         mode: SampleMode,

@@ -7,13 +7,14 @@ use rand_chacha::ChaCha8Rng;
 
 use super::dataset::Dataset;
 use super::error::DataError;
+use super::label::Label;
 
 /// Splits row indices into (train, validation), `fraction` of each class going to
 /// validation (rounded, at least one), while every class with two or more rows keeps at
 /// least one row on each side; a class with a single row stays in training. Both lists
 /// are sorted. The same seed gives the same split.
-pub fn stratified_split(
-    labels: &[i64],
+pub fn stratified_split<L: Ord + Clone>(
+    labels: &[L],
     fraction: f64,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>), DataError> {
@@ -21,7 +22,7 @@ pub fn stratified_split(
         return Err(DataError::BadFraction { fraction });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut by_class: Vec<(i64, usize)> = labels.iter().copied().zip(0..).collect();
+    let mut by_class: Vec<(L, usize)> = labels.iter().cloned().zip(0..).collect();
     by_class.sort_unstable();
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for class_rows in by_class.chunk_by(|a, b| a.0 == b.0) {
@@ -41,25 +42,25 @@ pub fn stratified_split(
 pub fn check_training_classes(ds: &Dataset) -> Result<(), DataError> {
     match ds.classes().as_slice() {
         [] => Err(DataError::NoTrainingRows { source_name: ds.source.clone() }),
-        [class] => Err(DataError::SingleClass { source_name: ds.source.clone(), class: *class }),
+        [class] => Err(DataError::SingleClass { source_name: ds.source.clone(), class: class.clone() }),
         _ => Ok(()),
     }
 }
 
 /// Every label of `ds` must be one the model was trained on (`known`).
-pub fn check_known_classes(ds: &Dataset, known: &[i64]) -> Result<(), DataError> {
+pub fn check_known_classes(ds: &Dataset, known: &[Label]) -> Result<(), DataError> {
     check_known_labels(&ds.source, &ds.labels, known)
 }
 
 /// [`check_known_classes`] for labels whose samples have been prepared already.
-pub fn check_known_labels(source: &str, labels: &[i64], known: &[i64]) -> Result<(), DataError> {
+pub fn check_known_labels(source: &str, labels: &[Label], known: &[Label]) -> Result<(), DataError> {
     // The smallest unknown label, as the classes are listed everywhere else.
     match labels.iter().filter(|c| !known.contains(c)).min() {
         None => Ok(()),
-        Some(&label) => Err(DataError::UnknownClass {
+        Some(label) => Err(DataError::UnknownClass {
             source_name: source.to_string(),
-            label,
-            count: labels.iter().filter(|&&l| l == label).count(),
+            label: label.clone(),
+            count: labels.iter().filter(|&l| l == label).count(),
             known: known.to_vec(),
         }),
     }
@@ -68,7 +69,7 @@ pub fn check_known_labels(source: &str, labels: &[i64], known: &[i64]) -> Result
 /// sklearn's `class_weight='balanced'`: `n / (k * count_c)` for each of `classes`, so that
 /// every class contributes equally to the loss. A class with no rows gets 0 (it has no
 /// loss terms to weigh).
-pub fn balanced_class_weights(labels: &[i64], classes: &[i64]) -> Vec<f32> {
+pub fn balanced_class_weights<L: PartialEq>(labels: &[L], classes: &[L]) -> Vec<f32> {
     let n = labels.len() as f64;
     let k = classes.len() as f64;
     classes

@@ -4,6 +4,8 @@
 use anyhow::{ensure, Result};
 use serde::Serialize;
 
+use crate::data::label::{label_list, Label};
+
 use super::confusion::Confusion;
 use super::ranking::{thin, PrPoint, Ranking, RocPoint};
 use super::thresholds::{operating_points, OperatingPoint};
@@ -13,7 +15,7 @@ pub const CURVE_POINTS: usize = 200;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassStats {
-    pub label: i64,
+    pub label: Label,
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
@@ -25,7 +27,7 @@ pub struct ClassStats {
 /// e.g. 2 = planet host in the Kepler/K2 files, and its score is its probability.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BinaryReport {
-    pub positive_label: i64,
+    pub positive_label: Label,
     /// Fraction of samples that are positive: the precision of a classifier that guesses,
     /// and so the baseline of the PR curve.
     pub positive_rate: f64,
@@ -49,7 +51,7 @@ pub struct Report {
     /// Mean per-class recall over the classes present in the truth.
     pub balanced_accuracy: f64,
     /// Label values, ascending; class index k is `classes[k]`.
-    pub classes: Vec<i64>,
+    pub classes: Vec<Label>,
     pub per_class: Vec<ClassStats>,
     /// Rows true class, columns predicted class, counts.
     pub confusion: Vec<Vec<u64>>,
@@ -67,7 +69,7 @@ impl Report {
     /// `classes`: the label values, ascending; `truth`: the class index of each sample;
     /// `probs`: samples x classes, row-major, each row a probability distribution (a
     /// single-sigmoid model passes [1 - p, p]).
-    pub fn new(classes: &[i64], truth: &[usize], probs: &[f32]) -> Result<Report> {
+    pub fn new(classes: &[Label], truth: &[usize], probs: &[f32]) -> Result<Report> {
         check_inputs(classes, truth, probs)?;
         let k = classes.len();
         let predicted: Vec<usize> = probs.chunks(k).map(argmax).collect();
@@ -75,10 +77,10 @@ impl Report {
         let per_class = classes
             .iter()
             .enumerate()
-            .map(|(c, &label)| {
+            .map(|(c, label)| {
                 let counts = confusion.one_vs_rest(c);
                 ClassStats {
-                    label,
+                    label: label.clone(),
                     precision: counts.precision(),
                     recall: counts.recall(),
                     f1: counts.f1(),
@@ -102,7 +104,7 @@ impl Report {
             roc_auc: binary.as_ref().and_then(|(ranking, _)| ranking.roc_auc()),
             pr_auc: binary.as_ref().map(|(ranking, _)| ranking.average_precision()),
             binary: binary.map(|(ranking, counts)| BinaryReport {
-                positive_label: classes[1],
+                positive_label: classes[1].clone(),
                 positive_rate: ranking.positives() as f64 / truth.len() as f64,
                 fowlkes_mallows: counts.fowlkes_mallows(),
                 jaccard: counts.jaccard(),
@@ -126,11 +128,17 @@ pub fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().fold(0, |best, (i, &p)| if p > row[best] { i } else { best })
 }
 
-fn check_inputs(classes: &[i64], truth: &[usize], probs: &[f32]) -> Result<()> {
-    ensure!(classes.len() >= 2, "a report needs at least 2 classes, got {} ({classes:?})", classes.len());
+fn check_inputs(classes: &[Label], truth: &[usize], probs: &[f32]) -> Result<()> {
+    ensure!(
+        classes.len() >= 2,
+        "a report needs at least 2 classes, got {} ({})",
+        classes.len(),
+        label_list(classes)
+    );
     ensure!(
         classes.windows(2).all(|w| w[0] < w[1]),
-        "class labels must be distinct and ascending, got {classes:?}"
+        "class labels must be distinct and ascending, got {}",
+        label_list(classes)
     );
     ensure!(!truth.is_empty(), "a report needs at least one sample, got none");
     let k = classes.len();

@@ -2,13 +2,15 @@
 
 use std::fmt::Write;
 
+use crate::data::Label;
+
 use super::report::Report;
 
 /// The confusion matrix (counts and row percentages), the per-class table, the scalar
 /// scores and, for a binary problem, the operating thresholds.
 pub fn render_table(report: &Report) -> String {
     let mut out = String::new();
-    let labels: Vec<String> = report.classes.iter().map(i64::to_string).collect();
+    let labels: Vec<String> = report.classes.iter().map(Label::to_string).collect();
     // Writing to a String cannot fail.
     let _ = writeln!(
         out,

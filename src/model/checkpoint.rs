@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Preprocess;
+use crate::data::{Label, Preprocess};
 use crate::model::plan::{self, LayerPlan};
 use crate::model::spec::{ModelSpec, Output};
 
@@ -25,8 +25,9 @@ const FORMAT: &str = "starskope-checkpoint-1";
 pub struct ModelCard {
     pub spec: ModelSpec,
     pub preprocess: Preprocess,
-    /// Label values; class k of the model is classes[k].
-    pub classes: Vec<i64>,
+    /// Class labels, ascending; class k of the model is classes[k]. Integers are JSON
+    /// numbers, as in checkpoints written before labels could be names.
+    pub classes: Vec<Label>,
     pub channels: usize,
     pub length: usize,
     /// Networks of this model trained side by side from different initial values, whose

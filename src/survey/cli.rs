@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::backend::Activation;
+use crate::data::Label;
 use crate::device::{self, DeviceChoice};
 use crate::metrics::{render_table, Report};
 
@@ -18,7 +19,7 @@ use super::train::{self, MlpOptions, Source, SurveyMetrics, SurveyTrainArgs};
 use super::writer::write_survey;
 
 /// The competition's label for "none of the training classes".
-pub const UNKNOWN_LABEL: i64 = 99;
+pub const UNKNOWN_LABEL: Label = Label::Int(99);
 
 #[derive(Subcommand)]
 pub enum SurveyCmd {
@@ -267,8 +268,11 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
     let (card, mut probs) = train::score(be.as_mut(), &e.model, &survey)?;
     let mut classes = card.classes.clone();
     if let Some(scale) = e.unknown_scale {
-        if classes.iter().any(|&c| c >= UNKNOWN_LABEL) {
-            bail!("--unknown-scale adds class {UNKNOWN_LABEL}, so the model's classes must all be below it ({classes:?})");
+        if classes.iter().any(|c| *c >= UNKNOWN_LABEL) {
+            bail!(
+                "--unknown-scale adds class {UNKNOWN_LABEL}, so the model's classes must all be integers below it ({})",
+                crate::data::label::label_list(&classes)
+            );
         }
         probs = metric::with_unknown(&probs, classes.len(), scale);
         classes.push(UNKNOWN_LABEL);

@@ -35,11 +35,11 @@ pub enum SurveyError {
     #[error("{path}: line {line}: object {object_id} has no target, but other rows of the file have one. Give every object its class, or remove the target column for unlabelled data.")]
     MissingTarget { path: String, line: u64, object_id: i64 },
 
-    #[error("{path}: line {line}: {problem}. Each line is `class,weight` with an integer class and a non-negative weight.")]
+    #[error("{path}: line {line}: {problem}. Each line is `class,weight` with a class label and a non-negative weight.")]
     BadWeights { path: String, line: u64, problem: String },
 
     #[error("{path}: has no weight for class {class}. Add a line `{class},1` (the classes are {classes}).")]
-    MissingWeight { path: String, class: i64, classes: String },
+    MissingWeight { path: String, class: crate::data::Label, classes: String },
 }
 
 /// A cell that cannot be read (boxed in [`SurveyError`]: it is the largest variant).

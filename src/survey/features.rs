@@ -28,6 +28,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use crate::data::Label;
+
 use super::reader::{Observation, Survey, SurveyObject, META_COLUMNS, PASSBANDS};
 
 pub const GROUP_STATS: [&str; 18] = [
@@ -160,7 +162,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub struct FeatureTable {
     pub names: Vec<String>,
     pub object_ids: Vec<i64>,
-    pub targets: Option<Vec<i64>>,
+    pub targets: Option<Vec<Label>>,
     pub values: Vec<f64>,
 }
 
@@ -184,7 +186,7 @@ impl FeatureTable {
         FeatureTable {
             names: self.names.clone(),
             object_ids: rows.iter().map(|&r| self.object_ids[r]).collect(),
-            targets: self.targets.as_ref().map(|t| rows.iter().map(|&r| t[r]).collect()),
+            targets: self.targets.as_ref().map(|t| rows.iter().map(|&r| t[r].clone()).collect()),
             values: rows.iter().flat_map(|&r| self.row(r).iter().copied()).collect(),
         }
     }
@@ -210,7 +212,7 @@ impl FeatureTable {
         for r in 0..self.rows() {
             let _ = write!(s, "{}", self.object_ids[r]);
             if let Some(t) = &self.targets {
-                let _ = write!(s, ",{}", t[r]);
+                let _ = write!(s, ",{}", t[r].csv_cell());
             }
             for v in self.row(r) {
                 let _ = write!(s, ",{v}");

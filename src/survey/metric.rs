@@ -15,6 +15,8 @@
 
 use std::path::Path;
 
+use crate::data::label::{label_list, Label};
+
 use super::error::SurveyError;
 
 /// Probabilities are kept in `[CLIP, 1 - CLIP]`.
@@ -64,7 +66,7 @@ pub fn prior_probs(train_truth: &[usize], classes: usize, rows: usize) -> Vec<f3
 
 /// Reads `class,weight` lines (a header line is allowed) and returns one weight per
 /// entry of `classes` (ascending); classes in the file that are not in `classes` are ignored.
-pub fn read_class_weights(path: &Path, classes: &[i64]) -> Result<Vec<f64>, SurveyError> {
+pub fn read_class_weights(path: &Path, classes: &[Label]) -> Result<Vec<f64>, SurveyError> {
     let name = path.display().to_string();
     let bytes = crate::data::csv_reader::read_bytes(path, &name)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
@@ -80,17 +82,16 @@ pub fn read_class_weights(path: &Path, classes: &[i64]) -> Result<Vec<f64>, Surv
         if cells.len() != 2 {
             return Err(bad(format!("the line has {} cells, not 2", cells.len())));
         }
-        let Ok(class) = cells[0].parse::<i64>() else {
-            if i == 0 {
+        let weight = cells[1].parse::<f64>().ok().filter(|w| w.is_finite() && *w >= 0.0);
+        let (Some(class), Some(weight)) = (Label::parse(cells[0]), weight) else {
+            if i == 0 && cells[1].parse::<f64>().is_err() {
                 continue; // a header
             }
-            return Err(bad(format!("\"{}\" is not an integer class", cells[0])));
+            return Err(match Label::parse(cells[0]) {
+                None => bad(format!("\"{}\" is not a class label", cells[0])),
+                Some(_) => bad(format!("\"{}\" is not a non-negative weight", cells[1])),
+            });
         };
-        let weight = cells[1]
-            .parse::<f64>()
-            .ok()
-            .filter(|w| w.is_finite() && *w >= 0.0)
-            .ok_or_else(|| bad(format!("\"{}\" is not a non-negative weight", cells[1])))?;
         if let Ok(k) = classes.binary_search(&class) {
             weights[k] = Some(weight);
         }
@@ -98,11 +99,11 @@ pub fn read_class_weights(path: &Path, classes: &[i64]) -> Result<Vec<f64>, Surv
     weights
         .iter()
         .zip(classes)
-        .map(|(w, &class)| {
+        .map(|(w, class)| {
             w.ok_or_else(|| SurveyError::MissingWeight {
                 path: name.clone(),
-                class,
-                classes: classes.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+                class: class.clone(),
+                classes: label_list(classes),
             })
         })
         .collect()

@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::data::Label;
+
 use super::error::SurveyError;
 use super::table::{read_table, Row, Schema};
 
@@ -49,7 +51,7 @@ pub struct SurveyObject {
     pub object_id: i64,
     /// [`META_COLUMNS`] in order; NaN where the file has no value.
     pub meta: [f64; 10],
-    pub target: Option<i64>,
+    pub target: Option<Label>,
     /// In file order (not necessarily sorted by time).
     pub obs: Vec<Observation>,
 }
@@ -64,8 +66,8 @@ pub struct Survey {
 
 impl Survey {
     /// Every object's target, or None when the data are unlabelled.
-    pub fn labels(&self) -> Option<Vec<i64>> {
-        self.objects.iter().map(|o| o.target).collect()
+    pub fn labels(&self) -> Option<Vec<Label>> {
+        self.objects.iter().map(|o| o.target.clone()).collect()
     }
 }
 
@@ -163,7 +165,7 @@ fn read_metadata(path: &Path) -> Result<(Vec<SurveyObject>, Vec<u64>), SurveyErr
                     object_id,
                 })
             }
-            Some(c) => Some(row.integer(c)?),
+            Some(c) => Some(row.label(c)?),
             None => None,
         };
         objects.push(SurveyObject { object_id, meta, target, obs: Vec::new() });

@@ -20,6 +20,7 @@
 //! in the deep fields. Each object draws from its own ChaCha8 stream keyed by (seed,
 //! index), so a set's first objects do not depend on how many are generated.
 
+use crate::data::Label;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -86,7 +87,7 @@ fn object(seed: u64, index: usize) -> SurveyObject {
     SurveyObject {
         object_id: index as i64 + 1,
         meta: metadata(&mut rng, galactic, ddf, z),
-        target: Some(label),
+        target: Some(Label::Int(label)),
         obs,
     }
 }

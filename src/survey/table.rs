@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::data::csv_reader::read_bytes;
 use crate::data::error::Column;
+use crate::data::Label;
 
 use super::error::{BadCell, SurveyError};
 
@@ -152,6 +153,13 @@ impl Row<'_> {
             (x.is_finite() && x.fract() == 0.0 && x.abs() <= 9.0e15).then_some(x as i64)
         });
         parsed.ok_or_else(|| self.bad(index, "is not an integer", "Write a whole number such as 615."))
+    }
+
+    /// A class label: an integer or a name ([`Label::parse`]).
+    pub fn label(&self, index: usize) -> Result<Label, SurveyError> {
+        Label::parse(&self.text(index)).ok_or_else(|| {
+            self.bad(index, "is not a class label", "Write an integer such as 90 or a name such as SN Ia.")
+        })
     }
 
     /// 0/1, or true/false in any case (pandas writes booleans as True/False).

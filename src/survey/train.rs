@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::backend::{Activation, AdamConfig, Backend, Storage};
+use crate::data::label::{self, Label};
 use crate::data::{self, Layout, Preprocess, SampleMode};
 use crate::metrics::Report;
 use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
@@ -107,7 +108,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     let (train_rows, val_rows) = data::stratified_split(&labels, args.val_split, args.seed)?;
     let train = all.subset(&train_rows);
     let val = all.subset(&val_rows);
-    let classes = distinct(train.targets.as_deref().unwrap_or_default());
+    let classes = label::distinct(train.targets.as_deref().unwrap_or_default());
     if classes.len() < 2 {
         bail!("{}: training needs at least 2 classes, the training part has {:?}", survey.source, classes);
     }
@@ -227,8 +228,8 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
 }
 
 /// Standardized features as one-channel rows; class indices when the objects have targets.
-fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[i64], source: &str) -> Result<Prepared> {
-    let class_of = |labels: &Vec<i64>| -> Result<Vec<usize>> {
+fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[Label], source: &str) -> Result<Prepared> {
+    let class_of = |labels: &Vec<Label>| -> Result<Vec<usize>> {
         labels
             .iter()
             .map(|l| {
@@ -248,13 +249,6 @@ fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[i64], source: &str) -
         classes: t.targets.as_ref().map(class_of).transpose()?,
         detections: None,
     })
-}
-
-fn distinct(labels: &[i64]) -> Vec<i64> {
-    let mut c = labels.to_vec();
-    c.sort_unstable();
-    c.dedup();
-    c
 }
 
 /// The net: survey-mlp with the user's widths, activation and dropout, or a JSON model

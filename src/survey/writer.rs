@@ -38,8 +38,8 @@ pub fn write_survey(survey: &Survey, obs_path: &Path, meta_path: &Path) -> Resul
                 let _ = write!(meta, ",{m}");
             }
         }
-        if let (Some(_), Some(t)) = (&labelled, o.target) {
-            let _ = write!(meta, ",{t}");
+        if let (Some(_), Some(t)) = (&labelled, &o.target) {
+            let _ = write!(meta, ",{}", t.csv_cell());
         }
         meta.push('\n');
     }

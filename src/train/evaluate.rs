@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::backend::{Backend, TensorId};
 use crate::data::sampler::{gather_batch, Layout};
-use crate::data::{Dataset, Preprocess};
+use crate::data::{Dataset, Label, Preprocess};
 use crate::metrics::report::argmax;
 use crate::model::ensemble::Ensemble;
 use crate::model::Output;
@@ -33,14 +33,14 @@ impl Prepared {
     /// `ds` prepared as `pre` says, for a model of these class labels, with the rows its
     /// detection gate stops, if it has one; with `labelled`, each row's class index (labels
     /// the model lacks read as class 0: check them first).
-    pub fn new(pre: &Preprocess, ds: Dataset, classes: &[i64], labelled: bool) -> Prepared {
+    pub fn new(pre: &Preprocess, ds: Dataset, classes: &[Label], labelled: bool) -> Prepared {
         let (rows, len) = (ds.rows(), ds.len);
         let indices =
             labelled.then(|| ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect());
         let prepared = pre.apply_owned(ds);
         let gate = pre.detection();
         let detections = gate.and_then(|g| {
-            let planet = classes.binary_search(&g.planet_label).ok()?;
+            let planet = classes.binary_search(&Label::Int(g.planet_label)).ok()?;
             Some(Detections { planet, passed: prepared.boxes.iter().map(|&b| g.passes(b)).collect() })
         });
         Prepared {

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::backend::{Backend, Storage};
+use crate::data::label::{self, Label};
 use crate::data::{self, Dataset, Layout, ReadOptions};
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard};
@@ -38,7 +39,7 @@ pub struct Scored {
     /// Where the data came from, for messages.
     pub source: String,
     /// The label column of each row, as read.
-    pub labels: Vec<i64>,
+    pub labels: Vec<Label>,
     /// (rows, classes) probabilities.
     pub probs: Vec<f32>,
 }
@@ -90,15 +91,15 @@ impl Scored {
         let k = self.card.classes.len();
         let mut s = String::from("index,label");
         for c in &self.card.classes {
-            let _ = write!(s, ",p_{c}");
+            let _ = write!(s, ",{}", label::csv_cell(&format!("p_{c}")));
         }
         s += ",predicted\n";
         for (i, row) in self.probs.chunks(k).enumerate() {
-            let _ = write!(s, "{i},{}", self.labels[i]);
+            let _ = write!(s, "{i},{}", self.labels[i].csv_cell());
             for p in row {
                 let _ = write!(s, ",{p:.6}");
             }
-            let _ = writeln!(s, ",{}", self.card.classes[argmax(row)]);
+            let _ = writeln!(s, ",{}", self.card.classes[argmax(row)].csv_cell());
         }
         s
     }

@@ -157,6 +157,7 @@ impl InjectionRecovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Label;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -218,7 +219,7 @@ mod tests {
     fn validation_set_is_apart_from_the_injection_and_main_sets() {
         let val = validation_set(42).expect("valid configuration");
         assert_eq!(val.rows(), VALIDATION_STARS);
-        assert_eq!(val.labels.iter().filter(|&&l| l == 2).count(), VALIDATION_PLANETS);
+        assert_eq!(val.labels.iter().filter(|&l| *l == Label::Int(2)).count(), VALIDATION_PLANETS);
         let injection = generate(42).expect("valid configuration");
         let main = synth::generate(&SynthConfig::default()).expect("valid configuration");
         for other in [injection.data.series(0), main.train.series(0), main.test.series(0)] {

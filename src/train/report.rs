@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::data::synth::{self, SnrBin, TruthRow};
+use crate::data::Label;
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
 use crate::metrics::report::argmax;
 use crate::metrics::Report;
@@ -50,7 +51,7 @@ pub struct LastEpoch {
 }
 
 pub struct RunInputs<'a> {
-    pub classes: &'a [i64],
+    pub classes: &'a [Label],
     pub truth: &'a [usize],
     pub probs: &'a [f32],
     pub last_probs: &'a [f32],

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
-use crate::data::{self, Dataset, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::data::{self, Dataset, Label, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
@@ -50,7 +50,7 @@ pub struct TrainArgs {
     /// Training curves with injected transits to add (None: the default for the data).
     pub inject: Option<usize>,
     /// The label of planet hosts, which injected curves get (None: Kaggle's 2).
-    pub planet_label: Option<i64>,
+    pub planet_label: Option<Label>,
     /// Networks trained side by side and averaged (None: the default for the data).
     pub members: Option<usize>,
 }
@@ -375,14 +375,15 @@ fn with_injected_transits(mut train: Dataset, count: usize, args: &TrainArgs) ->
     if count == 0 {
         return Ok(train);
     }
-    let label = args.planet_label.unwrap_or(defaults::PLANET_LABEL);
+    let label = args.planet_label.clone().unwrap_or(Label::Int(defaults::PLANET_LABEL));
     if !train.labels.contains(&label) {
         bail!(
             "--inject: no training row has the planet label {label}, so injected transits would make a \
              new class; give the label of your planet hosts with --planet-label, or --inject 0"
         );
     }
-    let cfg = InjectConfig { count, snr: defaults::INJECTED_SNR, seed: args.seed, planet_label: label };
+    let cfg =
+        InjectConfig { count, snr: defaults::INJECTED_SNR, seed: args.seed, planet_label: label.clone() };
     let extra = synth::inject_transits(&train, &cfg).context("--inject")?;
     eprintln!(
         "Added {count} training curves with simulated transits (S/N {} to {}) injected into copies of \

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use starskope::data::Dataset;
+use starskope::data::{Dataset, Label};
 use tempfile::TempDir;
 
 /// Writes `contents` to `stars.csv` in a fresh directory (kept alive by the TempDir).
@@ -19,7 +19,7 @@ pub fn write_csv(contents: &[u8]) -> (TempDir, PathBuf) {
 pub fn random_dataset(rng: &mut ChaCha8Rng, rows: usize, len: usize, classes: &[i64]) -> Dataset {
     Dataset {
         source: "random".to_string(),
-        labels: (0..rows).map(|_| classes[rng.gen_range(0..classes.len())]).collect(),
+        labels: (0..rows).map(|_| Label::Int(classes[rng.gen_range(0..classes.len())])).collect(),
         values: (0..rows * len)
             .map(|_| rng.gen_range(-1.0f32..1.0) * 10f32.powi(rng.gen_range(-3..6)))
             .collect(),

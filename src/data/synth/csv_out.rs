@@ -25,10 +25,8 @@ pub fn write_exo_csv(path: &Path, ds: &Dataset) -> Result<(), SynthError> {
     line.push('\n');
     out.write_all(line.as_bytes()).map_err(&fail)?;
     for row in 0..ds.rows() {
-        use std::fmt::Write as _;
         line.clear();
-        // Writing into a String cannot fail.
-        let _ = write!(line, "{}", ds.labels[row]);
+        line.push_str(&ds.labels[row].csv_cell());
         for &v in ds.series(row) {
             push_two_decimals(&mut line, v);
         }

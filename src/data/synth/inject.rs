@@ -25,7 +25,7 @@ use super::draw::{Draw, Split};
 use super::gaps::Gaps;
 use super::planet::{Plan, Planet, Window};
 use super::star::Star;
-use crate::data::Dataset;
+use crate::data::{Dataset, Label};
 
 /// Keeps injection streams apart from the generator's stars of the same seed.
 const SEED_SALT: u64 = 0x1_2EC7_0A11;
@@ -48,7 +48,7 @@ pub struct InjectConfig {
     pub snr: (f64, f64),
     pub seed: u64,
     /// Label of the injected curves; their donors are the rows with any other label.
-    pub planet_label: i64,
+    pub planet_label: Label,
 }
 
 /// `cfg.count` new curves, each a donor row of `data` (a row whose label is not the
@@ -86,7 +86,7 @@ pub fn inject_transits(data: &Dataset, cfg: &InjectConfig) -> Result<Dataset, Sy
     });
     Ok(Dataset {
         source: format!("{} with {} injected transits", data.source, cfg.count),
-        labels: vec![cfg.planet_label; cfg.count],
+        labels: vec![cfg.planet_label.clone(); cfg.count],
         values,
         len: data.len,
     })
@@ -184,8 +184,8 @@ mod tests {
         }
         assert!(!DonorNoise::measure(&eclipsing).quiet());
         let values = [eclipsing.clone(), quiet.clone()].concat();
-        let data = Dataset { source: "t".into(), labels: vec![1, 1], values, len: n };
-        let cfg = InjectConfig { count: 20, snr: (20.0, 30.0), seed: 9, planet_label: 2 };
+        let data = Dataset { source: "t".into(), labels: vec![Label::Int(1); 2], values, len: n };
+        let cfg = InjectConfig { count: 20, snr: (20.0, 30.0), seed: 9, planet_label: Label::Int(2) };
         let out = inject_transits(&data, &cfg).unwrap();
         for row in 0..20 {
             // Every injection went into the quiet curve: it differs from it only by dimming.
@@ -198,10 +198,10 @@ mod tests {
     fn injected_depth_matches_the_requested_snr() {
         let n = 3197;
         let donor = noise(n, 10.0, -3.0, 2);
-        let data = Dataset { source: "t".into(), labels: vec![1], values: donor.clone(), len: n };
-        let cfg = InjectConfig { count: 3, snr: (40.0, 40.0), seed: 7, planet_label: 2 };
+        let data = Dataset { source: "t".into(), labels: vec![Label::Int(1)], values: donor.clone(), len: n };
+        let cfg = InjectConfig { count: 3, snr: (40.0, 40.0), seed: 7, planet_label: Label::Int(2) };
         let out = inject_transits(&data, &cfg).unwrap();
-        assert_eq!(out.labels, vec![2, 2, 2]);
+        assert_eq!(out.labels, vec![Label::Int(2); 3]);
         for row in 0..3 {
             let diff: Vec<f64> = out.series(row).iter().zip(&donor).map(|(a, b)| (*a - *b) as f64).collect();
             assert!(diff.iter().all(|d| *d <= 1e-3), "a transit only dims");
@@ -215,10 +215,12 @@ mod tests {
 
     #[test]
     fn no_donor_or_too_short_series_is_an_error() {
-        let cfg = InjectConfig { count: 1, snr: (10.0, 20.0), seed: 1, planet_label: 2 };
-        let data = Dataset { source: "t".into(), labels: vec![2], values: vec![0.0; 200], len: 200 };
+        let cfg = InjectConfig { count: 1, snr: (10.0, 20.0), seed: 1, planet_label: Label::Int(2) };
+        let data =
+            Dataset { source: "t".into(), labels: vec![Label::Int(2)], values: vec![0.0; 200], len: 200 };
         assert!(inject_transits(&data, &cfg).unwrap_err().to_string().contains("no curve to inject"));
-        let data = Dataset { source: "t".into(), labels: vec![1], values: vec![0.0; 100], len: 100 };
+        let data =
+            Dataset { source: "t".into(), labels: vec![Label::Int(1)], values: vec![0.0; 100], len: 100 };
         assert!(inject_transits(&data, &cfg).unwrap_err().to_string().contains("at least 128 samples"));
     }
 }

@@ -42,7 +42,7 @@ pub use inject::{inject_transits, InjectConfig};
 pub use star::CADENCE_DAYS;
 pub use truth::{recall_by_snr, snr_bins, Kind, SnrBin, TruthRow};
 
-use super::Dataset;
+use super::{Dataset, Label};
 
 /// A generated training and test set, each with its truth table (row i describes row i).
 #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ fn generate_split(cfg: &SynthConfig, split: Split) -> (Dataset, Vec<TruthRow>) {
         .collect();
     let dataset = Dataset {
         source: format!("synthetic K2-like {split:?} set, seed {}", cfg.seed).to_lowercase(),
-        labels: truth.iter().map(|t| t.label).collect(),
+        labels: truth.iter().map(|t| Label::Int(t.label)).collect(),
         values,
         len: cfg.samples,
     };
