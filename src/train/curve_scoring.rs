@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, Storage, TensorId};
 use crate::data::curve_input::{prepare_curve, TransitFound};
-use crate::data::Layout;
+use crate::data::{Label, Layout};
 use crate::model::checkpoint::{self, ModelCard};
 use crate::model::{network, Ensemble};
 use crate::train::evaluate::{self, Detections, Prepared};
@@ -68,7 +68,7 @@ impl CurveModel {
         let gate = pre.detection();
         let passed: Vec<bool> =
             boxes.iter().map(|(score, _)| gate.is_none_or(|g| g.passes(*score))).collect();
-        let planet = gate.and_then(|g| self.card.classes.binary_search(&g.planet_label).ok());
+        let planet = gate.and_then(|g| self.card.classes.binary_search(&Label::Int(g.planet_label)).ok());
         let prepared = Prepared {
             values,
             rows: curves.len(),
