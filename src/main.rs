@@ -104,6 +104,14 @@ enum Command {
     },
     /// Time every op of each preset's training step, and whole steps per second.
     Bench(BenchCmd),
+    /// Read mission light curves (FITS, text) and print, per target, what was read.
+    Inspect {
+        /// A directory (searched recursively), a glob ("lc/*.fits") or one file.
+        #[arg(long)]
+        data: String,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -304,6 +312,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Bench(b) => bench(b),
+        Command::Inspect { data, read } => inspect(&data, &read),
         Command::Survey { command } => {
             starskope::survey::cli::run(command)?;
             Ok(ExitCode::SUCCESS)
@@ -448,4 +457,33 @@ fn synth_cmd(s: SynthCmd) -> Result<ExitCode> {
         s.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every target of `data` on all cores and prints one line each; a target that
+/// cannot be read prints its error and makes the exit status non-zero.
+fn inspect(data: &str, read: &starskope::lightcurve::ReadArgs) -> Result<ExitCode> {
+    use rayon::prelude::*;
+    use starskope::lightcurve::{inspect::Described, list_targets, read_target};
+    let targets = list_targets(data, read.labels.as_deref())?;
+    let opts = read.options();
+    let lines: Vec<Result<String, String>> = targets
+        .par_iter()
+        .map(|t| {
+            read_target(t, &opts)
+                .map(|c| match &t.label {
+                    Some(label) => format!("{}	label {label}", Described(&c)),
+                    None => Described(&c).to_string(),
+                })
+                .map_err(|e| e.to_string())
+        })
+        .collect();
+    let failed = lines.iter().filter(|l| l.is_err()).count();
+    for line in lines {
+        match line {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    eprintln!("{} target(s) read, {failed} failed", targets.len() - failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
