@@ -13,8 +13,8 @@ use starskope::gpu::Precision;
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
 use starskope::train::guard::OnNan;
-use starskope::train::infer;
 use starskope::train::run::{self, TrainArgs};
+use starskope::train::{infer, predict_curves};
 
 #[derive(Parser)]
 #[command(
@@ -41,7 +41,8 @@ enum Command {
         /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// CSV in the training layout (label column first).
+        /// CSV in the training layout (label column first), or light curves with time
+        /// stamps (MAST FITS or text tables: a directory, a glob or one file) with --labels.
         #[arg(long)]
         data: PathBuf,
         /// The truth table `synth` wrote for this file: adds recall by transit S/N.
@@ -52,13 +53,17 @@ enum Command {
         /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
     },
     /// Write one row per light curve: index, label, class probabilities, predicted label.
     Predict {
         /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// CSV in the training layout; its label column (integers or names) is copied, not checked.
+        /// Light curves with time stamps (MAST FITS or text tables: a directory, a glob or
+        /// one file; one row per target), or a CSV in the training layout (one row per
+        /// light curve; its label column, integers or names, is copied, not checked).
         #[arg(long)]
         data: PathBuf,
         /// Output CSV file.
@@ -69,6 +74,8 @@ enum Command {
         /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
     },
     /// Generate synthetic K2-like light curves as exoTrain.csv/exoTest.csv plus truth tables.
     Synth(SynthCmd),
@@ -285,9 +292,30 @@ fn main() -> ExitCode {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Train(t) => train(t),
-        Command::Eval { model, data, truth, device, nan } => eval(model, data, truth, device, nan),
-        Command::Predict { model, data, out, device, nan } => {
+        Command::Eval { model, data, truth, device, nan, read } => {
+            eval(model, data, truth, device, nan, read)
+        }
+        Command::Predict { model, data, out, device, nan, read } => {
             let mut be = device::open(device)?;
+            if predict_curves::is_light_curve_data(&data) {
+                let s = predict_curves::predict_curves(
+                    be.as_mut(),
+                    &model,
+                    &data.to_string_lossy(),
+                    read.labels.as_deref(),
+                    &read.options(),
+                    &out,
+                )?;
+                eprintln!(
+                    "Wrote {} targets to {}: the transit search detected {}, and {} are predicted planets",
+                    s.targets,
+                    out.display(),
+                    s.detected,
+                    s.planets
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            no_labels_table(&read)?;
             let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
             scored.write_csv(&out)?;
             eprintln!("Wrote {} predictions to {}", scored.labels.len(), out.display());
@@ -393,8 +421,33 @@ fn eval(
     truth: Option<PathBuf>,
     device: DeviceChoice,
     nan: NanArg,
+    read: starskope::lightcurve::ReadArgs,
 ) -> Result<ExitCode> {
     let mut be = device::open(device)?;
+    if predict_curves::is_light_curve_data(&data) {
+        let labels = read
+            .labels
+            .as_deref()
+            .context("eval on light-curve files needs --labels: a table of target,label for every target")?;
+        let scored = predict_curves::score_labelled(
+            be.as_mut(),
+            &model,
+            &data.to_string_lossy(),
+            labels,
+            &read.options(),
+        )?;
+        let report = Report::new(&scored.classes, &scored.truth, &scored.probs)?;
+        println!(
+            "{} on {} ({} targets, {}):",
+            model.display(),
+            data.display(),
+            scored.truth.len(),
+            be.name()
+        );
+        println!("{}", render_table(&report));
+        return Ok(ExitCode::SUCCESS);
+    }
+    no_labels_table(&read)?;
     let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
     let report = Report::new(&scored.card.classes, &scored.truth()?, &scored.probs)?;
     println!(
@@ -430,6 +483,16 @@ fn eval(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--labels` labels light-curve files; a CSV in the training layout carries its own.
+fn no_labels_table(read: &starskope::lightcurve::ReadArgs) -> Result<()> {
+    anyhow::ensure!(
+        read.labels.is_none(),
+        "--labels goes with light-curve files (FITS or time,flux tables); a CSV in the training layout \
+         has its labels in its first column"
+    );
+    Ok(())
 }
 
 fn synth_cmd(s: SynthCmd) -> Result<ExitCode> {

@@ -77,11 +77,12 @@ pub struct TransitView {
     /// read as false: the four channels they were trained with).
     #[serde(default)]
     pub variability: bool,
-    /// Sets lone dips aside: where the best box loses most of its S/N without its deepest
-    /// transit, that transit is marked unobserved and the search runs again (up to
-    /// `LONE_DIP_SEARCHES` times), so that a planet's recurring transits are found beside a
-    /// deeper single event (a long-period planet's lone transit, a flare's dip). Checkpoints
-    /// written before it existed read as false: one search.
+    /// Sets lone dips aside: where the best box's deepest transit stands out from the
+    /// others (`is_lone_dip`), that transit is marked unobserved and the search runs again
+    /// (up to `LONE_DIP_SEARCHES` times), so that a planet's recurring transits are found
+    /// beside deeper single events (long-period planets' lone transits, which a search
+    /// otherwise folds together at their spacing). Checkpoints written before it existed
+    /// read as false: one search.
     #[serde(default)]
     pub set_lone_dips_aside: bool,
 }
@@ -91,6 +92,19 @@ const LONE_DIP_SEARCHES: usize = 3;
 /// A best box that keeps less than this share of its S/N without its deepest transit is a
 /// lone dip: two equal transits keep 0.71, three 0.82.
 const LONE_DIP_SHARE: f32 = 0.5;
+/// So is one whose deepest transit is this many times deeper than the others' mean, by
+/// `LONE_DIP_SIGMA` sigmas or more: two single transits of different planets (Kepler-90's
+/// 0.5% g and 0.8% h) keep most of their S/N without the deeper, but a planet's own
+/// transits are alike within their noise.
+const LONE_DIP_RATIO: f64 = 1.3;
+const LONE_DIP_SIGMA: f64 = 5.0;
+
+/// Whether `fit`'s deepest transit is no part of a series of like transits.
+fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
+    let (ratio, sigmas) = fit.deepest_excess(values, observed);
+    fit.snr_without_deepest(values, observed) < LONE_DIP_SHARE * fit.snr
+        || (ratio > LONE_DIP_RATIO && sigmas > LONE_DIP_SIGMA)
+}
 
 /// The running mean taken from the trend before it is folded: the variability channel
 /// keeps what changes within a few days (rotation, spots) and drops slow drifts.
@@ -171,7 +185,7 @@ impl TransitView {
         let mut fit = bls::search(&w.values, &w.observed);
         let mut searches = if self.set_lone_dips_aside { LONE_DIP_SEARCHES } else { 0 };
         while let Some(f) = fit.filter(|_| searches > 0) {
-            if f.snr_without_deepest(&w.values, &w.observed) >= LONE_DIP_SHARE * f.snr {
+            if !is_lone_dip(&f, &w.values, &w.observed) {
                 break;
             }
             f.mask_deepest(&mut w.values, &mut w.observed);

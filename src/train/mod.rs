@@ -7,6 +7,7 @@ pub mod guard;
 pub mod infer;
 pub mod injection;
 pub mod interrupt;
+pub mod predict_curves;
 pub mod report;
 pub mod run;
 pub mod scheduler;
