@@ -61,23 +61,24 @@ impl BoxFit {
         }
     }
 
-    /// How far the deepest transit's mean depth stands above the other transits': its ratio
-    /// to theirs (infinite where theirs is not above 0) and their difference in units of its
-    /// white noise (`values` of unit scatter). (1, 0) for a box of fewer than two transits.
-    pub fn deepest_excess(&self, values: &[f32], observed: &[bool]) -> (f64, f64) {
+    /// How far the deepest transit's mean depth stands above the other transits': the number
+    /// of transits with observed cadences, the deepest's ratio to the others' mean depth
+    /// (infinite where theirs is not above 0) and their difference in units of its white
+    /// noise (`values` of unit scatter). (transits, 1, 0) for a box of fewer than two.
+    pub fn deepest_excess(&self, values: &[f32], observed: &[bool]) -> (usize, f64, f64) {
         let transits: Vec<(f64, f64)> =
             self.transit_sums(values, observed).into_iter().filter(|t| t.1 > 0.0).collect();
         let Some(&deepest) = transits.iter().min_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1))) else {
-            return (1.0, 0.0);
+            return (0, 1.0, 0.0);
         };
         let (sum, count) = transits.iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
         let (rest_sum, rest_count) = (sum - deepest.0, count - deepest.1);
         if rest_count <= 0.0 {
-            return (1.0, 0.0);
+            return (transits.len(), 1.0, 0.0);
         }
         let (deep, rest) = (-deepest.0 / deepest.1, -rest_sum / rest_count);
         let ratio = if rest > 0.0 { deep / rest } else { f64::INFINITY };
-        (ratio, (deep - rest) / (1.0 / deepest.1 + 1.0 / rest_count).sqrt())
+        (transits.len(), ratio, (deep - rest) / (1.0 / deepest.1 + 1.0 / rest_count).sqrt())
     }
 
     /// Minus the mean of the observed in-box `values` over every transit: the box's depth

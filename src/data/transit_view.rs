@@ -92,18 +92,21 @@ const LONE_DIP_SEARCHES: usize = 3;
 /// A best box that keeps less than this share of its S/N without its deepest transit is a
 /// lone dip: two equal transits keep 0.71, three 0.82.
 const LONE_DIP_SHARE: f32 = 0.5;
-/// So is one whose deepest transit is this many times deeper than the others' mean, by
-/// `LONE_DIP_SIGMA` sigmas or more: two single transits of different planets (Kepler-90's
-/// 0.5% g and 0.8% h) keep most of their S/N without the deeper, but a planet's own
-/// transits are alike within their noise.
+/// So is one of at most `FEW_TRANSITS` whose deepest is this many times deeper than the
+/// others' mean, by `LONE_DIP_SIGMA` sigmas or more: two single transits of different
+/// planets (Kepler-90's 0.5% g and 0.8% h) keep most of their S/N without the deeper, but
+/// a planet's own transits are alike within their noise. With more transits the box's
+/// own misfit (a period a little off, a transit at a gap's edge) makes a deep planet's
+/// transits differ by that much: WASP-75 b's did, at S/N 500.
+const FEW_TRANSITS: usize = 3;
 const LONE_DIP_RATIO: f64 = 1.3;
 const LONE_DIP_SIGMA: f64 = 5.0;
 
 /// Whether `fit`'s deepest transit is no part of a series of like transits.
 fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
-    let (ratio, sigmas) = fit.deepest_excess(values, observed);
+    let (transits, ratio, sigmas) = fit.deepest_excess(values, observed);
     fit.snr_without_deepest(values, observed) < LONE_DIP_SHARE * fit.snr
-        || (ratio > LONE_DIP_RATIO && sigmas > LONE_DIP_SIGMA)
+        || (transits <= FEW_TRANSITS && ratio > LONE_DIP_RATIO && sigmas > LONE_DIP_SIGMA)
 }
 
 /// The running mean taken from the trend before it is folded: the variability channel
