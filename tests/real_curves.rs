@@ -1,5 +1,6 @@
-//! `starskope predict` on the real Kepler, K2 and TESS light curves in ../shared/realdata,
-//! read in place as the archives and the papers' examples ship them.
+//! `starskope predict` on the real Kepler, K2 and TESS light curves kept beside the
+//! repository (realdata/k2, kepler, tess), read in place as the archives and the papers'
+//! examples ship them.
 //!
 //! The main job's model takes about 7 minutes to train, too long for CI, so the model here
 //! is the main job's network and preprocessing with untrained weights (written in the
