@@ -437,27 +437,13 @@ fn eval(
             &read.options(),
         )?;
         let report = Report::new(&scored.classes, &scored.truth, &scored.probs)?;
-        println!(
-            "{} on {} ({} targets, {}):",
-            model.display(),
-            data.display(),
-            scored.truth.len(),
-            be.name()
-        );
-        println!("{}", render_table(&report));
+        print_report(&model, &data, &format!("{} targets, {}", scored.truth.len(), be.name()), &report);
         return Ok(ExitCode::SUCCESS);
     }
     no_labels_table(&read)?;
     let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
     let report = Report::new(&scored.card.classes, &scored.truth()?, &scored.probs)?;
-    println!(
-        "{} on {} ({} light curves, {}):",
-        model.display(),
-        data.display(),
-        scored.labels.len(),
-        be.name()
-    );
-    println!("{}", render_table(&report));
+    print_report(&model, &data, &format!("{} light curves, {}", scored.labels.len(), be.name()), &report);
     if let Some(path) = truth {
         let rows = synth::read_truth_csv(&path)?;
         let k = scored.card.classes.len();
@@ -483,6 +469,12 @@ fn eval(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// eval's heading, `what` in brackets, and its report.
+fn print_report(model: &std::path::Path, data: &std::path::Path, what: &str, report: &Report) {
+    println!("{} on {} ({what}):", model.display(), data.display());
+    println!("{}", render_table(report));
 }
 
 /// `--labels` labels light-curve files; a CSV in the training layout carries its own.

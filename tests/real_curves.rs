@@ -110,3 +110,32 @@ fn predict_reads_every_real_light_curve_and_finds_the_known_periods() {
     assert_ne!(gj1243["predicted"], PLANET_LABEL.to_string(), "GJ 1243: {gj1243:?}");
     assert!(kepler.contains_key("KOI-1003_Q2"), "{kepler:?}");
 }
+
+#[test]
+fn eval_reports_on_labelled_light_curves_and_asks_for_the_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.safetensors");
+    untrained_main_job_model(&model);
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        "target,label\nWASP-75_EPIC206154641_C3,2\nK2-32_C3,2\nK2-3_EPIC201367065_C1,2\nK2-140_C10,1\n",
+    )
+    .unwrap();
+    let eval = |with_labels: bool| {
+        let mut cmd = Command::cargo_bin("starskope").unwrap();
+        cmd.env("NODEVICE_SELECT", "1").args(["eval", "--device", "cpu", "--model"]).arg(&model);
+        cmd.arg("--data").arg(realdata("k2"));
+        if with_labels {
+            cmd.arg("--labels").arg(&labels);
+        }
+        let out = cmd.output().unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+    let (ok, text) = eval(true);
+    assert!(ok && text.contains("(4 targets") && text.contains("Confusion matrix"), "{text}");
+    let (ok, text) = eval(false);
+    assert!(!ok && text.contains("needs --labels") && !text.contains("panicked"), "{text}");
+}
