@@ -56,7 +56,8 @@ enum Command {
         #[command(flatten)]
         read: starskope::lightcurve::ReadArgs,
     },
-    /// Write one row per light curve: index, label, class probabilities, predicted label.
+    /// Write one row per light curve (index, label, class probabilities, predicted label), or
+    /// per target of light-curve files (with the transit search's period, epoch, depth, duration, S/N).
     Predict {
         /// A model.safetensors written by `train`.
         #[arg(long)]
