@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod data;
 pub mod device;
 pub mod gpu;
+pub mod lightcurve;
 pub mod metrics;
 pub mod model;
 pub mod survey;

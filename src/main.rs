@@ -13,8 +13,8 @@ use starskope::gpu::Precision;
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
 use starskope::train::guard::OnNan;
-use starskope::train::infer;
 use starskope::train::run::{self, TrainArgs};
+use starskope::train::{infer, predict_curves};
 
 #[derive(Parser)]
 #[command(
@@ -41,7 +41,8 @@ enum Command {
         /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// CSV in the training layout (label column first).
+        /// CSV in the training layout (label column first), or light curves with time
+        /// stamps (MAST FITS or text tables: a directory, a glob or one file) with --labels.
         #[arg(long)]
         data: PathBuf,
         /// The truth table `synth` wrote for this file: adds recall by transit S/N.
@@ -52,13 +53,18 @@ enum Command {
         /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
     },
-    /// Write one row per light curve: index, label, class probabilities, predicted label.
+    /// Write one row per light curve (index, label, class probabilities, predicted label), or
+    /// per target of light-curve files (with the transit search's period, epoch, depth, duration, S/N).
     Predict {
         /// A model.safetensors written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// CSV in the training layout; its label column (integers or names) is copied, not checked.
+        /// Light curves with time stamps (MAST FITS or text tables: a directory, a glob or
+        /// one file; one row per target), or a CSV in the training layout (one row per
+        /// light curve; its label column, integers or names, is copied, not checked).
         #[arg(long)]
         data: PathBuf,
         /// Output CSV file.
@@ -69,6 +75,8 @@ enum Command {
         /// Missing or non-finite values: error, fill (interpolate), or drop the row.
         #[arg(long, value_enum, default_value_t = NanArg::Error)]
         nan: NanArg,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
     },
     /// Generate synthetic K2-like light curves as exoTrain.csv/exoTest.csv plus truth tables.
     Synth(SynthCmd),
@@ -104,6 +112,14 @@ enum Command {
     },
     /// Time every op of each preset's training step, and whole steps per second.
     Bench(BenchCmd),
+    /// Read mission light curves (FITS, text) and print, per target, what was read.
+    Inspect {
+        /// A directory (searched recursively), a glob ("lc/*.fits") or one file.
+        #[arg(long)]
+        data: String,
+        #[command(flatten)]
+        read: starskope::lightcurve::ReadArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -278,9 +294,30 @@ fn main() -> ExitCode {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Train(t) => train(t),
-        Command::Eval { model, data, truth, device, nan } => eval(model, data, truth, device, nan),
-        Command::Predict { model, data, out, device, nan } => {
+        Command::Eval { model, data, truth, device, nan, read } => {
+            eval(model, data, truth, device, nan, read)
+        }
+        Command::Predict { model, data, out, device, nan, read } => {
             let mut be = device::open(device)?;
+            if predict_curves::is_light_curve_data(&data) {
+                let s = predict_curves::predict_curves(
+                    be.as_mut(),
+                    &model,
+                    &data.to_string_lossy(),
+                    read.labels.as_deref(),
+                    &read.options(),
+                    &out,
+                )?;
+                eprintln!(
+                    "Wrote {} targets to {}: the transit search detected {}, and {} are predicted planets",
+                    s.targets,
+                    out.display(),
+                    s.detected,
+                    s.planets
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            no_labels_table(&read)?;
             let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
             scored.write_csv(&out)?;
             eprintln!("Wrote {} predictions to {}", scored.labels.len(), out.display());
@@ -305,6 +342,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Bench(b) => bench(b),
+        Command::Inspect { data, read } => inspect(&data, &read),
         Command::Survey { command } => {
             starskope::survey::cli::run(command)?;
             Ok(ExitCode::SUCCESS)
@@ -385,18 +423,29 @@ fn eval(
     truth: Option<PathBuf>,
     device: DeviceChoice,
     nan: NanArg,
+    read: starskope::lightcurve::ReadArgs,
 ) -> Result<ExitCode> {
     let mut be = device::open(device)?;
+    if predict_curves::is_light_curve_data(&data) {
+        let labels = read
+            .labels
+            .as_deref()
+            .context("eval on light-curve files needs --labels: a table of target,label for every target")?;
+        let scored = predict_curves::score_labelled(
+            be.as_mut(),
+            &model,
+            &data.to_string_lossy(),
+            labels,
+            &read.options(),
+        )?;
+        let report = Report::new(&scored.classes, &scored.truth, &scored.probs)?;
+        print_report(&model, &data, &format!("{} targets, {}", scored.truth.len(), be.name()), &report);
+        return Ok(ExitCode::SUCCESS);
+    }
+    no_labels_table(&read)?;
     let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
     let report = Report::new(&scored.card.classes, &scored.truth()?, &scored.probs)?;
-    println!(
-        "{} on {} ({} light curves, {}):",
-        model.display(),
-        data.display(),
-        scored.labels.len(),
-        be.name()
-    );
-    println!("{}", render_table(&report));
+    print_report(&model, &data, &format!("{} light curves, {}", scored.labels.len(), be.name()), &report);
     if let Some(path) = truth {
         let rows = synth::read_truth_csv(&path)?;
         let k = scored.card.classes.len();
@@ -424,6 +473,22 @@ fn eval(
     Ok(ExitCode::SUCCESS)
 }
 
+/// eval's heading, `what` in brackets, and its report.
+fn print_report(model: &std::path::Path, data: &std::path::Path, what: &str, report: &Report) {
+    println!("{} on {} ({what}):", model.display(), data.display());
+    println!("{}", render_table(report));
+}
+
+/// `--labels` labels light-curve files; a CSV in the training layout carries its own.
+fn no_labels_table(read: &starskope::lightcurve::ReadArgs) -> Result<()> {
+    anyhow::ensure!(
+        read.labels.is_none(),
+        "--labels goes with light-curve files (FITS or time,flux tables); a CSV in the training layout \
+         has its labels in its first column"
+    );
+    Ok(())
+}
+
 fn synth_cmd(s: SynthCmd) -> Result<ExitCode> {
     let cfg = SynthConfig {
         train_stars: s.train_stars,
@@ -449,4 +514,33 @@ fn synth_cmd(s: SynthCmd) -> Result<ExitCode> {
         s.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every target of `data` on all cores and prints one line each; a target that
+/// cannot be read prints its error and makes the exit status non-zero.
+fn inspect(data: &str, read: &starskope::lightcurve::ReadArgs) -> Result<ExitCode> {
+    use rayon::prelude::*;
+    use starskope::lightcurve::{inspect::Described, list_targets, read_target};
+    let targets = list_targets(data, read.labels.as_deref())?;
+    let opts = read.options();
+    let lines: Vec<Result<String, String>> = targets
+        .par_iter()
+        .map(|t| {
+            read_target(t, &opts)
+                .map(|c| match &t.label {
+                    Some(label) => format!("{}	label {label}", Described(&c)),
+                    None => Described(&c).to_string(),
+                })
+                .map_err(|e| e.to_string())
+        })
+        .collect();
+    let failed = lines.iter().filter(|l| l.is_err()).count();
+    for line in lines {
+        match line {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    eprintln!("{} target(s) read, {failed} failed", targets.len() - failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -30,7 +30,9 @@ fn stdout(out: &Output) -> String {
 #[test]
 fn help_names_every_subcommand() {
     let text = stdout(&run_ok(starskope().arg("--help")));
-    for sub in ["train", "eval", "predict", "synth", "summary", "verify", "devices", "bench", "survey"] {
+    for sub in
+        ["train", "eval", "predict", "synth", "summary", "verify", "devices", "bench", "survey", "inspect"]
+    {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
         let sub_help = stdout(&run_ok(starskope().args([sub, "--help"])));
         assert!(sub_help.contains("Usage: starskope"), "{sub} --help: {sub_help}");

@@ -48,7 +48,71 @@ impl BoxFit {
     /// of any one (a two-transit planet keeps 1/sqrt(2) of it); a lone dip, which the
     /// search can only fold with noise at some long period, keeps none.
     pub fn snr_without_deepest(&self, values: &[f32], observed: &[bool]) -> f32 {
-        // (sum, count) of the in-box cadences of each transit, by transit number.
+        let transits = self.transit_sums(values, observed);
+        let (sum, count) = transits.iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
+        let deepest = transits.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0)).unwrap_or((0.0, 0.0));
+        let white = -sum / count.max(1.0).sqrt();
+        let rest = -(sum - deepest.0) / (count - deepest.1).max(1.0).sqrt();
+        if white > 0.0 {
+            // The same correction for red noise as the search's.
+            (rest * f64::from(self.snr) / white) as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// How far the deepest transit's mean depth stands above the other transits': the number
+    /// of transits with observed cadences, the deepest's ratio to the others' mean depth
+    /// (infinite where theirs is not above 0) and their difference in units of its white
+    /// noise (`values` of unit scatter). (transits, 1, 0) for a box of fewer than two.
+    pub fn deepest_excess(&self, values: &[f32], observed: &[bool]) -> (usize, f64, f64) {
+        let transits: Vec<(f64, f64)> =
+            self.transit_sums(values, observed).into_iter().filter(|t| t.1 > 0.0).collect();
+        let Some(&deepest) = transits.iter().min_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1))) else {
+            return (0, 1.0, 0.0);
+        };
+        let (sum, count) = transits.iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
+        let (rest_sum, rest_count) = (sum - deepest.0, count - deepest.1);
+        if rest_count <= 0.0 {
+            return (transits.len(), 1.0, 0.0);
+        }
+        let (deep, rest) = (-deepest.0 / deepest.1, -rest_sum / rest_count);
+        let ratio = if rest > 0.0 { deep / rest } else { f64::INFINITY };
+        (transits.len(), ratio, (deep - rest) / (1.0 / deepest.1 + 1.0 / rest_count).sqrt())
+    }
+
+    /// Minus the mean of the observed in-box `values` over every transit: the box's depth
+    /// in the units of `values` (0 if the box holds no observed cadence).
+    pub fn depth(&self, values: &[f32], observed: &[bool]) -> f32 {
+        let (sum, count) =
+            self.transit_sums(values, observed).iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
+        if count > 0.0 {
+            (-sum / count) as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// Marks the cadences of the deepest transit, and a box width each side, unobserved
+    /// (their values 0): what the search looks at once a lone dip is set aside.
+    pub fn mask_deepest(&self, values: &mut [f32], observed: &mut [bool]) {
+        let transits = self.transit_sums(values, observed);
+        let Some(deepest) = (0..transits.len()).min_by(|&a, &b| transits[a].0.total_cmp(&transits[b].0))
+        else {
+            return;
+        };
+        let centre = self.epoch + deepest as f64 * self.period;
+        let reach = 1.5 * self.width as f64;
+        let first = (centre - reach).ceil().max(0.0) as usize;
+        let end = ((centre + reach).floor() + 1.0).max(0.0) as usize;
+        for i in first..end.min(values.len()) {
+            values[i] = 0.0;
+            observed[i] = false;
+        }
+    }
+
+    /// (sum, count) of the observed in-box cadences of each transit, by transit number.
+    fn transit_sums(&self, values: &[f32], observed: &[bool]) -> Vec<(f64, f64)> {
         let mut transits: Vec<(f64, f64)> = Vec::new();
         for i in (0..values.len()).filter(|&i| observed[i]) {
             let cycles = (i as f64 - self.epoch) / self.period;
@@ -62,16 +126,7 @@ impl BoxFit {
                 transits[k].1 += 1.0;
             }
         }
-        let (sum, count) = transits.iter().fold((0.0, 0.0), |(s, c), t| (s + t.0, c + t.1));
-        let deepest = transits.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0)).unwrap_or((0.0, 0.0));
-        let white = -sum / count.max(1.0).sqrt();
-        let rest = -(sum - deepest.0) / (count - deepest.1).max(1.0).sqrt();
-        if white > 0.0 {
-            // The same correction for red noise as the search's.
-            (rest * f64::from(self.snr) / white) as f32
-        } else {
-            0.0
-        }
+        transits
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bls;
 pub mod csv_reader;
+pub mod curve_input;
 pub mod dataset;
 pub mod error;
 pub mod label;
@@ -10,6 +11,7 @@ mod rotation;
 pub mod sampler;
 pub mod split;
 pub mod synth;
+pub mod time_grid;
 pub mod transit_view;
 pub mod whiten;
 

@@ -88,7 +88,7 @@ impl Preprocess {
             return out;
         }
         out.par_chunks_mut(row_size).enumerate().for_each(|(row, dst)| {
-            self.apply_row(ds.series(row), dst);
+            self.apply_series(ds.series(row), dst);
         });
         out
     }
@@ -119,7 +119,7 @@ impl Preprocess {
                 || vec![0.0f32; len],
                 |raw, dst| {
                     raw.copy_from_slice(&dst[..len]);
-                    self.apply_row(raw, dst)
+                    self.apply_series(raw, dst)
                 },
             )
             .collect();
@@ -128,7 +128,7 @@ impl Preprocess {
 
     /// Writes every value of `dst` (channels x series length) from `series`; returns what
     /// the transit search found (zeros without it).
-    fn apply_row(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
+    pub fn apply_series(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
         if let Some(view) = &self.transit_view {
             return view.apply_row(series, dst);
         }

@@ -27,12 +27,13 @@ const GAIN: f32 = 0.95;
 
 /// Subtracts the best sinusoid and first harmonic of `PERIODS` from the `observed`
 /// values (unit scatter, 0 elsewhere) and rescales them to unit scatter, if that lowers
-/// their robust scatter by `GAIN`.
-pub fn remove_fast_rotation(values: &mut [f32], observed: &[bool]) {
+/// their robust scatter by `GAIN`. Returns the factor the scatter was divided by (1 when
+/// nothing was taken out).
+pub fn remove_fast_rotation(values: &mut [f32], observed: &[bool]) -> f32 {
     let n = values.len();
     let count = observed.iter().filter(|&&o| o).count();
     if count == 0 || (n as f64) < 2.0 * PERIODS.1 {
-        return;
+        return 1.0;
     }
     let (frequency, coefficients) = best_sinusoid(values, observed, count);
     let ripple = |i: usize| {
@@ -46,7 +47,9 @@ pub fn remove_fast_rotation(values: &mut [f32], observed: &[bool]) {
         for (v, w) in values.iter_mut().zip(&without) {
             *v = w / after;
         }
+        return after;
     }
+    1.0
 }
 
 /// The frequency (cycles per cadence) whose sinusoid and first harmonic explain most of

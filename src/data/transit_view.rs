@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bls;
 use super::preprocess::moving_average;
-use super::whiten::whiten;
+use super::whiten::{whiten, whiten_observed, Whitened};
 
 /// The settings of the transit-search channels, stored with the model.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
@@ -77,6 +77,36 @@ pub struct TransitView {
     /// read as false: the four channels they were trained with).
     #[serde(default)]
     pub variability: bool,
+    /// Sets lone dips aside: where the best box's deepest transit stands out from the
+    /// others (`is_lone_dip`), that transit is marked unobserved and the search runs again
+    /// (up to `LONE_DIP_SEARCHES` times), so that a planet's recurring transits are found
+    /// beside deeper single events (long-period planets' lone transits, which a search
+    /// otherwise folds together at their spacing). Checkpoints written before it existed
+    /// read as false: one search.
+    #[serde(default)]
+    pub set_lone_dips_aside: bool,
+}
+
+/// Searches after the first that [`TransitView::set_lone_dips_aside`] may run.
+const LONE_DIP_SEARCHES: usize = 3;
+/// A best box that keeps less than this share of its S/N without its deepest transit is a
+/// lone dip: two equal transits keep 0.71, three 0.82.
+const LONE_DIP_SHARE: f32 = 0.5;
+/// So is one of at most `FEW_TRANSITS` whose deepest is this many times deeper than the
+/// others' mean, by `LONE_DIP_SIGMA` sigmas or more: two single transits of different
+/// planets (Kepler-90's 0.5% g and 0.8% h) keep most of their S/N without the deeper, but
+/// a planet's own transits are alike within their noise. With more transits the box's
+/// own misfit (a period a little off, a transit at a gap's edge) makes a deep planet's
+/// transits differ by that much: WASP-75 b's did, at S/N 500.
+const FEW_TRANSITS: usize = 3;
+const LONE_DIP_RATIO: f64 = 1.3;
+const LONE_DIP_SIGMA: f64 = 5.0;
+
+/// Whether `fit`'s deepest transit is no part of a series of like transits.
+fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
+    let (transits, ratio, sigmas) = fit.deepest_excess(values, observed);
+    fit.snr_without_deepest(values, observed) < LONE_DIP_SHARE * fit.snr
+        || (transits <= FEW_TRANSITS && ratio > LONE_DIP_RATIO && sigmas > LONE_DIP_SIGMA)
 }
 
 /// The running mean taken from the trend before it is folded: the variability channel
@@ -109,6 +139,11 @@ impl Detection {
 pub struct BoxScore {
     pub snr: f32,
     pub snr_without_deepest: f32,
+    /// The best box, in cadences of the series searched; None where there was none.
+    pub fit: Option<bls::BoxFit>,
+    /// The box's mean depth as a share of the series' median level (a relative flux's
+    /// depth; meaningless for series around 0).
+    pub depth: f32,
 }
 
 impl Default for TransitView {
@@ -120,6 +155,7 @@ impl Default for TransitView {
             detection: None,
             odd_even_by_depth: true,
             variability: true,
+            set_lone_dips_aside: true,
         }
     }
 }
@@ -135,13 +171,32 @@ impl TransitView {
     }
 
     /// Writes every channel of `series` into `dst` (length channels x series length);
-    /// returns the score of the best box.
+    /// returns the score of the best box. Runs of cadences on a straight line are gaps
+    /// (as a CSV's writer fills them).
     pub fn apply_row(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
+        self.apply_whitened(series, whiten(series, self.detrend_window), dst)
+    }
+
+    /// The same as [`apply_row`](Self::apply_row) for a series whose gaps are known: only
+    /// the `observed` cadences are looked at.
+    pub fn apply_observed(&self, series: &[f32], observed: &[bool], dst: &mut [f32]) -> BoxScore {
+        self.apply_whitened(series, whiten_observed(series, observed.to_vec(), self.detrend_window), dst)
+    }
+
+    fn apply_whitened(&self, series: &[f32], mut w: Whitened, dst: &mut [f32]) -> BoxScore {
         let n = series.len();
-        let w = whiten(series, self.detrend_window);
+        let mut fit = bls::search(&w.values, &w.observed);
+        let mut searches = if self.set_lone_dips_aside { LONE_DIP_SEARCHES } else { 0 };
+        while let Some(f) = fit.filter(|_| searches > 0) {
+            if !is_lone_dip(&f, &w.values, &w.observed) {
+                break;
+            }
+            f.mask_deepest(&mut w.values, &mut w.observed);
+            fit = bls::search(&w.values, &w.observed);
+            searches -= 1;
+        }
         dst[..n].copy_from_slice(&w.values);
         dst[n..].fill(0.0);
-        let fit = bls::search(&w.values, &w.observed);
         if let Some(fit) = fit {
             let window = fit.in_transit.max(1);
             let mut channels = dst[n..].chunks_exact_mut(n);
@@ -166,6 +221,8 @@ impl TransitView {
         fit.map_or(BoxScore::default(), |f| BoxScore {
             snr: f.snr,
             snr_without_deepest: f.snr_without_deepest(&w.values, &w.observed),
+            fit: Some(f),
+            depth: f.depth(&w.values, &w.observed) * w.scale / median_level(series, &w.observed),
         })
     }
 }
@@ -284,6 +341,22 @@ fn variability(trend: &[f32], observed: &[bool]) -> Vec<f32> {
     fast
 }
 
+/// The median of the observed values (1 where none is observed or it is 0, so that a depth
+/// stays finite).
+fn median_level(series: &[f32], observed: &[bool]) -> f32 {
+    let mut v: Vec<f32> = series.iter().zip(observed).filter(|(_, &o)| o).map(|(&x, _)| x).collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    let mid = v.len() / 2;
+    let m = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    if m != 0.0 && m.is_finite() {
+        m
+    } else {
+        1.0
+    }
+}
+
 /// A running `sum` over `count` picked slots in units of its noise; 0 for none (counts
 /// are whole numbers: below one half the window holds nothing picked).
 fn snr(sum: f32, count: f32) -> f32 {
@@ -377,7 +450,8 @@ mod tests {
     fn vetting_channels_tell_a_planet_from_a_single_dip_and_a_binary() {
         let mut rng = ChaCha8Rng::seed_from_u64(41);
         let n = 3197;
-        let view = TransitView { compress: 1e6, ..TransitView::default() };
+        // The lone dip stays in the search, as checkpoints from before set_lone_dips_aside see it.
+        let view = TransitView { compress: 1e6, set_lone_dips_aside: false, ..TransitView::default() };
         let (width, period) = (8usize, 150usize);
         // Total S/N 30 either way: 21 transits of 1.6 sigma, or one of 10.6 sigma.
         let periodic = 30.0 / ((21 * width) as f32).sqrt();
@@ -420,6 +494,37 @@ mod tests {
         let [fold, odd_even, secondary] = centres(&binary);
         assert!(fold < -30.0 && odd_even.abs() < 3.5, "binary: fold {fold}, odd - even {odd_even}");
         assert!(secondary < -9.0, "binary: secondary {secondary}");
+    }
+
+    /// A planet of S/N 20 beside a single dip of S/N 40 (a long-period planet's lone
+    /// transit): set aside, the dip leaves the planet's period to the search.
+    #[test]
+    fn a_lone_dip_is_set_aside_for_the_recurring_transits() {
+        let mut rng = ChaCha8Rng::seed_from_u64(43);
+        let (n, width, period) = (3197, 8usize, 150usize);
+        let periodic = 20.0 / ((21 * width) as f32).sqrt();
+        let single = 40.0 / (width as f32).sqrt();
+        let series: Vec<f32> = (0..n)
+            .map(|i| {
+                let transit = if (i + period - 40) % period < width { periodic } else { 0.0 };
+                let dip = if (1700..1700 + width).contains(&i) { single } else { 0.0 };
+                1e3 + gaussian(&mut rng) - transit - dip
+            })
+            .collect();
+        let score = |set_aside: bool| {
+            let view =
+                TransitView { compress: 1e6, set_lone_dips_aside: set_aside, ..TransitView::default() };
+            let mut out = vec![f32::NAN; view.channels() * n];
+            let found = view.apply_row(&series, &mut out);
+            assert!(out.iter().all(|v| v.is_finite()));
+            found
+        };
+        let kept = score(false);
+        assert!(kept.snr_without_deepest < 0.5 * kept.snr, "one search: {kept:?}");
+        let aside = score(true);
+        let fit = aside.fit.expect("a box");
+        assert!((fit.period / period as f64 - 1.0).abs() < 0.01, "{aside:?}");
+        assert!(aside.snr > 14.0 && aside.snr_without_deepest > 12.0, "{aside:?}");
     }
 
     /// An eclipsing binary found at half its period: even epochs are primary eclipses,
@@ -480,7 +585,13 @@ mod tests {
     #[test]
     fn checkpoints_from_before_the_vetting_channels_keep_their_two_channels() {
         let old: TransitView = serde_json::from_str(r#"{"detrend_window":49,"compress":5.0}"#).unwrap();
-        let before = TransitView { vetting: false, odd_even_by_depth: false, variability: false, ..old };
+        let before = TransitView {
+            vetting: false,
+            odd_even_by_depth: false,
+            variability: false,
+            set_lone_dips_aside: false,
+            ..old
+        };
         assert_eq!(old, TransitView { detrend_window: 49, compress: 5.0, ..before });
         assert_eq!(old.channels(), 2);
         let vetted: TransitView =

@@ -25,6 +25,9 @@ pub struct Whitened {
     pub observed: Vec<bool>,
     /// The running trend taken out, in the series' units: the star's own variability.
     pub trend: Vec<f32>,
+    /// The residual scatter `values` are in units of, in the series' units (0 when the
+    /// series had none).
+    pub scale: f32,
 }
 
 /// Positive excursions above this many sigma are clipped: transits only dim a star, so
@@ -54,10 +57,15 @@ const ROLL_REACH: usize = 3;
 /// here isolates it.
 const SHORT_GAIN: f32 = 0.8;
 
-/// Whitens `series` with a running median of `window` cadences.
+/// Whitens `series` with a running median of `window` cadences; runs of cadences on a
+/// straight line (gaps a CSV's writer filled) count as unobserved.
 pub fn whiten(series: &[f32], window: usize) -> Whitened {
+    whiten_observed(series, filled_gaps_removed(series), window)
+}
+
+/// Whitens the `observed` cadences of `series` (the others' values are not looked at).
+pub fn whiten_observed(series: &[f32], mut observed: Vec<bool>, window: usize) -> Whitened {
     let n = series.len();
-    let mut observed = filled_gaps_removed(series);
     let window = window.max(1);
     let (mut residual, mut scale, mut trend) = detrended(series, &observed, window);
     for short in [(window / 2) | 1, (window / 4) | 1] {
@@ -69,7 +77,7 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
         }
     }
     if !(scale > 0.0 && scale.is_finite()) {
-        return Whitened { values: vec![0.0; n], observed: vec![false; n], trend: vec![0.0; n] };
+        return Whitened { values: vec![0.0; n], observed: vec![false; n], trend: vec![0.0; n], scale: 0.0 };
     }
     for r in &mut residual {
         *r = (*r / scale).min(CLIP_HIGH);
@@ -86,8 +94,8 @@ pub fn whiten(series: &[f32], window: usize) -> Whitened {
             *r = 0.0;
         }
     }
-    remove_fast_rotation(&mut residual, &observed);
-    Whitened { values: residual, observed, trend }
+    let scale = scale * remove_fast_rotation(&mut residual, &observed);
+    Whitened { values: residual, observed, trend, scale }
 }
 
 /// The residual of `series` around its running trend over `window` cadences, roll

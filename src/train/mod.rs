@@ -1,5 +1,6 @@
 //! Training: the host scheduler, the epoch loop, evaluation, and the run directory.
 
+pub mod curve_scoring;
 pub mod defaults;
 pub mod evaluate;
 pub mod fit;
@@ -7,6 +8,7 @@ pub mod guard;
 pub mod infer;
 pub mod injection;
 pub mod interrupt;
+pub mod predict_curves;
 pub mod report;
 pub mod run;
 pub mod scheduler;

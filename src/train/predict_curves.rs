@@ -1,0 +1,284 @@
+//! `predict` on a data set of light-curve files (MAST FITS, text tables; a directory, a
+//! glob or one file): one row per target, with the transit search's box in days.
+//!
+//! Targets are read and prepared a chunk at a time, in parallel on all cores, and scored
+//! before the next chunk is read: memory holds one chunk's light curves and prepared
+//! rows whatever the number of files (the list of their paths aside). The rows go to a
+//! temporary file beside the output, renamed over it only once every target is scored,
+//! so a failure leaves no half-written file.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use crate::backend::Backend;
+use crate::data::curve_input::TransitFound;
+use crate::data::label::csv_cell;
+use crate::data::Label;
+use crate::lightcurve::fits::looks_like_fits;
+use crate::lightcurve::{list_targets, read_target, LightCurve, ReadOptions, TargetFiles};
+use crate::metrics::report::argmax;
+use crate::train::curve_scoring::{Curve, CurveModel, CurveScore};
+
+/// Targets read, prepared and scored together: enough to keep every core busy, few
+/// enough that a chunk of TESS sectors (about 20,000 points each) stays near 100 MB.
+const CHUNK: usize = 256;
+
+/// What a predict run did, for the user.
+pub struct PredictSummary {
+    pub targets: usize,
+    /// Targets the model's detection gate passed (all of them without a gate).
+    pub detected: usize,
+    /// Targets predicted as the gate's planet class.
+    pub planets: usize,
+}
+
+/// Columns a light-curve text table has at most: time, flux, flux_err, quality and one
+/// more (an instrument's name); a CSV in the training layout has a label and the samples.
+const MAX_CURVE_COLUMNS: usize = 5;
+
+/// Whether `data` names light curves with time stamps (a directory, a glob, a FITS file, or
+/// a text table of at most `MAX_CURVE_COLUMNS` columns) rather than a CSV in the training
+/// layout, one light curve per row. A file that cannot be read is left to the CSV reader,
+/// whose error names it.
+pub fn is_light_curve_data(data: &Path) -> bool {
+    if data.is_dir() {
+        return true;
+    }
+    if !data.exists() {
+        return data.to_string_lossy().contains(['*', '?', '[']);
+    }
+    let mut head = vec![0u8; 1 << 14];
+    let Ok(read) = File::open(data).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    let head = &head[..read];
+    if looks_like_fits(head) {
+        return true;
+    }
+    let text = String::from_utf8_lossy(head);
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
+    first.is_some_and(|line| {
+        let cells = line.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|c| !c.is_empty());
+        cells.count() <= MAX_CURVE_COLUMNS
+    })
+}
+
+/// Scores every target of `data` with the model at `model` and writes `out`.
+pub fn predict_curves(
+    be: &mut dyn Backend,
+    model: &Path,
+    data: &str,
+    labels: Option<&Path>,
+    opts: &ReadOptions,
+    out: &Path,
+) -> Result<PredictSummary> {
+    let targets = list_targets(data, labels)?;
+    let scorer = CurveModel::open(be, model)?;
+    let mut file = AtomicFile::create(out)?;
+    let with_labels = labels.is_some();
+    writeln!(file.writer, "{}", header(&scorer.card.classes, with_labels))?;
+    let planet = scorer.card.preprocess.detection().map(|g| Label::Int(g.planet_label));
+    let mut summary = PredictSummary { targets: targets.len(), detected: 0, planets: 0 };
+    score_targets(be, &scorer, &targets, opts, |target, curve, score| {
+        let predicted = &scorer.card.classes[argmax(&score.probs)];
+        summary.detected += usize::from(score.detected);
+        summary.planets += usize::from(Some(predicted) == planet.as_ref());
+        writeln!(file.writer, "{}", row(target, curve, score, predicted, with_labels))?;
+        Ok(())
+    })?;
+    file.commit()?;
+    Ok(summary)
+}
+
+/// A labelled data set scored: what `eval` reports on.
+pub struct LabelledScores {
+    pub classes: Vec<Label>,
+    /// Class index of each target's label.
+    pub truth: Vec<usize>,
+    /// (targets, classes) probabilities.
+    pub probs: Vec<f32>,
+}
+
+/// Scores every target of `data`, each of which the labels table `labels` must label
+/// with one of the model's classes.
+pub fn score_labelled(
+    be: &mut dyn Backend,
+    model: &Path,
+    data: &str,
+    labels: &Path,
+    opts: &ReadOptions,
+) -> Result<LabelledScores> {
+    let targets = list_targets(data, Some(labels))?;
+    let scorer = CurveModel::open(be, model)?;
+    let classes = scorer.card.classes.clone();
+    let mut truth = Vec::with_capacity(targets.len());
+    for t in &targets {
+        let label = t.label.as_deref().with_context(|| {
+            format!("{}: no row for target {:?}: label every target of {data}", labels.display(), t.target)
+        })?;
+        let class = classes.binary_search(&Label::from(label)).map_err(|_| {
+            let known: Vec<String> = classes.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "{}: target {:?} has label {label:?}, which the model does not know (its classes: {})",
+                labels.display(),
+                t.target,
+                known.join(", ")
+            )
+        })?;
+        truth.push(class);
+    }
+    let mut probs = Vec::with_capacity(targets.len() * classes.len());
+    score_targets(be, &scorer, &targets, opts, |_, _, score| {
+        probs.extend_from_slice(&score.probs);
+        Ok(())
+    })?;
+    Ok(LabelledScores { classes, truth, probs })
+}
+
+/// Reads, prepares and scores `targets` a chunk at a time, and hands each to `each` in order.
+fn score_targets(
+    be: &mut dyn Backend,
+    scorer: &CurveModel,
+    targets: &[TargetFiles],
+    opts: &ReadOptions,
+    mut each: impl FnMut(&TargetFiles, &LightCurve, &CurveScore) -> Result<()>,
+) -> Result<()> {
+    for chunk in targets.chunks(CHUNK) {
+        let curves: Vec<LightCurve> =
+            chunk.par_iter().map(|t| read_target(t, opts)).collect::<Result<_, _>>()?;
+        let views: Vec<Curve> = curves.iter().map(|c| Curve { time: &c.time, flux: &c.flux }).collect();
+        let scores = scorer.score(be, &views)?;
+        for ((target, curve), score) in chunk.iter().zip(&curves).zip(&scores) {
+            each(target, curve, score)?;
+        }
+    }
+    Ok(())
+}
+
+fn header(classes: &[Label], with_labels: bool) -> String {
+    let mut cells = vec!["target".to_string(), "files".to_string()];
+    if with_labels {
+        cells.push("label".into());
+    }
+    cells.extend(classes.iter().map(|c| csv_cell(&format!("p_{c}"))));
+    cells.extend(
+        ["predicted", "period_days", "epoch", "depth_ppm", "duration_hours", "snr"].map(String::from),
+    );
+    cells.join(",")
+}
+
+fn row(
+    target: &TargetFiles,
+    curve: &LightCurve,
+    score: &CurveScore,
+    predicted: &Label,
+    with_labels: bool,
+) -> String {
+    let files: Vec<String> = target
+        .files
+        .iter()
+        .map(|f| f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned()))
+        .collect();
+    let mut cells = vec![csv_cell(&curve.target), csv_cell(&files.join(";"))];
+    if with_labels {
+        cells.push(csv_cell(target.label.as_deref().unwrap_or("")));
+    }
+    cells.extend(score.probs.iter().map(|p| format!("{p:.6}")));
+    cells.push(predicted.csv_cell());
+    cells.extend(search_cells(score.found));
+    cells.join(",")
+}
+
+/// period_days, epoch, depth_ppm, duration_hours, snr; empty where the search found nothing.
+fn search_cells(found: Option<TransitFound>) -> [String; 5] {
+    match found {
+        Some(f) => [
+            format!("{:.6}", f.period_days),
+            format!("{:.6}", f.epoch),
+            format!("{:.1}", f.depth_ppm),
+            format!("{:.3}", f.duration_hours),
+            format!("{:.2}", f.snr),
+        ],
+        None => Default::default(),
+    }
+}
+
+/// A file written beside its destination and renamed over it by [`commit`](Self::commit);
+/// dropped uncommitted, it is removed.
+struct AtomicFile {
+    writer: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = path.file_name().context("--out needs a file name")?.to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = File::create(&tmp).with_context(|| {
+            format!("cannot write {}: check that the directory exists and is writable", path.display())
+        })?;
+        Ok(AtomicFile { writer: BufWriter::new(file), tmp, path: path.to_path_buf(), committed: false })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        let done = self.writer.flush().and_then(|()| std::fs::rename(&self.tmp, &self.path));
+        done.with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn light_curve_tables_are_told_from_training_layout_csvs() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let samples: Vec<String> = (0..100).map(|i| format!("{}", i as f32 * 0.5)).collect();
+        let exo = write("exoTrain.csv", &format!("LABEL,{}\n2,{}\n", samples.join(","), samples.join(",")));
+        assert!(!is_light_curve_data(&exo));
+        assert!(is_light_curve_data(&write("a.csv", "# time,flux,flux_err\n1.0,1.0,0.1\n")));
+        assert!(is_light_curve_data(&write("b.dat", "2456894.49 0.9993 0.0001 K2\n")));
+        assert!(is_light_curve_data(&write("c.fits", "SIMPLE  =                    T")));
+        assert!(is_light_curve_data(dir.path()));
+        assert!(is_light_curve_data(&dir.path().join("*.csv")));
+        assert!(!is_light_curve_data(&dir.path().join("missing.csv")));
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("scores.csv");
+        {
+            let mut f = AtomicFile::create(&out).unwrap();
+            writeln!(f.writer, "half").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut f = AtomicFile::create(&out).unwrap();
+        writeln!(f.writer, "whole").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "whole\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
