@@ -68,7 +68,7 @@ impl ColumnArgs {
 #[derive(Args)]
 pub struct ObjectArgs {
     /// Directory of per-object light curves.
-    #[arg(long, conflicts_with_all = ["obs", "meta"])]
+    #[arg(long)]
     data: Option<PathBuf>,
     /// Label table of the objects (default: labels.csv in the --data directory). Only
     /// the objects it lists are read.
@@ -274,6 +274,9 @@ pub fn run(cmd: SurveyCmd) -> Result<()> {
         SurveyCmd::Split(s) => split_cmd(s),
         SurveyCmd::Features(f) => {
             let survey = match f.objects.set() {
+                Some(_) if f.data.obs.is_some() => {
+                    bail!("give either --data DIR or --obs and --meta, not both")
+                }
                 Some(set) => set.load()?,
                 None => load(&f.data)?,
             };
@@ -398,7 +401,8 @@ fn print_metrics(m: &SurveyMetrics) {
 /// The objects an eval or predict command names: a per-object set or PLAsTiCC files.
 fn scored_objects(objects: &ObjectArgs, obs: Option<&PathBuf>, meta: Option<&PathBuf>) -> Result<Survey> {
     match (objects.set(), obs.zip(meta)) {
-        (Some(set), _) => set.load(),
+        (Some(_), Some(_)) => bail!("give either --data DIR or --obs and --meta, not both"),
+        (Some(set), None) => set.load(),
         (None, Some((obs, meta))) => Ok(read_survey(obs, meta)?),
         (None, None) => bail!("give the objects to score: --data DIR (per-object files) or --obs and --meta"),
     }
