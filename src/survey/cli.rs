@@ -1,5 +1,6 @@
-//! `starskope survey train|eval|features|synth`: the survey subcommands' arguments and
-//! what each prints. The work itself is in [`super::train`] and the data modules.
+//! `starskope survey train|eval|predict|features|split|synth`: the survey subcommands'
+//! arguments and what each prints. The work itself is in [`super::train`] and the data
+//! modules.
 
 use std::path::PathBuf;
 
@@ -7,15 +8,17 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::backend::Activation;
-use crate::data::Label;
+use crate::data::label::csv_cell;
+use crate::data::{Label, SampleMode};
 use crate::device::{self, DeviceChoice};
 use crate::metrics::{render_table, Report};
 
 use super::features::FeatureTable;
+use super::labels::{LabelColumns, LabelTable};
 use super::metric;
 use super::reader::{read_survey, Survey};
 use super::synth::{self, SurveySynthConfig, SYNTH_CLASSES};
-use super::train::{self, MlpOptions, Source, SurveyMetrics, SurveyTrainArgs};
+use super::train::{self, MlpOptions, ObjectSet, Source, SurveyMetrics, SurveyTrainArgs};
 use super::writer::write_survey;
 
 /// The competition's label for "none of the training classes".
@@ -23,16 +26,66 @@ pub const UNKNOWN_LABEL: Label = Label::Int(99);
 
 #[derive(Subcommand)]
 pub enum SurveyCmd {
-    /// Train survey-mlp on per-object features of PLAsTiCC-layout files (or, with no
-    /// --obs/--meta, of a synthetic multi-band set); writes model.safetensors,
-    /// standardization.json and metrics.json to --out.
+    /// Train survey-mlp on per-object features of a per-object data set (--train DIR),
+    /// PLAsTiCC-layout files (--obs/--meta) or, with neither, a synthetic multi-band set;
+    /// writes model.safetensors, standardization.json, metrics.json (the layout of
+    /// `starskope train`'s, plus the weighted log loss), history.csv and plots to --out.
     Train(TrainCmd),
-    /// Score labelled PLAsTiCC-layout files with a trained survey model.
+    /// Score a labelled per-object data set or PLAsTiCC-layout files with a trained survey model.
     Eval(EvalCmd),
+    /// Write each object's class probabilities: object_id, label (if known), p_<class>..., predicted.
+    Predict(PredictCmd),
+    /// Split a label table into two halves (or another fraction), stratified by class by a
+    /// seeded shuffle; writes train_labels.csv and test_labels.csv (object_id,label).
+    Split(SplitCmd),
     /// Write the per-object features as CSV (object_id, target, one column per feature).
     Features(FeaturesCmd),
     /// Write a synthetic multi-band set as PLAsTiCC-layout observations and metadata CSVs.
     Synth(SynthCmd),
+}
+
+/// Where a label table's id and class columns are (default: recognized by name).
+#[derive(Args, Clone)]
+pub struct ColumnArgs {
+    /// The label table's object id column (default: the first of object_id, id, Num,
+    /// ZTFID, oid, name that it has).
+    #[arg(long)]
+    id_column: Option<String>,
+    /// The label table's class column (default: the first of label, target, class,
+    /// type, subtype that it has).
+    #[arg(long)]
+    label_column: Option<String>,
+}
+
+impl ColumnArgs {
+    fn columns(&self) -> LabelColumns {
+        LabelColumns { id: self.id_column.clone(), label: self.label_column.clone() }
+    }
+}
+
+/// A per-object data set: one `<object_id>.csv` per object (time, band, mag/magerr or
+/// flux/fluxerr) in DIR; classes from --labels, or DIR/labels.csv.
+#[derive(Args)]
+pub struct ObjectArgs {
+    /// Directory of per-object light curves.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Label table of the objects (default: labels.csv in the --data directory). Only
+    /// the objects it lists are read.
+    #[arg(long, requires = "data")]
+    labels: Option<PathBuf>,
+    #[command(flatten)]
+    columns: ColumnArgs,
+}
+
+impl ObjectArgs {
+    fn set(&self) -> Option<ObjectSet> {
+        self.data.clone().map(|dir| ObjectSet {
+            dir,
+            labels: self.labels.clone(),
+            columns: self.columns.columns(),
+        })
+    }
 }
 
 /// The two files of a PLAsTiCC-layout set; neither means the synthetic set.
@@ -57,6 +110,20 @@ pub struct DataArgs {
 pub struct TrainCmd {
     #[command(flatten)]
     data: DataArgs,
+    /// Per-object training set: a directory of <object_id>.csv light curves.
+    #[arg(long, conflicts_with_all = ["obs", "meta"])]
+    train: Option<PathBuf>,
+    /// Label table of the training objects (default: labels.csv in --train).
+    #[arg(long, requires = "train")]
+    labels: Option<PathBuf>,
+    /// Per-object test set, scored once with the selected model.
+    #[arg(long, requires = "train")]
+    test: Option<PathBuf>,
+    /// Label table of the test objects (default: labels.csv in --test).
+    #[arg(long, requires = "test")]
+    test_labels: Option<PathBuf>,
+    #[command(flatten)]
+    columns: ColumnArgs,
     /// Test set observations (with --test-meta): scored once with the selected model.
     #[arg(long, requires = "test_meta")]
     test_obs: Option<PathBuf>,
@@ -86,6 +153,13 @@ pub struct TrainCmd {
     /// Per-class weights of the metric: `class,weight` lines. Default: all 1.
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Training batches: balanced (every class an equal share, drawn with replacement)
+    /// or shuffled (each row once per epoch).
+    #[arg(long, value_enum, default_value = "balanced")]
+    sampling: SamplingArg,
+    /// Weight each class's loss by n / (k * count) (use with --sampling shuffled).
+    #[arg(long)]
+    class_weights: bool,
     #[arg(long, value_enum, default_value_t)]
     device: DeviceChoice,
     /// Run directory. Default: runs/survey-mlp-seed<seed>.
@@ -98,10 +172,12 @@ pub struct EvalCmd {
     /// A model.safetensors written by `survey train` (standardization.json beside it).
     #[arg(long)]
     model: PathBuf,
-    #[arg(long)]
-    obs: PathBuf,
-    #[arg(long)]
-    meta: PathBuf,
+    #[command(flatten)]
+    objects: ObjectArgs,
+    #[arg(long, requires = "meta")]
+    obs: Option<PathBuf>,
+    #[arg(long, requires = "obs")]
+    meta: Option<PathBuf>,
     #[arg(long)]
     weights: Option<PathBuf>,
     /// Score objects of classes the model does not know as class 99, with
@@ -113,9 +189,42 @@ pub struct EvalCmd {
 }
 
 #[derive(Args)]
+pub struct PredictCmd {
+    /// A model.safetensors written by `survey train` (standardization.json beside it).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    objects: ObjectArgs,
+    /// Output CSV file.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    device: DeviceChoice,
+}
+
+#[derive(Args)]
+pub struct SplitCmd {
+    /// The label table to split (e.g. a catalogue: other columns are ignored).
+    #[arg(long)]
+    labels: PathBuf,
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// Fraction of each class that goes to the test half.
+    #[arg(long, default_value_t = 0.5)]
+    fraction: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Directory for train_labels.csv and test_labels.csv.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 pub struct FeaturesCmd {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    objects: ObjectArgs,
     /// Output CSV file.
     #[arg(long)]
     out: PathBuf,
@@ -132,6 +241,12 @@ pub struct SynthCmd {
     test_objects: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SamplingArg {
+    Balanced,
+    Shuffled,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,8 +270,16 @@ pub fn run(cmd: SurveyCmd) -> Result<()> {
     match cmd {
         SurveyCmd::Train(t) => train_cmd(t),
         SurveyCmd::Eval(e) => eval_cmd(e),
+        SurveyCmd::Predict(p) => predict_cmd(p),
+        SurveyCmd::Split(s) => split_cmd(s),
         SurveyCmd::Features(f) => {
-            let survey = load(&f.data)?;
+            let survey = match f.objects.set() {
+                Some(_) if f.data.obs.is_some() => {
+                    bail!("give either --data DIR or --obs and --meta, not both")
+                }
+                Some(set) => set.load()?,
+                None => load(&f.data)?,
+            };
             let table = FeatureTable::of(&survey);
             table.write_csv(&f.out)?;
             println!("Wrote {} features of {} objects to {}", table.width(), table.rows(), f.out.display());
@@ -216,8 +339,13 @@ pub fn train_builtin(
 }
 
 fn train_cmd(t: TrainCmd) -> Result<()> {
-    let source = match (t.data.obs, t.data.meta) {
-        (Some(obs), Some(meta)) => Source::Files { obs, meta, test: t.test_obs.zip(t.test_meta) },
+    let columns = t.columns.columns();
+    let set = |dir: PathBuf, labels: Option<PathBuf>| ObjectSet { dir, labels, columns: columns.clone() };
+    let source = match (t.data.obs, t.data.meta, t.train) {
+        (_, _, Some(train)) => {
+            Source::Objects { train: set(train, t.labels), test: t.test.map(|dir| set(dir, t.test_labels)) }
+        }
+        (Some(obs), Some(meta), None) => Source::Files { obs, meta, test: t.test_obs.zip(t.test_meta) },
         _ if t.test_obs.is_some() => bail!("--test-obs needs training files too: give --obs and --meta"),
         _ => Source::Synthetic { objects: t.data.objects },
     };
@@ -232,6 +360,11 @@ fn train_cmd(t: TrainCmd) -> Result<()> {
         seed: t.data.seed,
         val_split: t.val_split,
         weights: t.weights,
+        sampling: match t.sampling {
+            SamplingArg::Balanced => SampleMode::Balanced,
+            SamplingArg::Shuffled => SampleMode::Shuffled,
+        },
+        class_weights: t.class_weights,
         verbose: true,
     };
     if args.epochs == 0 || args.batch == 0 || !(args.lr > 0.0 && args.lr.is_finite()) {
@@ -245,25 +378,103 @@ fn train_cmd(t: TrainCmd) -> Result<()> {
 }
 
 fn print_metrics(m: &SurveyMetrics) {
+    let r = &m.run.report;
     println!(
-        "{} set ({} objects, {}): accuracy {:.4}, weighted log loss {:.4}; class-prior baseline: accuracy {:.4}, weighted log loss {:.4}; final train loss {:.6}, selected epoch {}",
-        m.evaluated_on,
-        m.report.samples,
-        m.device,
-        m.model.accuracy,
-        m.model.weighted_log_loss,
+        "{} set ({} objects, {}): accuracy {:.4}, balanced accuracy {:.4}, weighted log loss {:.4}; \
+         class-prior baseline (its argmax is the majority-class guess): accuracy {:.4}, balanced accuracy {:.4}, \
+         weighted log loss {:.4}; final train loss {:.6}, selected epoch {}",
+        m.run.evaluated_on,
+        r.samples,
+        m.run.device,
+        r.accuracy,
+        r.balanced_accuracy,
+        m.weighted_log_loss,
         m.prior_baseline.accuracy,
+        m.prior_baseline.balanced_accuracy,
         m.prior_baseline.weighted_log_loss,
         m.final_train_loss,
-        m.selected_epoch.unwrap_or(0)
+        m.run.selected_epoch.unwrap_or(0)
     );
-    println!("{}", render_table(&m.report));
+    println!("{}", render_table(r));
+}
+
+/// The objects an eval or predict command names: a per-object set or PLAsTiCC files.
+fn scored_objects(objects: &ObjectArgs, obs: Option<&PathBuf>, meta: Option<&PathBuf>) -> Result<Survey> {
+    match (objects.set(), obs.zip(meta)) {
+        (Some(_), Some(_)) => bail!("give either --data DIR or --obs and --meta, not both"),
+        (Some(set), None) => set.load(),
+        (None, Some((obs, meta))) => Ok(read_survey(obs, meta)?),
+        (None, None) => bail!("give the objects to score: --data DIR (per-object files) or --obs and --meta"),
+    }
+}
+
+fn predict_cmd(p: PredictCmd) -> Result<()> {
+    let survey = scored_objects(&p.objects, None, None)?;
+    let mut be = device::open(p.device)?;
+    let (card, probs) = train::score(be.as_mut(), &p.model, &survey)?;
+    let labels = survey.labels();
+    let mut text = String::from("object_id");
+    if labels.is_some() {
+        text += ",label";
+    }
+    for c in &card.classes {
+        text += ",";
+        text += &csv_cell(&format!("p_{c}"));
+    }
+    text += ",predicted\n";
+    let k = card.classes.len();
+    for (i, (o, row)) in survey.objects.iter().zip(probs.chunks(k)).enumerate() {
+        text += &csv_cell(&o.object_id);
+        if let Some(l) = &labels {
+            text += ",";
+            text += &l[i].csv_cell();
+        }
+        for p in row {
+            text += &format!(",{p:.6}");
+        }
+        text += ",";
+        text += &card.classes[crate::metrics::report::argmax(row)].csv_cell();
+        text += "\n";
+    }
+    crate::model::checkpoint::write_atomically(&p.out, text.as_bytes())?;
+    println!("Wrote {} predictions to {}", survey.objects.len(), p.out.display());
+    Ok(())
+}
+
+fn split_cmd(s: SplitCmd) -> Result<()> {
+    let table = LabelTable::read(&s.labels, &s.columns.columns())?;
+    let (train_rows, test_rows) = crate::data::stratified_split(&table.labels, s.fraction, s.seed)?;
+    std::fs::create_dir_all(&s.out).with_context(|| format!("cannot create {}", s.out.display()))?;
+    let (train, test) = (table.subset(&train_rows), table.subset(&test_rows));
+    train.write(&s.out.join("train_labels.csv"))?;
+    test.write(&s.out.join("test_labels.csv"))?;
+    let count = |t: &LabelTable| {
+        let classes = crate::data::label::distinct(&t.labels);
+        classes
+            .iter()
+            .map(|c| format!("{} {c}", t.labels.iter().filter(|l| *l == c).count()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "Split {} objects of {} (seed {}, {} of each class to test): train_labels.csv {} ({}), test_labels.csv {} ({}) in {}",
+        table.ids.len(),
+        s.labels.display(),
+        s.seed,
+        s.fraction,
+        train.ids.len(),
+        count(&train),
+        test.ids.len(),
+        count(&test),
+        s.out.display()
+    );
+    Ok(())
 }
 
 fn eval_cmd(e: EvalCmd) -> Result<()> {
-    let survey = read_survey(&e.obs, &e.meta)?;
+    let survey = scored_objects(&e.objects, e.obs.as_ref(), e.meta.as_ref())?;
     let labels =
-        survey.labels().with_context(|| format!("{}: eval needs a target column", e.meta.display()))?;
+        survey.labels().with_context(|| format!("{}: eval needs the objects' classes", survey.source))?;
     let mut be = device::open(e.device)?;
     let (card, mut probs) = train::score(be.as_mut(), &e.model, &survey)?;
     let mut classes = card.classes.clone();
@@ -283,9 +494,9 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
             Some(k) => Ok(k),
             None if e.unknown_scale.is_some() => Ok(classes.len() - 1),
             None => bail!(
-                "{}: class {l} is not one the model knows ({:?}); pass --unknown-scale to score such objects as class 99",
-                e.meta.display(),
-                card.classes
+                "{}: class {l} is not one the model knows ({}); pass --unknown-scale to score such objects as class 99",
+                survey.source,
+                crate::data::label::label_list(&card.classes)
             ),
         })
         .collect::<Result<_>>()?;
@@ -294,14 +505,15 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
         Some(path) => metric::read_class_weights(path, &classes)?,
         None => vec![1.0; classes.len()],
     };
-    let s = train::scores(&probs, &truth, &weights);
+    let s = train::scores(&classes, &probs, &truth, &weights)?;
     println!(
-        "{} on {} ({} objects, {}): accuracy {:.4}, weighted log loss {:.4}",
+        "{} on {} ({} objects, {}): accuracy {:.4}, balanced accuracy {:.4}, weighted log loss {:.4}",
         e.model.display(),
         survey.source,
         truth.len(),
         be.name(),
         s.accuracy,
+        s.balanced_accuracy,
         s.weighted_log_loss
     );
     println!("{}", render_table(&Report::new(&classes, &truth, &probs)?));

@@ -30,10 +30,25 @@ pub enum SurveyError {
     UnknownObject { path: String, line: u64, object_id: i64, meta: String },
 
     #[error("{meta}: line {line}: object {object_id} has no rows in the observations file {obs}. Give the observations file that belongs to this metadata, or remove the object's row.")]
-    NoObservations { meta: String, line: u64, object_id: i64, obs: String },
+    NoObservations { meta: String, line: u64, object_id: String, obs: String },
 
     #[error("{path}: line {line}: object {object_id} has no target, but other rows of the file have one. Give every object its class, or remove the target column for unlabelled data.")]
     MissingTarget { path: String, line: u64, object_id: i64 },
+
+    #[error("{path}: line {line}: object {object_id} appears a second time (first on line {first_line}). Each object needs exactly one label row.")]
+    DuplicateLabel { path: String, line: u64, object_id: String, first_line: u64 },
+
+    #[error("{labels}: line {line}: object {object_id} has no light-curve file {file}. Give the directory that holds the objects of this label table, or remove the row.")]
+    MissingObjectFile { labels: String, line: u64, object_id: String, file: String },
+
+    #[error("{dir}: no object has {min} or more points in any band, so there is nothing to classify. Check the directory holds the light curves (one <object_id>.csv per object).")]
+    NoUsableObjects { dir: String, min: usize },
+
+    #[error("{path}: cannot be read as a directory of light curves ({reason}). Give a directory holding one <object_id>.csv per object.")]
+    NotADirectory { path: String, reason: String },
+
+    #[error("{path}: line 1: the header has neither mag and magerr nor flux and fluxerr columns. A light-curve file needs time, band and one of those pairs.")]
+    NoBrightness { path: String },
 
     #[error("{path}: line {line}: {problem}. Each line is `class,weight` with a class label and a non-negative weight.")]
     BadWeights { path: String, line: u64, problem: String },

@@ -1,6 +1,7 @@
 //! Per-object features of a survey light curve, per passband and over all passbands,
-//! plus the metadata columns: what a dense classifier reads instead of the raw,
-//! irregularly sampled observations.
+//! plus the metadata columns (PLAsTiCC) or the period features of [`super::period`]
+//! (per-object sets, which have no metadata): what a dense classifier reads instead of
+//! the raw, irregularly sampled observations.
 //!
 //! For each group (the bands u, g, r, i, z, y, then "all"), in time order, the
 //! [`GROUP_STATS`]: observation count; mean, median, max, min of the flux; population
@@ -30,6 +31,7 @@ use rayon::prelude::*;
 
 use crate::data::Label;
 
+use super::period;
 use super::reader::{Observation, Survey, SurveyObject, META_COLUMNS, PASSBANDS};
 
 pub const GROUP_STATS: [&str; 18] = [
@@ -59,14 +61,20 @@ const SHARED: [(&str, usize); 3] = [("max", 3), ("mean", 1), ("std", 5)];
 /// Band groups: the six passbands, then all observations together.
 const GROUPS: usize = PASSBANDS.len() + 1;
 
-/// The name of every feature, in the order [`object_features`] returns them.
-pub fn feature_names() -> Vec<String> {
+/// The name of every feature, in the order [`object_features`] returns them: with
+/// metadata (PLAsTiCC) the metadata columns close the list; without (per-object sets)
+/// the period features of [`super::period`] do.
+pub fn feature_names(has_meta: bool) -> Vec<String> {
     let mut names = Vec::new();
     for group in PASSBANDS.iter().chain(&["all"]) {
         names.extend(GROUP_STATS.iter().map(|s| format!("{group}_{s}")));
     }
     for (stat, _) in SHARED {
         names.extend(PASSBANDS.iter().map(|b| format!("{b}_{stat}_share")));
+    }
+    if !has_meta {
+        names.extend(period::feature_names());
+        return names;
     }
     for col in META_COLUMNS {
         names.push(format!("meta_{col}"));
@@ -76,8 +84,15 @@ pub fn feature_names() -> Vec<String> {
 }
 
 /// One object's features, in [`feature_names`] order; all finite.
-pub fn object_features(object: &SurveyObject) -> Vec<f64> {
-    let mut obs: Vec<&Observation> = object.obs.iter().collect();
+pub fn object_features(object: &SurveyObject, has_meta: bool) -> Vec<f64> {
+    let relative;
+    let source = if has_meta {
+        &object.obs
+    } else {
+        relative = relative_flux(&object.obs);
+        &relative
+    };
+    let mut obs: Vec<&Observation> = source.iter().collect();
     // stable: observations at the same time keep their file order
     obs.sort_by(|a, b| a.mjd.total_cmp(&b.mjd));
     let mut stats = Vec::with_capacity(GROUPS);
@@ -91,11 +106,34 @@ pub fn object_features(object: &SurveyObject) -> Vec<f64> {
         let total: f64 = stats[..PASSBANDS.len()].iter().map(|s| s[k].abs()).sum();
         out.extend(stats[..PASSBANDS.len()].iter().map(|s| if total > 0.0 { s[k] / total } else { 0.0 }));
     }
+    if !has_meta {
+        out.extend(period::period_features(&object.obs));
+        return out;
+    }
     for &m in &object.meta {
         out.push(if m.is_nan() { 0.0 } else { m });
         out.push(if m.is_nan() { 1.0 } else { 0.0 });
     }
     out
+}
+
+/// Each band's fluxes and errors divided by the band's median flux, where that is
+/// positive: per-object sets carry no distance, so a star's brightness says nothing of
+/// its class, while its relative variability does (colours keep what the bands'
+/// brightness ratios say).
+fn relative_flux(obs: &[Observation]) -> Vec<Observation> {
+    let medians: Vec<Option<f64>> = (0..PASSBANDS.len())
+        .map(|b| {
+            period::median(obs.iter().filter(|o| o.passband == b).map(|o| o.flux).collect())
+                .filter(|&m| m > 0.0)
+        })
+        .collect();
+    obs.iter()
+        .map(|o| match medians[o.passband] {
+            Some(m) => Observation { flux: o.flux / m, flux_err: o.flux_err / m, ..*o },
+            None => *o,
+        })
+        .collect()
 }
 
 /// [`GROUP_STATS`] of observations sorted by time.
@@ -161,17 +199,18 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureTable {
     pub names: Vec<String>,
-    pub object_ids: Vec<i64>,
+    pub object_ids: Vec<String>,
     pub targets: Option<Vec<Label>>,
     pub values: Vec<f64>,
 }
 
 impl FeatureTable {
     pub fn of(survey: &Survey) -> FeatureTable {
-        let rows: Vec<Vec<f64>> = survey.objects.par_iter().map(object_features).collect();
+        let rows: Vec<Vec<f64>> =
+            survey.objects.par_iter().map(|o| object_features(o, survey.has_meta)).collect();
         FeatureTable {
-            names: feature_names(),
-            object_ids: survey.objects.iter().map(|o| o.object_id).collect(),
+            names: feature_names(survey.has_meta),
+            object_ids: survey.objects.iter().map(|o| o.object_id.clone()).collect(),
             targets: survey.labels(),
             values: rows.concat(),
         }
@@ -185,7 +224,7 @@ impl FeatureTable {
     pub fn subset(&self, rows: &[usize]) -> FeatureTable {
         FeatureTable {
             names: self.names.clone(),
-            object_ids: rows.iter().map(|&r| self.object_ids[r]).collect(),
+            object_ids: rows.iter().map(|&r| self.object_ids[r].clone()).collect(),
             targets: self.targets.as_ref().map(|t| rows.iter().map(|&r| t[r].clone()).collect()),
             values: rows.iter().flat_map(|&r| self.row(r).iter().copied()).collect(),
         }
@@ -210,7 +249,7 @@ impl FeatureTable {
         }
         s.push('\n');
         for r in 0..self.rows() {
-            let _ = write!(s, "{}", self.object_ids[r]);
+            s.push_str(&crate::data::label::csv_cell(&self.object_ids[r]));
             if let Some(t) = &self.targets {
                 let _ = write!(s, ",{}", t[r].csv_cell());
             }

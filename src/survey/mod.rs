@@ -10,7 +10,10 @@
 pub mod cli;
 pub mod error;
 pub mod features;
+pub mod labels;
 pub mod metric;
+pub mod objects;
+pub mod period;
 pub mod reader;
 pub mod standardize;
 pub mod synth;

@@ -48,7 +48,7 @@ pub struct Observation {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SurveyObject {
-    pub object_id: i64,
+    pub object_id: String,
     /// [`META_COLUMNS`] in order; NaN where the file has no value.
     pub meta: [f64; 10],
     pub target: Option<Label>,
@@ -62,6 +62,8 @@ pub struct Survey {
     /// Where the objects came from ("obs.csv + meta.csv", or "synthetic"), for messages.
     pub source: String,
     pub objects: Vec<SurveyObject>,
+    /// Whether the objects come with PLAsTiCC's metadata columns (per-object sets have none).
+    pub has_meta: bool,
 }
 
 impl Survey {
@@ -87,12 +89,13 @@ const OBS_SCHEMA: Schema = Schema {
 /// Reads both files of a PLAsTiCC-layout data set.
 pub fn read_survey(obs_path: &Path, meta_path: &Path) -> Result<Survey, SurveyError> {
     let (mut objects, lines) = read_metadata(meta_path)?;
-    let index: HashMap<i64, usize> = objects.iter().enumerate().map(|(i, o)| (o.object_id, i)).collect();
+    let index: HashMap<String, usize> =
+        objects.iter().enumerate().map(|(i, o)| (o.object_id.clone(), i)).collect();
     let meta_name = meta_path.display().to_string();
     read_table(obs_path, &OBS_SCHEMA, |row, cols| {
         let c = &cols.required;
         let object_id = row.integer(c[0])?;
-        let &at = index.get(&object_id).ok_or_else(|| SurveyError::UnknownObject {
+        let &at = index.get(&object_id.to_string()).ok_or_else(|| SurveyError::UnknownObject {
             path: row.path.to_string(),
             line: row.line,
             object_id,
@@ -105,11 +108,15 @@ pub fn read_survey(obs_path: &Path, meta_path: &Path) -> Result<Survey, SurveyEr
         return Err(SurveyError::NoObservations {
             meta: meta_name,
             line: *line,
-            object_id: o.object_id,
+            object_id: o.object_id.clone(),
             obs: obs_path.display().to_string(),
         });
     }
-    Ok(Survey { source: format!("{} + {}", obs_path.display(), meta_path.display()), objects })
+    Ok(Survey {
+        source: format!("{} + {}", obs_path.display(), meta_path.display()),
+        objects,
+        has_meta: true,
+    })
 }
 
 fn observation(row: &Row, c: &[usize]) -> Result<Observation, SurveyError> {
@@ -168,7 +175,7 @@ fn read_metadata(path: &Path) -> Result<(Vec<SurveyObject>, Vec<u64>), SurveyErr
             Some(c) => Some(row.label(c)?),
             None => None,
         };
-        objects.push(SurveyObject { object_id, meta, target, obs: Vec::new() });
+        objects.push(SurveyObject { object_id: object_id.to_string(), meta, target, obs: Vec::new() });
         lines.push(row.line);
         Ok(())
     })?;

@@ -50,7 +50,7 @@ pub struct SurveySynthConfig {
 
 pub fn generate(cfg: &SurveySynthConfig) -> Survey {
     let objects = (0..cfg.objects).map(|i| object(cfg.seed, i)).collect();
-    Survey { source: format!("synthetic survey (seed {})", cfg.seed), objects }
+    Survey { source: format!("synthetic survey (seed {})", cfg.seed), objects, has_meta: true }
 }
 
 fn object(seed: u64, index: usize) -> SurveyObject {
@@ -85,7 +85,7 @@ fn object(seed: u64, index: usize) -> SurveyObject {
         })
         .collect();
     SurveyObject {
-        object_id: index as i64 + 1,
+        object_id: (index + 1).to_string(),
         meta: metadata(&mut rng, galactic, ddf, z),
         target: Some(Label::Int(label)),
         obs,

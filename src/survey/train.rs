@@ -1,8 +1,10 @@
-//! `starskope survey train`: survey files (or the synthetic set) in; features,
-//! standardization, the `survey-mlp` net trained by the engine's [`Trainer`], and the
-//! competition metric out, in one run directory:
+//! `starskope survey train`: survey files, a per-object data set or the synthetic set
+//! in; features, standardization, the `survey-mlp` net trained by the engine's
+//! [`Trainer`], and the competition metric out, in one run directory:
 //! `model.safetensors` (the best epoch by validation loss), `standardization.json`
-//! beside it, and `metrics.json`.
+//! beside it, and `metrics.json` in the layout of `starskope train`'s (the report at the
+//! top level: accuracy, balanced_accuracy, classes, per_class, confusion, ...) with the
+//! weighted log loss and the class-prior baseline added; history.csv and the plots.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,10 +21,13 @@ use crate::model::presets::{survey_mlp, SURVEY_MLP_WIDTHS};
 use crate::model::spec::{Head, LayerSpec, ModelSpec};
 use crate::model::{self, Ensemble};
 use crate::train::evaluate::{self, Prepared};
-use crate::train::trainer::{EpochHook, EpochRecord, Progress, Slots, TrainOptions, Trainer};
+use crate::train::report::{self, RunInputs, RunReport};
+use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
 use super::features::FeatureTable;
+use super::labels::{LabelColumns, LabelTable};
 use super::metric;
+use super::objects::read_objects;
 use super::reader::{read_survey, Survey};
 use super::standardize::{self, Standardizer};
 use super::synth::{self, SurveySynthConfig};
@@ -36,10 +41,38 @@ pub enum Source {
         meta: PathBuf,
         test: Option<(PathBuf, PathBuf)>,
     },
+    /// Per-object data sets ([`super::objects`]).
+    Objects {
+        train: ObjectSet,
+        test: Option<ObjectSet>,
+    },
     /// `objects` training objects and half as many test objects, from the run's seed.
     Synthetic {
         objects: usize,
     },
+}
+
+/// A directory of per-object light curves and the table of their classes.
+#[derive(Clone, Debug)]
+pub struct ObjectSet {
+    pub dir: PathBuf,
+    /// The label table; None: the directory's `labels.csv` if it has one, else unlabelled.
+    pub labels: Option<PathBuf>,
+    pub columns: LabelColumns,
+}
+
+impl ObjectSet {
+    /// The objects, with the warnings about what was left out printed to stderr.
+    pub fn load(&self) -> Result<Survey> {
+        let own = self.dir.join("labels.csv");
+        let path = self.labels.clone().or_else(|| own.is_file().then_some(own));
+        let table = path.map(|p| LabelTable::read(&p, &self.columns)).transpose()?;
+        let (survey, skipped) = read_objects(&self.dir, table.as_ref())?;
+        for w in skipped.warnings(&self.dir) {
+            eprintln!("{w}");
+        }
+        Ok(survey)
+    }
 }
 
 /// The `survey-mlp` knobs; None keeps the preset's value.
@@ -64,36 +97,40 @@ pub struct SurveyTrainArgs {
     pub val_split: f64,
     /// `class,weight` file for the metric; all 1 without it.
     pub weights: Option<PathBuf>,
+    /// How training batches are drawn; balanced: every class an equal share.
+    pub sampling: SampleMode,
+    /// Weight each class's loss by n / (k * count) (for shuffled batches).
+    pub class_weights: bool,
     pub out: PathBuf,
     /// Print one line per epoch to stderr.
     pub verbose: bool,
 }
 
-/// Accuracy and the competition metric of one set of predictions.
+/// Accuracy, balanced accuracy and the competition metric of one set of predictions.
 #[derive(Clone, Debug, Serialize)]
 pub struct Scores {
     pub accuracy: f64,
+    pub balanced_accuracy: f64,
     pub weighted_log_loss: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// metrics.json: `starskope train`'s [`RunReport`] (flattened: its report's accuracy,
+/// balanced_accuracy, classes, per_class, confusion, ... at the top level) and what the
+/// survey adds.
+#[derive(Serialize)]
 pub struct SurveyMetrics {
-    /// "test", "validation" or "train".
-    pub evaluated_on: String,
-    pub device: String,
+    #[serde(flatten)]
+    pub run: RunReport,
+    /// The competition's metric for the selected model, with `class_weights`.
+    pub weighted_log_loss: f64,
+    pub class_weights: Vec<f64>,
+    /// Predicting the training class frequencies for every object: its accuracy and
+    /// balanced accuracy are the majority-class guess's.
+    pub prior_baseline: Scores,
     pub features: usize,
     pub train_objects: usize,
-    pub class_weights: Vec<f64>,
-    /// The selected (best validation loss) model on the evaluated set.
-    pub model: Scores,
-    /// Predicting the training class frequencies for every object.
-    pub prior_baseline: Scores,
-    /// accuracy, per_class, confusion (rows true, columns predicted), ...
-    pub report: Report,
     /// The last epoch's mean training loss (what CPU and GPU runs of one seed agree on).
     pub final_train_loss: f64,
-    pub selected_epoch: Option<usize>,
-    pub epochs: Vec<EpochRecord>,
 }
 
 /// Trains and evaluates; writes the run directory.
@@ -140,12 +177,9 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         batch: args.batch,
         adam: AdamConfig { lr: args.lr, ..AdamConfig::default() },
         seed: args.seed,
-        // Equal shares of every class per batch: the training loss weighs classes as the
-        // metric does. Every batch is full, unlike shuffled mode, whose short last batch
-        // is padded with zero-weight copies that batch norm's statistics still count.
-        sampling: SampleMode::Balanced,
+        sampling: args.sampling,
         roll: false,
-        class_weights: false,
+        class_weights: args.class_weights,
         patience: None,
         select_on_validation: true,
     };
@@ -170,6 +204,11 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         rolled_channels: 1,
     };
     trainer.run(be, &train_set, Some(&val_set), &mut progress, &mut hook)?;
+    let (evaluated, evaluated_on) = match &test_set {
+        Some(t) => (t, "test"),
+        None => (&val_set, "validation"),
+    };
+    let last_probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
     let best = hook.best.context("no epoch finished")?;
     let by_name: TensorMap =
         best.iter().map(|(name, shape, v)| (name.clone(), (shape.clone(), v.clone()))).collect();
@@ -177,37 +216,49 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     checkpoint::save(&args.out.join("model.safetensors"), &card, &best, None)?;
     standardizer.save(&args.out.join(standardize::FILE_NAME))?;
 
-    let (evaluated, evaluated_on) = match &test_set {
-        Some(t) => (t, "test"),
-        None => (&val_set, "validation"),
-    };
     let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
     let train_truth = train_set.classes.clone().unwrap_or_default();
     let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
-    let metrics = SurveyMetrics {
-        evaluated_on: evaluated_on.to_string(),
+    let run = RunReport::new(RunInputs {
+        classes: &classes,
+        truth: &truth,
+        probs: &probs,
+        last_probs: &last_probs,
+        progress: &progress,
         device: be.name(),
+        evaluated_on,
+        snr_truth: None,
+        injection: None,
+    })?;
+    let metrics = SurveyMetrics {
+        weighted_log_loss: metric::weighted_log_loss(&probs, &truth, &weights),
+        class_weights: weights.clone(),
+        prior_baseline: scores(&classes, &prior, &truth, &weights)?,
         features: train.width(),
         train_objects: train.rows(),
-        class_weights: weights.clone(),
-        model: scores(&probs, &truth, &weights),
-        prior_baseline: scores(&prior, &truth, &weights),
-        report: Report::new(&classes, &truth, &probs)?,
         final_train_loss: progress.history.last().map_or(f64::NAN, |r| r.train_loss),
-        selected_epoch: progress.best_epoch,
-        epochs: progress.history,
+        run,
     };
-    std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)
-        .with_context(|| format!("cannot write metrics.json in {}", args.out.display()))?;
+    report::write_metrics(&args.out, &metrics)?;
+    report::write_history_and_plots(
+        &args.out,
+        &metrics.run,
+        &progress,
+        evaluated,
+        &probs,
+        "standardized features",
+    )?;
     Ok(metrics)
 }
 
-pub fn scores(probs: &[f32], truth: &[usize], weights: &[f64]) -> Scores {
-    Scores {
-        accuracy: evaluate::accuracy(probs, truth),
+pub fn scores(classes: &[Label], probs: &[f32], truth: &[usize], weights: &[f64]) -> Result<Scores> {
+    let report = Report::new(classes, truth, probs)?;
+    Ok(Scores {
+        accuracy: report.accuracy,
+        balanced_accuracy: report.balanced_accuracy,
         weighted_log_loss: metric::weighted_log_loss(probs, truth, weights),
-    }
+    })
 }
 
 /// Class probabilities of a survey from a model written by [`train`] (its
@@ -275,6 +326,11 @@ fn load(args: &SurveyTrainArgs) -> Result<(Survey, Option<Survey>)> {
         Source::Files { obs, meta, test } => {
             let train = read_survey(obs, meta)?;
             let test = test.as_ref().map(|(o, m)| read_survey(o, m)).transpose()?;
+            Ok((train, test))
+        }
+        Source::Objects { train, test } => {
+            let train = train.load()?;
+            let test = test.as_ref().map(ObjectSet::load).transpose()?;
             Ok((train, test))
         }
         Source::Synthetic { objects } => {

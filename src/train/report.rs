@@ -131,8 +131,25 @@ pub fn write_run_dir(
     probs: &[f32],
     channel_names: &str,
 ) -> Result<()> {
-    let json = serde_json::to_string_pretty(run)?;
-    crate::model::checkpoint::write_atomically(&dir.join("metrics.json"), json.as_bytes())?;
+    write_metrics(dir, run)?;
+    write_history_and_plots(dir, run, progress, data, probs, channel_names)
+}
+
+/// metrics.json: a [`RunReport`], or a report that flattens one and adds fields.
+pub fn write_metrics(dir: &Path, metrics: &impl Serialize) -> Result<()> {
+    let json = serde_json::to_string_pretty(metrics)?;
+    crate::model::checkpoint::write_atomically(&dir.join("metrics.json"), json.as_bytes())
+}
+
+/// history.csv and the plots of a run whose metrics.json [`write_metrics`] writes.
+pub fn write_history_and_plots(
+    dir: &Path,
+    run: &RunReport,
+    progress: &Progress,
+    data: &Prepared,
+    probs: &[f32],
+    channel_names: &str,
+) -> Result<()> {
     let mut csv = String::from(
         "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,input_wait_seconds,samples_per_second\n",
     );
