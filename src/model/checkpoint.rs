@@ -97,6 +97,8 @@ pub fn to_bytes(card: &ModelCard, tensors: &Tensors, train_state: Option<&str>) 
     Ok(safetensors::serialize(views, Some(meta))?)
 }
 
+/// Writes `data` to a temporary file beside `path`, then renames it over `path`: a crash
+/// mid-write leaves the previous file whole.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().context("a checkpoint path needs a file name")?.to_string_lossy();

@@ -127,8 +127,6 @@ impl Scored {
     }
 
     pub fn write_csv(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_csv()).with_context(|| {
-            format!("cannot write {}: check the directory exists and is writable", path.display())
-        })
+        checkpoint::write_atomically(path, self.to_csv().as_bytes())
     }
 }
