@@ -67,6 +67,9 @@ pub enum LightCurveError {
     #[error("{path}: the median flux of column {column} is {median}, not a positive flux. If the column holds magnitudes, name it \"mag\" or pass --mag; if it is relative flux centred on 0, add 1 to it.")]
     NotAFlux { path: String, column: String, median: f64 },
 
+    #[error("{path}: column {column} holds values too large against its median ({median}) for a relative flux. Check that the column is a flux.")]
+    FluxOutOfRange { path: String, column: String, median: f64 },
+
     #[error("{path}: the file name says target {from_name}, but its header says {from_header}. Rename the file, or keep each star's files apart.")]
     TargetMismatch { path: String, from_name: String, from_header: String },
 

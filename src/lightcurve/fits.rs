@@ -5,18 +5,11 @@
 //! row per cadence: TIME (BKJD or BTJD, days), SAP_FLUX and PDCSAP_FLUX with their _ERR
 //! columns, and QUALITY (SAP_QUALITY in Kepler's older files), then an aperture image.
 //!
-//! `fitsrs` walks the container: 2,880-byte blocks, header cards (quoted strings, CONTINUE)
-//! and the extensions' offsets. The few columns wanted are then decoded here straight from
-//! the table's fixed-width big-endian rows, after checking that the rows are all in the
-//! file: fitsrs's cell iterator yields a tagged value per cell and simply stops early on a
-//! short file, where a truncated download must be an error.
+//! [`fits_header`](super::fits_header) walks the container; the few columns wanted are
+//! decoded here straight from the table's fixed-width big-endian rows, after checking that
+//! the rows are all in the file.
 
-use std::io::Cursor;
-
-use fitsrs::card::Value;
-use fitsrs::hdu::header::ValueMap;
-use fitsrs::{Fits, HDU};
-
+use super::fits_header::{units, Hdu, HeaderError};
 use super::{LightCurveError, RawPart, Source};
 
 /// Which of a MAST file's flux columns to read.
@@ -60,34 +53,25 @@ pub fn looks_like_fits(bytes: &[u8]) -> bool {
 
 /// Reads a MAST light-curve file's identity and its LIGHTCURVE table's columns.
 pub fn parse(name: &str, bytes: &[u8], flux: FluxColumn) -> Result<RawPart, LightCurveError> {
-    let bad = |what: String| LightCurveError::BadFits { path: name.to_string(), what };
-    let mut hdus = Fits::from_reader(Cursor::new(bytes));
+    let mut hdus = units(bytes);
     let primary = match hdus.next() {
-        Some(Ok(HDU::Primary(hdu))) => hdu,
-        Some(Ok(_)) => return Err(bad("the first header is not a primary header".to_string())),
-        Some(Err(e)) => return Err(header_error(name, "the primary header", e)),
-        None => return Err(bad("it holds no header".to_string())),
+        Some(hdu) => hdu.map_err(|e| header_error(name, e))?,
+        None => return Err(LightCurveError::Empty { path: name.to_string() }),
     };
-    let identity = Identity::from_header(primary.get_header());
+    let identity = Identity::from_header(&primary);
     let mut others = Vec::new();
     let mut table = None;
-    for (index, hdu) in hdus.by_ref().enumerate() {
-        let hdu = hdu.map_err(|e| header_error(name, &format!("extension {}'s header", index + 1), e))?;
-        let HDU::XBinaryTable(hdu) = hdu else {
-            others.push(
-                extname(&hdu).unwrap_or_else(|| format!("extension {} (an image or ASCII table)", index + 1)),
-            );
-            continue;
-        };
-        let header = hdu.get_header();
-        let extname = keyword_string(header, "EXTNAME").unwrap_or_else(|| format!("extension {}", index + 1));
-        let is_lightcurve = extname.eq_ignore_ascii_case("LIGHTCURVE")
-            || (table.is_none() && column_names(header).iter().any(|c| c.eq_ignore_ascii_case("TIME")));
-        if is_lightcurve && table.is_none() {
-            table = Some(Table::from_header(name, &extname, header, hdu.get_data_unit_byte_offset())?);
+    for hdu in hdus.by_ref() {
+        let hdu = hdu.map_err(|e| header_error(name, e))?;
+        let is_table = hdu.string("XTENSION").is_some_and(|x| x.eq_ignore_ascii_case("BINTABLE"));
+        let named = hdu.string("EXTNAME").is_some_and(|n| n.eq_ignore_ascii_case("LIGHTCURVE"));
+        let has_time = (1..=hdu.int("TFIELDS").unwrap_or(0).clamp(0, 999))
+            .any(|i| hdu.string(&format!("TTYPE{i}")).is_some_and(|c| c.eq_ignore_ascii_case("TIME")));
+        if is_table && (named || has_time) {
+            table = Some(Table::from_header(name, &hdu)?);
             break;
         }
-        others.push(extname);
+        others.push(hdu.name());
     }
     let Some(table) = table else {
         return Err(LightCurveError::NoLightCurveTable { path: name.to_string(), found: others });
@@ -95,24 +79,35 @@ pub fn parse(name: &str, bytes: &[u8], flux: FluxColumn) -> Result<RawPart, Ligh
     // The extensions after the table (the aperture image) are not read, but a download cut
     // short there is still a broken file: every data unit must be whole.
     for hdu in hdus {
-        let hdu = hdu.map_err(|e| {
-            header_error(name, &format!("the header of an extension after {}", table.extname), e)
-        })?;
-        let start = hdu.get_data_unit_byte_offset();
-        let needed = hdu.get_data_unit_byte_size();
-        if start.checked_add(needed).is_none_or(|end| end > bytes.len() as u64) {
-            let hdu = extname(&hdu)
-                .map_or_else(|| "the last extension".to_string(), |n| format!("the {n} extension"));
+        let hdu = hdu.map_err(|e| header_error(name, e))?;
+        if hdu.data_start.checked_add(hdu.data_len).is_none_or(|end| end > bytes.len() as u64) {
             return Err(LightCurveError::Truncated {
                 path: name.to_string(),
-                hdu,
-                start,
-                needed,
+                hdu: format!("the {} extension", hdu.name()),
+                start: hdu.data_start,
+                needed: hdu.data_len,
                 found: bytes.len() as u64,
             });
         }
     }
     table.read(name, bytes, flux, identity)
+}
+
+/// A header that cannot be read: cut short (a truncated download), or not FITS.
+fn header_error(path: &str, e: HeaderError) -> LightCurveError {
+    let which = |index: usize| match index {
+        0 => "the primary header".to_string(),
+        n => format!("extension {n}'s header"),
+    };
+    match e {
+        HeaderError::Truncated { index } => {
+            LightCurveError::TruncatedHeader { path: path.to_string(), which: which(index) }
+        }
+        HeaderError::Invalid { index, what } => LightCurveError::BadFits {
+            path: path.to_string(),
+            what: format!("{} is invalid: {what}", which(index)),
+        },
+    }
 }
 
 /// The primary header's account of the target.
@@ -123,26 +118,26 @@ struct Identity {
 }
 
 impl Identity {
-    fn from_header(header: &ValueMap) -> Self {
-        let named = |key| keyword_string(header, key).map(|s| s.to_ascii_uppercase());
+    fn from_header(header: &Hdu) -> Self {
+        let named = |key| header.string(key).map(|s| s.to_ascii_uppercase());
         let mission = match named("MISSION").or_else(|| named("TELESCOP")).as_deref() {
             Some("TESS") => Some("TESS"),
             Some("K2") => Some("K2"),
-            Some("KEPLER") if keyword_int(header, "CAMPAIGN").is_some() => Some("K2"),
+            Some("KEPLER") if header.int("CAMPAIGN").is_some() => Some("K2"),
             Some("KEPLER") => Some("Kepler"),
             _ => None,
         };
         let id = match mission {
-            Some("Kepler") => keyword_int(header, "KEPLERID").map(|id| format!("KIC {id}")),
-            Some("K2") => keyword_int(header, "KEPLERID").map(|id| format!("EPIC {id}")),
-            Some("TESS") => keyword_int(header, "TICID").map(|id| format!("TIC {id}")),
+            Some("Kepler") => header.int("KEPLERID").map(|id| format!("KIC {id}")),
+            Some("K2") => header.int("KEPLERID").map(|id| format!("EPIC {id}")),
+            Some("TESS") => header.int("TICID").map(|id| format!("TIC {id}")),
             _ => None,
         };
         let segment = [("QUARTER", "Q"), ("CAMPAIGN", "C"), ("SECTOR", "S")]
             .iter()
-            .find_map(|(key, prefix)| keyword_int(header, key).map(|n| format!("{prefix}{n}")));
+            .find_map(|(key, prefix)| header.int(key).map(|n| format!("{prefix}{n}")));
         Identity {
-            target: id.or_else(|| keyword_string(header, "OBJECT")),
+            target: id.or_else(|| header.string("OBJECT")),
             mission: mission.map(str::to_string),
             segment,
         }
@@ -224,19 +219,16 @@ fn parse_tform(tform: &str) -> Option<(usize, Option<Scalar>)> {
 }
 
 impl Table {
-    fn from_header(
-        path: &str,
-        extname: &str,
-        header: &ValueMap,
-        start: u64,
-    ) -> Result<Self, LightCurveError> {
+    fn from_header(path: &str, header: &Hdu) -> Result<Self, LightCurveError> {
+        let extname = header.name();
         let inconsistent = |what: String| LightCurveError::BadTableHeader {
             path: path.to_string(),
-            hdu: extname.to_string(),
+            hdu: extname.clone(),
             what,
         };
         let count = |key: &str| {
-            keyword_int(header, key)
+            header
+                .int(key)
                 .and_then(|n| usize::try_from(n).ok())
                 .ok_or_else(|| inconsistent(format!("{key} is missing or negative")))
         };
@@ -244,17 +236,18 @@ impl Table {
         let mut columns = Vec::with_capacity(fields.min(999));
         let mut offset = 0usize;
         for i in 1..=fields.min(999) {
-            let tform = keyword_string(header, &format!("TFORM{i}"))
+            let tform = header
+                .string(&format!("TFORM{i}"))
                 .ok_or_else(|| inconsistent(format!("TFORM{i} is missing")))?;
             let (width, kind) = parse_tform(&tform)
                 .ok_or_else(|| inconsistent(format!("TFORM{i} = '{tform}' is not a FITS format")))?;
             columns.push(ColumnLayout {
-                name: keyword_string(header, &format!("TTYPE{i}")).unwrap_or_else(|| format!("column {i}")),
+                name: header.string(&format!("TTYPE{i}")).unwrap_or_else(|| format!("column {i}")),
                 tform,
                 offset,
                 kind,
-                scale: keyword_float(header, &format!("TSCAL{i}")).unwrap_or(1.0),
-                zero: keyword_float(header, &format!("TZERO{i}")).unwrap_or(0.0),
+                scale: header.float(&format!("TSCAL{i}")).unwrap_or(1.0),
+                zero: header.float(&format!("TZERO{i}")).unwrap_or(0.0),
             });
             offset =
                 offset.checked_add(width).ok_or_else(|| inconsistent("row width overflows".to_string()))?;
@@ -264,7 +257,7 @@ impl Table {
                 "its columns take {offset} bytes a row, but NAXIS1 = {row_bytes}"
             )));
         }
-        Ok(Table { extname: extname.to_string(), start, row_bytes, rows, columns })
+        Ok(Table { extname, start: header.data_start, row_bytes, rows, columns })
     }
 
     fn column(&self, name: &str) -> Option<&ColumnLayout> {
@@ -355,55 +348,4 @@ impl Table {
             quality,
         })
     }
-}
-
-/// A header fitsrs could not read: cut short (a truncated download), or not FITS.
-fn header_error(path: &str, which: &str, e: fitsrs::error::Error) -> LightCurveError {
-    let cut_short = matches!(&e, fitsrs::error::Error::Io(std::io::ErrorKind::UnexpectedEof))
-        || matches!(&e, fitsrs::error::Error::StaticError(m) if m.contains("EOF"));
-    if cut_short {
-        LightCurveError::TruncatedHeader { path: path.to_string(), which: which.to_string() }
-    } else {
-        LightCurveError::BadFits { path: path.to_string(), what: format!("{which} cannot be read ({e})") }
-    }
-}
-
-fn extname(hdu: &HDU) -> Option<String> {
-    match hdu {
-        HDU::Primary(h) | HDU::XImage(h) => keyword_string(h.get_header(), "EXTNAME"),
-        HDU::XBinaryTable(h) => keyword_string(h.get_header(), "EXTNAME"),
-        HDU::XASCIITable(h) => keyword_string(h.get_header(), "EXTNAME"),
-    }
-}
-
-fn column_names(header: &ValueMap) -> Vec<String> {
-    let fields = keyword_int(header, "TFIELDS").unwrap_or(0).clamp(0, 999);
-    (1..=fields).filter_map(|i| keyword_string(header, &format!("TTYPE{i}"))).collect()
-}
-
-fn keyword_string(header: &ValueMap, key: &str) -> Option<String> {
-    match header.get(key)? {
-        Value::String { value, .. } => Some(value.trim().to_string()).filter(|s| !s.is_empty()),
-        Value::Integer { value, .. } => Some(value.to_string()),
-        Value::Float { value, .. } => Some(value.to_string()),
-        _ => None,
-    }
-}
-
-fn keyword_int(header: &ValueMap, key: &str) -> Option<i64> {
-    match header.get(key)? {
-        Value::Integer { value, .. } => Some(*value),
-        Value::Float { value, .. } if value.fract() == 0.0 && value.abs() < 9e15 => Some(*value as i64),
-        Value::String { value, .. } => value.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn keyword_float(header: &ValueMap, key: &str) -> Option<f64> {
-    match header.get(key)? {
-        Value::Integer { value, .. } => Some(*value as f64),
-        Value::Float { value, .. } => Some(*value),
-        _ => None,
-    }
-    .filter(|v| v.is_finite())
 }

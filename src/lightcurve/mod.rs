@@ -14,6 +14,7 @@ pub mod clean;
 pub mod dataset;
 pub mod error;
 pub mod fits;
+pub mod fits_header;
 pub mod inspect;
 pub mod quality;
 pub mod stitch;

@@ -27,10 +27,19 @@ pub fn stitch(target: &str, mut parts: Vec<CleanPart>) -> Result<LightCurve, Lig
                 median,
             });
         }
+        let start = curve.flux.len();
         curve.time.extend_from_slice(&part.time);
         curve.flux.extend(part.flux.iter().map(|f| f / median));
         if let (Some(all), Some(errs)) = (curve.flux_err.as_mut(), &part.flux_err) {
             all.extend(errs.iter().map(|e| e / median));
+        }
+        let errs = curve.flux_err.as_deref().map_or(&[][..], |e| &e[start..]);
+        if curve.flux[start..].iter().chain(errs).any(|v| !v.is_finite()) {
+            return Err(LightCurveError::FluxOutOfRange {
+                path: part.source.file,
+                column: part.source.flux_column,
+                median,
+            });
         }
         curve.parts.push(PartSummary {
             file: file_name(&part.source.file),
@@ -110,6 +119,13 @@ mod tests {
         let b = part("b.csv", vec![2.0, 3.0, 4.0], vec![2.0; 3]);
         let c = stitch("x", vec![a, b]).unwrap();
         assert_eq!(c.time, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn values_a_float_cannot_hold_once_divided_are_an_error() {
+        let e =
+            stitch("x", vec![part("h.csv", vec![1.0, 2.0, 3.0], vec![1e-300, 1e-300, 1e308])]).unwrap_err();
+        assert!(e.to_string().starts_with("dir/h.csv: column PDCSAP_FLUX holds values too large"), "{e}");
     }
 
     #[test]

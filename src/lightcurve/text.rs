@@ -223,10 +223,10 @@ fn not_numeric(
 
 /// A flux or error cell: a number, or NaN for a missing-value marker.
 fn value(cell: &str) -> Option<f64> {
-    match cell.to_ascii_lowercase().as_str() {
-        "" | "na" | "n/a" | "null" | "none" | "--" => Some(f64::NAN),
-        _ => cell.parse().ok(),
-    }
+    cell.parse().ok().or_else(|| {
+        let missing = ["", "na", "n/a", "null", "none", "--"];
+        missing.iter().any(|m| cell.eq_ignore_ascii_case(m)).then_some(f64::NAN)
+    })
 }
 
 /// A quality cell: a non-negative integer (written "0" or "0.0"); empty means no flag.
