@@ -123,18 +123,6 @@ impl RunReport {
     }
 }
 
-pub fn write_run_dir(
-    dir: &Path,
-    run: &RunReport,
-    progress: &Progress,
-    data: &Prepared,
-    probs: &[f32],
-    channel_names: &str,
-) -> Result<()> {
-    write_metrics(dir, run)?;
-    write_history_and_plots(dir, run, progress, data, probs, channel_names)
-}
-
 /// metrics.json: a [`RunReport`], or a report that flattens one and adds fields.
 pub fn write_metrics(dir: &Path, metrics: &impl Serialize) -> Result<()> {
     let json = serde_json::to_string_pretty(metrics)?;

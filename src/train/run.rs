@@ -247,7 +247,15 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             Some(_) => None,
         },
     })?;
-    report::write_run_dir(&args.out, &run, &progress, evaluated, &probs, preprocess.channel_names())?;
+    report::write_metrics(&args.out, &run)?;
+    report::write_history_and_plots(
+        &args.out,
+        &run,
+        &progress,
+        evaluated,
+        &probs,
+        preprocess.channel_names(),
+    )?;
     Ok(run)
 }
 
