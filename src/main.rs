@@ -14,6 +14,7 @@ use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
 use starskope::train::guard::OnNan;
 use starskope::train::run::{self, TrainArgs};
+use starskope::train::shard::{self, Shard};
 use starskope::train::{infer, predict_curves};
 
 #[derive(Parser)]
@@ -70,6 +71,12 @@ enum Command {
         /// Output CSV file.
         #[arg(long)]
         out: PathBuf,
+        /// Score only the K-th of N parts of the input (counted from 0): contiguous blocks
+        /// of the targets (in sorted file order) or of the CSV's rows. The output starts with
+        /// a line naming the part; `starskope merge` joins the N outputs into the file one
+        /// run without --shard writes.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
         #[arg(long, value_enum, default_value_t)]
         device: DeviceChoice,
         /// Missing or non-finite values: error, fill (interpolate), or drop the row.
@@ -77,6 +84,16 @@ enum Command {
         nan: NanArg,
         #[command(flatten)]
         read: starskope::lightcurve::ReadArgs,
+    },
+    /// Join the outputs of `predict --shard K/N` (all N, in any order) into the file one
+    /// `predict` without --shard writes, byte for byte.
+    Merge {
+        /// The merged CSV file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The parts: the files `predict --shard` wrote.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
     },
     /// Generate synthetic K2-like light curves as exoTrain.csv/exoTest.csv plus truth tables.
     Synth(SynthCmd),
@@ -297,7 +314,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Eval { model, data, truth, device, nan, read } => {
             eval(model, data, truth, device, nan, read)
         }
-        Command::Predict { model, data, out, device, nan, read } => {
+        Command::Predict { model, data, out, shard, device, nan, read } => {
             let mut be = device::open(device)?;
             if predict_curves::is_light_curve_data(&data) {
                 let s = predict_curves::predict_curves(
@@ -306,6 +323,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     &data.to_string_lossy(),
                     read.labels.as_deref(),
                     &read.options(),
+                    shard,
                     &out,
                 )?;
                 eprintln!(
@@ -318,9 +336,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             no_labels_table(&read)?;
-            let scored = infer::score(be.as_mut(), &model, &data, &nan.into())?;
+            let scored = infer::score_shard(be.as_mut(), &model, &data, &nan.into(), shard)?;
             scored.write_csv(&out)?;
             eprintln!("Wrote {} predictions to {}", scored.labels.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { out, parts } => {
+            let rows = shard::merge(&parts, &out)?;
+            eprintln!("Wrote {rows} rows from {} parts to {}", parts.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Synth(s) => synth_cmd(s),

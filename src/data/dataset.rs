@@ -1,5 +1,7 @@
 //! A labelled set of equal-length light curves, as read from one CSV file.
 
+use std::ops::Range;
+
 use super::error::DataError;
 use super::label::{self, Label};
 
@@ -40,6 +42,14 @@ impl Dataset {
                 value: self.values[i],
             }),
         }
+    }
+
+    /// Keeps only the rows in `rows`, in place.
+    pub fn keep_rows(&mut self, rows: Range<usize>) {
+        self.values.copy_within(rows.start * self.len..rows.end * self.len, 0);
+        self.values.truncate(rows.len() * self.len);
+        self.labels.truncate(rows.end);
+        self.labels.drain(..rows.start);
     }
 
     /// Adds `other`'s rows after this set's own (same length).

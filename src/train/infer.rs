@@ -13,6 +13,7 @@ use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, Checkpoint, ModelCard};
 use crate::model::{memory_fit, Ensemble};
 use crate::train::evaluate::{self, Prepared};
+use crate::train::shard::Shard;
 
 /// Series scored per device batch at inference.
 const BATCH: usize = 64;
@@ -40,13 +41,36 @@ pub struct Scored {
     pub source: String,
     /// The label column of each row, as read.
     pub labels: Vec<Label>,
+    /// The data row (0-based) of the first row scored: the shard's first, or 0.
+    pub first_row: usize,
+    /// The marker line a shard's part starts with; `None` for the whole input.
+    pub marker: Option<String>,
     /// (rows, classes) probabilities.
     pub probs: Vec<f32>,
 }
 
 pub fn score(be: &mut dyn Backend, model: &Path, data_path: &Path, opts: &ReadOptions) -> Result<Scored> {
+    score_shard(be, model, data_path, opts, None)
+}
+
+/// [`score`] of the data rows of `shard` only, if given (counted after `--nan drop`).
+pub fn score_shard(
+    be: &mut dyn Backend,
+    model: &Path,
+    data_path: &Path,
+    opts: &ReadOptions,
+    shard: Option<Shard>,
+) -> Result<Scored> {
     let ck = checkpoint::load(model)?;
-    score_with(be, ck, &model.display().to_string(), data_path, opts)
+    let mut ds = read_data(data_path, opts, ck.card.preprocess.channels())?;
+    let total = ds.rows();
+    let rows = shard.unwrap_or(Shard::WHOLE).rows(total);
+    let first_row = rows.start;
+    ds.keep_rows(rows);
+    let mut scored = scored(be, ck, &model.display().to_string(), ds)?;
+    scored.first_row = first_row;
+    scored.marker = shard.map(|s| s.marker(total));
+    Ok(scored)
 }
 
 /// [`score`] with the checkpoint in hand (`model` names it in messages).
@@ -58,9 +82,13 @@ pub fn score_with(
     opts: &ReadOptions,
 ) -> Result<Scored> {
     let ds = read_data(data_path, opts, ck.card.preprocess.channels())?;
+    scored(be, ck, model, ds)
+}
+
+fn scored(be: &mut dyn Backend, ck: Checkpoint, model: &str, ds: Dataset) -> Result<Scored> {
     let (source, labels) = (ds.source.clone(), ds.labels.clone());
-    let probs = probabilities(be, &ck, model, ds)?;
-    Ok(Scored { card: ck.card, source, labels, probs })
+    let probs = if ds.rows() == 0 { Vec::new() } else { probabilities(be, &ck, model, ds)? };
+    Ok(Scored { card: ck.card, source, labels, probs, first_row: 0, marker: None })
 }
 
 /// The class probabilities, (rows, classes) row-major, of the model in `ck` (`model` names
@@ -107,17 +135,18 @@ impl Scored {
         Ok(self.labels.iter().map(|l| self.card.classes.binary_search(l).unwrap_or(0)).collect())
     }
 
-    /// predict's CSV: index (0-based data row), the label column as read, one probability
+    /// predict's CSV (after a shard's marker line): index (0-based data row), the label column as read, one probability
     /// per class, the predicted label.
     pub fn to_csv(&self) -> String {
         let k = self.card.classes.len();
-        let mut s = String::from("index,label");
+        let mut s = self.marker.as_ref().map_or_else(String::new, |m| format!("{m}\n"));
+        s += "index,label";
         for c in &self.card.classes {
             let _ = write!(s, ",{}", label::csv_cell(&format!("p_{c}")));
         }
         s += ",predicted\n";
         for (i, row) in self.probs.chunks(k).enumerate() {
-            let _ = write!(s, "{i},{}", self.labels[i].csv_cell());
+            let _ = write!(s, "{},{}", self.first_row + i, self.labels[i].csv_cell());
             for p in row {
                 let _ = write!(s, ",{p:.6}");
             }

@@ -1,5 +1,6 @@
 //! Training: the host scheduler, the epoch loop, evaluation, and the run directory.
 
+pub mod atomic_file;
 pub mod curve_scoring;
 pub mod defaults;
 pub mod evaluate;
@@ -12,4 +13,5 @@ pub mod predict_curves;
 pub mod report;
 pub mod run;
 pub mod scheduler;
+pub mod shard;
 pub mod trainer;

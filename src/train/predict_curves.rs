@@ -8,8 +8,8 @@
 //! so a failure leaves no half-written file.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -21,7 +21,9 @@ use crate::data::Label;
 use crate::lightcurve::fits::looks_like_fits;
 use crate::lightcurve::{list_targets, read_target, LightCurve, ReadOptions, TargetFiles};
 use crate::metrics::report::argmax;
+use crate::train::atomic_file::AtomicFile;
 use crate::train::curve_scoring::{Curve, CurveModel, CurveScore};
+use crate::train::shard::Shard;
 
 /// Targets read, prepared and scored together: enough to keep every core busy, few
 /// enough that a chunk of TESS sectors (about 20,000 points each) stays near 100 MB.
@@ -67,23 +69,29 @@ pub fn is_light_curve_data(data: &Path) -> bool {
     })
 }
 
-/// Scores every target of `data` with the model at `model` and writes `out`.
+/// Scores the targets of `data` (those of `shard` only, if given) with the model at `model`
+/// and writes `out`; a shard's part starts with its marker line.
 pub fn predict_curves(
     be: &mut dyn Backend,
     model: &Path,
     data: &str,
     labels: Option<&Path>,
     opts: &ReadOptions,
+    shard: Option<Shard>,
     out: &Path,
 ) -> Result<PredictSummary> {
-    let targets = list_targets(data, labels)?;
+    let all = list_targets(data, labels)?;
+    let targets = &all[shard.unwrap_or(Shard::WHOLE).rows(all.len())];
     let scorer = CurveModel::open(be, model)?;
     let mut file = AtomicFile::create(out)?;
+    if let Some(shard) = shard {
+        writeln!(file.writer, "{}", shard.marker(all.len()))?;
+    }
     let with_labels = labels.is_some();
     writeln!(file.writer, "{}", header(&scorer.card.classes, with_labels))?;
     let planet = scorer.card.preprocess.detection().map(|g| Label::Int(g.planet_label));
     let mut summary = PredictSummary { targets: targets.len(), detected: 0, planets: 0 };
-    score_targets(be, &scorer, &targets, opts, |target, curve, score| {
+    score_targets(be, &scorer, targets, opts, |target, curve, score| {
         let predicted = &scorer.card.classes[argmax(&score.probs)];
         summary.detected += usize::from(score.detected);
         summary.planets += usize::from(Some(predicted) == planet.as_ref());
@@ -207,42 +215,6 @@ fn search_cells(found: Option<TransitFound>) -> [String; 5] {
     }
 }
 
-/// A file written beside its destination and renamed over it by [`commit`](Self::commit);
-/// dropped uncommitted, it is removed.
-struct AtomicFile {
-    writer: BufWriter<File>,
-    tmp: PathBuf,
-    path: PathBuf,
-    committed: bool,
-}
-
-impl AtomicFile {
-    fn create(path: &Path) -> Result<AtomicFile> {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().context("--out needs a file name")?.to_string_lossy();
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let file = File::create(&tmp).with_context(|| {
-            format!("cannot write {}: check that the directory exists and is writable", path.display())
-        })?;
-        Ok(AtomicFile { writer: BufWriter::new(file), tmp, path: path.to_path_buf(), committed: false })
-    }
-
-    fn commit(mut self) -> Result<()> {
-        let done = self.writer.flush().and_then(|()| std::fs::rename(&self.tmp, &self.path));
-        done.with_context(|| format!("cannot write {}", self.path.display()))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,21 +236,5 @@ mod tests {
         assert!(is_light_curve_data(dir.path()));
         assert!(is_light_curve_data(&dir.path().join("*.csv")));
         assert!(!is_light_curve_data(&dir.path().join("missing.csv")));
-    }
-
-    #[test]
-    fn an_uncommitted_file_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("scores.csv");
-        {
-            let mut f = AtomicFile::create(&out).unwrap();
-            writeln!(f.writer, "half").unwrap();
-        }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let mut f = AtomicFile::create(&out).unwrap();
-        writeln!(f.writer, "whole").unwrap();
-        f.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "whole\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
