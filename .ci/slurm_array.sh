@@ -20,6 +20,8 @@ stop() {
   rm -rf "$work"
 }
 trap stop EXIT
+# A timeout's or Ctrl-C's signal exits through the EXIT trap too, so the daemons stop.
+trap 'exit 1' TERM INT
 fail() {
   echo "slurm: $*" >&2
   for log in "$work"/*.log "$work"/jobs/*.log; do [ -f "$log" ] && { echo "== $log" >&2; tail -20 "$log" >&2; }; done
