@@ -17,6 +17,7 @@ use pyo3::IntoPyObjectExt;
 use starskope::data::{self, DataError, Dataset, Label, NanPolicy, ReadOptions, SampleMode};
 use starskope::device::{self, DeviceChoice};
 use starskope::gpu::Precision;
+use starskope::lightcurve::{self, FluxColumn, LightCurveError, QualityMask, ReadArgs};
 use starskope::model::checkpoint::{self, Checkpoint};
 use starskope::train::fit::{BadInput, FitObserver};
 use starskope::train::infer;
@@ -31,6 +32,15 @@ fn py_err(e: anyhow::Error) -> PyErr {
             DataError::NotFound { .. } => PyFileNotFoundError::new_err(message),
             DataError::IsDirectory { .. } => PyIsADirectoryError::new_err(message),
             DataError::Unreadable { .. } => PyOSError::new_err(message),
+            _ => PyValueError::new_err(message),
+        };
+    }
+    if let Some(l) = e.chain().find_map(|c| c.downcast_ref::<LightCurveError>()) {
+        return match l {
+            LightCurveError::NotFound { .. } | LightCurveError::NoFiles { .. } => {
+                PyFileNotFoundError::new_err(message)
+            }
+            LightCurveError::Unreadable { .. } => PyOSError::new_err(message),
             _ => PyValueError::new_err(message),
         };
     }
@@ -105,6 +115,43 @@ fn read_csv<'py>(py: Python<'py>, path: PathBuf, nan: &str) -> PyResult<(Bound<'
     let values = PyArray1::from_vec(py, ds.values).reshape([rows, ds.len])?;
     let labels = ds.labels.iter().map(|l| label_to_py(py, l)).collect::<PyResult<_>>()?;
     Ok((values.into_any(), labels))
+}
+
+/// One target's stitched light curve: target, file names, mission (or None), then time,
+/// relative flux and its errors (None when a file has none) as float64 arrays.
+type Curve<'py> =
+    (String, Vec<String>, Option<String>, Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
+
+/// read_lightcurves(path, flux, quality, mag, clip_flares) -> list of [`Curve`]: every
+/// target of a directory (searched recursively), a glob or one file, read, cleaned and
+/// stitched as `starskope predict --data PATH` reads them, in its order.
+#[pyfunction]
+#[pyo3(signature = (path, flux = "pdcsap", quality = "default", mag = false, clip_flares = None))]
+fn read_lightcurves<'py>(
+    py: Python<'py>,
+    path: String,
+    flux: &str,
+    quality: &str,
+    mag: bool,
+    clip_flares: Option<f64>,
+) -> PyResult<Vec<Curve<'py>>> {
+    let flux: FluxColumn = parse_enum("flux", flux)?;
+    let quality: QualityMask = quality.parse().map_err(|e| PyValueError::new_err(format!("quality: {e}")))?;
+    let opts = ReadArgs { labels: None, flux, quality, mag, clip_flares }.options();
+    let curves = py
+        .detach(|| -> Result<Vec<_>, LightCurveError> {
+            lightcurve::list_targets(&path, None)?.iter().map(|t| lightcurve::read_target(t, &opts)).collect()
+        })
+        .map_err(|e| py_err(e.into()))?;
+    curves
+        .into_iter()
+        .map(|c| {
+            let err = c.flux_err.map(|e| PyArray1::from_vec(py, e).into_any());
+            let (time, flux) =
+                (PyArray1::from_vec(py, c.time).into_any(), PyArray1::from_vec(py, c.flux).into_any());
+            Ok((c.target, c.files, c.mission, time, flux, err))
+        })
+        .collect()
 }
 
 /// The training recipe, the keys of the dict `fit` takes (all present, None for a default).
@@ -312,6 +359,7 @@ fn write_checkpoint(path: PathBuf, checkpoint: &[u8]) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(read_lightcurves, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(predict_proba, m)?)?;
     m.add_function(wrap_pyfunction!(predict_csv, m)?)?;

@@ -9,6 +9,8 @@ numpy arrays. Checkpoints are the command line's safetensors files, in both dire
     >>> clf = starskope.Classifier(epochs=5, device="cpu").fit(X, y)
     >>> clf.predict_proba(X_test)[:, 1]          # probability of the second class
     >>> clf.save("model.safetensors")            # `starskope predict --model` reads it
+    >>> for target, time, flux, flux_err, files, mission in starskope.read_lightcurves("lc/"):
+    ...     print(target, len(time))                 # per star, stitched as the CLI does
 """
 
 import os
@@ -20,6 +22,6 @@ if "MESA_VK_DEVICE_SELECT" not in os.environ:
     os.environ.setdefault("NODEVICE_SELECT", "1")
 
 from ._classifier import Classifier, NotFittedError, load
-from ._data import read_csv
+from ._data import LightCurve, read_csv, read_lightcurves
 
-__all__ = ["Classifier", "NotFittedError", "load", "read_csv"]
+__all__ = ["Classifier", "LightCurve", "NotFittedError", "load", "read_csv", "read_lightcurves"]

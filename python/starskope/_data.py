@@ -1,8 +1,32 @@
 """Arrays in: the CSV layout the command line reads, and the checks arrays get before the engine."""
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from . import _native
+
+
+class LightCurve(NamedTuple):
+    """One target's light curve, stitched from its files as ``starskope predict`` reads it.
+
+    Unpacks as ``target, time, flux, flux_err, files, mission``.
+    """
+
+    target: str
+    """The mission's identifier ("KIC 11442793", "EPIC 201367065", "TIC 261136679"), or the
+    file name's stem for a file that names no target."""
+    time: np.ndarray
+    """Days, float64, strictly ascending, in the files' own time system (BJD, BKJD or BTJD;
+    never shifted)."""
+    flux: np.ndarray
+    """Relative flux, float64: each file divided by its own median, so about 1."""
+    flux_err: Optional[np.ndarray]
+    """The flux's 1-sigma errors on the same scale, or None when a file has none."""
+    files: list
+    """The file names stitched, in time order."""
+    mission: Optional[str]
+    """"Kepler", "K2" or "TESS" when the files say so, else None."""
 
 
 def read_csv(path, nan="error"):
@@ -31,6 +55,54 @@ def read_csv(path, nan="error"):
     """
     X, labels = _native.read_csv(path, nan)
     return X, label_array(labels)
+
+
+def read_lightcurves(path_or_glob, flux="pdcsap", quality="default", mag=False, clip_flares=None):
+    """Read mission light curves, one star per file or several files per star, as the
+    command line's ``predict --data`` and ``inspect`` read them.
+
+    Kepler and K2 ``*llc.fits`` and TESS ``*lc.fits`` files as MAST publishes them, and
+    text tables ``time,flux[,flux_err[,quality]]`` (comma or whitespace separated, header
+    optional). The files of one target (quarters, campaigns, sectors, by MAST's file names)
+    are stitched into one light curve; cadences flagged by the quality mask and NaN or
+    infinite values are dropped, and gaps stay gaps.
+
+    Parameters
+    ----------
+    path_or_glob : str or os.PathLike
+        A directory (searched recursively), a glob such as ``"lc/*.fits"``, or one file.
+    flux : {"pdcsap", "sap"}
+        The FITS flux column: PDCSAP_FLUX (trends removed) or SAP_FLUX; as ``--flux``.
+    quality : str or int
+        Quality flags that drop a cadence: "default" (lightkurve's default bitmask for the
+        file's mission), "none", "hardest", or a bitmask; as ``--quality``.
+    mag : bool
+        Text files: the flux column holds magnitudes (a column named mag always does).
+    clip_flares : float or None
+        Drop points this many robust standard deviations above a half-day running median.
+
+    Returns
+    -------
+    list of LightCurve
+        One per target, in the order of ``starskope predict``'s rows (targets in the order
+        of their first file in the sorted file list); each unpacks as
+        ``target, time, flux, flux_err, files, mission``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist, or it names no light-curve file.
+    OSError
+        A file cannot be read.
+    ValueError
+        A file is not a light curve the reader knows, or an option is wrong; the message
+        names the file and, for text, the line and column.
+    """
+    curves = _native.read_lightcurves(str(path_or_glob), flux, str(quality), bool(mag), clip_flares)
+    return [
+        LightCurve(target, time, flux_values, flux_err, files, mission)
+        for target, files, mission, time, flux_values, flux_err in curves
+    ]
 
 
 def label_array(labels):
