@@ -40,11 +40,13 @@ fn rows_per_group(s: &LstmShape) -> usize {
 }
 
 /// Runs `kernel` over the batch rows of `s`, by chunks of rows when a tensor is too large
-/// for one binding; `groups` gives the workgroups for a chunk of that many rows.
+/// for one binding, `rows` a workgroup; `groups` gives the workgroups for a chunk of that
+/// many rows.
 fn per_batch_row(
     r: &mut Recorder,
     kernel: &'static Kernel,
     s: &LstmShape,
+    rows: usize,
     binds: &[Bind],
     groups: impl Fn(usize) -> [u32; 3],
 ) {
@@ -54,7 +56,7 @@ fn per_batch_row(
             time: u(s.time),
             input: u(s.input),
             hidden: u(s.hidden),
-            rows: u(rows_per_group(s)),
+            rows: u(rows),
             off: chunk.offsets(),
         };
         (p, groups(chunk.rows))
@@ -64,7 +66,7 @@ fn per_batch_row(
 /// Runs a sequence kernel over `s`'s batch rows, `rows_per_group` rows a workgroup.
 fn per_row_group(r: &mut Recorder, kernel: &'static Kernel, s: &LstmShape, binds: &[Bind]) {
     let rows = rows_per_group(s);
-    per_batch_row(r, kernel, s, binds, |chunk_rows| [u(chunk_rows.div_ceil(rows)), 1, 1]);
+    per_batch_row(r, kernel, s, rows, binds, |chunk_rows| [u(chunk_rows.div_ceil(rows)), 1, 1]);
 }
 
 /// W_hh packed by `kernel` (pack_forward or pack_backward) into the scratch tensor.
@@ -164,7 +166,7 @@ pub fn backward(r: &mut Recorder, op: &LstmBackward) {
     let dgates_t = Operand::t(dgates, rows, g4);
     weight_gradient(r, dgates_t, Operand::plain(x, rows, s.input), dw_ih);
     let binds = [Bind::Rows(saved.h, seq), Bind::Rows(h_prev, seq)];
-    per_batch_row(r, &PREVIOUS_H, s, &binds, |rows| groups_1d(rows * seq, 64));
+    per_batch_row(r, &PREVIOUS_H, s, 1, &binds, |rows| groups_1d(rows * seq, 64));
     weight_gradient(r, dgates_t, Operand::plain(h_prev, rows, s.hidden), dw_hh);
     column_sums(r, dgates, rows, g4, db);
 }
@@ -172,12 +174,12 @@ pub fn backward(r: &mut Recorder, op: &LstmBackward) {
 pub fn last_step_forward(r: &mut Recorder, op: &LastStepForward) {
     let LastStepForward { ref s, h, y } = *op;
     let binds = [Bind::Rows(h, s.time * s.hidden), Bind::Rows(y, s.hidden)];
-    per_batch_row(r, &LAST_STEP_FORWARD, s, &binds, |rows| groups_1d(rows * s.hidden, 64));
+    per_batch_row(r, &LAST_STEP_FORWARD, s, 1, &binds, |rows| groups_1d(rows * s.hidden, 64));
 }
 
 pub fn last_step_backward(r: &mut Recorder, op: &LastStepBackward) {
     let LastStepBackward { ref s, dy, dh } = *op;
     let seq = s.time * s.hidden;
     let binds = [Bind::Rows(dy, s.hidden), Bind::Rows(dh, seq)];
-    per_batch_row(r, &LAST_STEP_BACKWARD, s, &binds, |rows| groups_1d(rows * seq, 64));
+    per_batch_row(r, &LAST_STEP_BACKWARD, s, 1, &binds, |rows| groups_1d(rows * seq, 64));
 }
