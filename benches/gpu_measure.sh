@@ -11,8 +11,8 @@
 #
 #     benches/gpu_measure.sh [--quick]
 #
-# --quick: a smoke run (software Vulkan): benches at --quick --length 64, tests filtered to
-# the LSTM's.
+# --quick: a smoke run (software Vulkan): benches of seed-lstm and fcn at --quick --length
+# 64 (seed-cnn needs 1024), tests filtered to the LSTM's.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +27,12 @@ summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+links=()
+cleanup() {
+    rm -f "${links[@]}"
+    rm -rf "$work"
+}
+trap cleanup EXIT
 if ! tar -C "$work" -xJf .gpu-bundle/bundle.tar.xz; then
     note "no .gpu-bundle/bundle.tar.xz: run benches/gpu_prepare.sh where Rust is, and carry .gpu-bundle"
     exit 1
@@ -47,8 +52,12 @@ if [ ! -e "$build_root" ]; then
     mkdir -p "$work/tree/target/release"
     cp "$work/starskope" "$work/tree/target/release/starskope"
     ln -s "$work/tree" "$build_root"
+    links+=("$build_root")
     shared=$(dirname "$build_root")/shared
-    [ -e "$shared" ] || ln -s "$work/shared" "$shared"
+    if [ ! -e "$shared" ]; then
+        ln -s "$work/shared" "$shared"
+        links+=("$shared")
+    fi
     note "recreated $build_root (-> this checkout + the bundled binary) and $shared"
 elif [ "$(field commit)" != "$(git rev-parse --short HEAD 2>/dev/null)" ]; then
     note "WARNING: $build_root exists here and its HEAD is not the bundle's commit: tests read its files"
@@ -91,7 +100,7 @@ filter=""
 bench_args=""
 if [ "$quick" = 1 ]; then
     filter=lstm
-    bench_args="--quick --length 64"
+    bench_args="--quick --preset seed-lstm --preset fcn --length 64"
     note "--quick: tests filtered to '$filter', benches at $bench_args"
 fi
 
@@ -104,7 +113,9 @@ fi
 
 run_tests() {
     for t in "$@"; do
-        stage "test $t" 150 "$out/tests.log" "'$work/tests/$t' $filter"
+        stage "test $t" 150 "$work/$t.log" "'$work/tests/$t' $filter"
+        grep -h "^test result:" "$work/$t.log" | sed "s/^/  $t: /" | tee -a "$summary"
+        cat "$work/$t.log" >>"$out/tests.log"
     done
 }
 # the kernels first: a wrong kernel makes the figures after it meaningless
@@ -116,11 +127,10 @@ done
 if [ -s "$out/bench_f32.json" ]; then
     stage "compare_pytorch" 180 "$out/compare_pytorch.md" \
         "python3 '$work/compare_pytorch.py' --device gpu --ours-json '$out/bench_f32.json' $([ $quick = 1 ] && echo --quick)"
-    grep -i "skipping\|not installed\|no CUDA" "$out/compare_pytorch.md" | sed 's/^/compare_pytorch: /' >>"$summary"
+    grep -i "skipping\|not installed\|no CUDA" "$out/compare_pytorch.md" | sed 's/^/compare_pytorch: /' | tee -a "$summary"
 else
     note "compare_pytorch: SKIPPED, no bench_f32.json"
 fi
 run_tests gpu_train gpu_split gpu_lost gpu_verify bench_counts survey bad_input
-grep -h "^test result:" "$out/tests.log" | sort | uniq -c | sed 's/^/tests: /' >>"$summary"
 note "adapter in the benches: $(grep -ho '"device": "[^"]*"' "$out"/bench_*.json 2>/dev/null | sort -u | tr '\n' ' ')"
 note "total $SECONDS s"
