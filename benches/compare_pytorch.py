@@ -5,7 +5,9 @@ builds them, at the batch, channels and series length `starskope bench` reports.
 
 CPU: our CPU backend against PyTorch CPU with the same thread count (the rayon threads
 `starskope bench` reports). GPU (`--device gpu`, when PyTorch sees CUDA): our WGSL backend
-against PyTorch CUDA on the same card.
+against PyTorch CUDA on the same card, twice: with TF32 allowed (cuDNN's default for
+convolutions; here for matrix products too) and with TF32 off (full f32 arithmetic, as ours
+at --precision f32), one row each.
 
     cargo build --release
     python3 benches/compare_pytorch.py [--device cpu|gpu] [--quick] [--preset NAME] [--length N]
@@ -139,6 +141,20 @@ def timed_runs(fn, sync, quick):
     return statistics.median(runs)
 
 
+def torch_modes(torch, torch_device):
+    """The PyTorch settings each preset is measured under: (label, set them up)."""
+    if torch_device != "cuda":
+        return [(None, lambda: None)]
+
+    def tf32(allowed):
+        def setup():
+            torch.backends.cudnn.allow_tf32 = allowed
+            torch.backends.cuda.matmul.allow_tf32 = allowed
+        return setup
+
+    return [("TF32 on", tf32(True)), ("TF32 off", tf32(False))]
+
+
 def measure_torch(torch, workload, device, quick):
     preset, batch, channels, length = (workload[k] for k in ("preset", "batch", "channels", "length"))
     model, loss_fn, lr, head = build(torch, preset, channels, length)
@@ -190,23 +206,30 @@ def main():
     print(f"Starskøpe: {ours['device']}; PyTorch {torch.__version__}: {torch_name}")
     print(f"load average before PyTorch: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
     print()
-    print("| preset | batch | length | ours train smp/s | PyTorch train smp/s | train ratio "
+    modes = torch_modes(torch, torch_device)
+    # on the GPU a column says which PyTorch setting the row's figures are for
+    mode_head, mode_rule = ("| PyTorch math ", "|---") if modes[0][0] else ("", "")
+    print(f"| preset {mode_head}| batch | length | ours train smp/s | PyTorch train smp/s | train ratio "
           "| ours infer smp/s | PyTorch infer smp/s | infer ratio | PyTorch ms/step |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"|---{mode_rule}|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for p in ours["presets"]:
         w = p["workload"]
         if p["throughput"] is None:
-            print(f"| {w['preset']} | {w['batch']} | {w['length']} | skipped: {p['skipped']} | | | | | | |")
+            print(f"| {w['preset']} {'| ' if modes[0][0] else ''}| {w['batch']} | {w['length']} "
+                  f"| skipped: {p['skipped']} | | | | | | |")
             continue
         t = p["throughput"]
-        train, infer, step_s = measure_torch(torch, w, torch_device, args.quick)
-        print(
-            f"| {w['preset']} | {w['batch']} | {w['length']} "
-            f"| {t['train_samples_per_s']:.1f} | {train:.1f} | {t['train_samples_per_s'] / train:.2f} "
-            f"| {t['infer_samples_per_s']:.1f} | {infer:.1f} | {t['infer_samples_per_s'] / infer:.2f} "
-            f"| {step_s * 1e3:.1f} |",
-            flush=True,
-        )
+        for label, setup in modes:
+            setup()
+            train, infer, step_s = measure_torch(torch, w, torch_device, args.quick)
+            mode_cell = f"| {label} " if label else ""
+            print(
+                f"| {w['preset']} {mode_cell}| {w['batch']} | {w['length']} "
+                f"| {t['train_samples_per_s']:.1f} | {train:.1f} | {t['train_samples_per_s'] / train:.2f} "
+                f"| {t['infer_samples_per_s']:.1f} | {infer:.1f} | {t['infer_samples_per_s'] / infer:.2f} "
+                f"| {step_s * 1e3:.1f} |",
+                flush=True,
+            )
     return 0
 
 

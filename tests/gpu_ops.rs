@@ -464,6 +464,16 @@ fn lstm_matches_cpu(p: Precision) {
         LstmShape { batch: 2, time: 4, input: 5, hidden: 70 },
         // 1,200 rows of k in the weight gradients: summed in slices (src/gpu/dense.rs)
         LstmShape { batch: 3, time: 400, input: 3, hidden: 4 },
+        // the persistent kernels' W_hh on chip: whole (hidden 1), in part with the rest
+        // read from storage (lavapipe's 32 KiB hold 23 of 64 rows at f32, 14 of 100, 11
+        // of 128; twice as many at f16)
+        LstmShape { batch: 3, time: 5, input: 2, hidden: 1 },
+        LstmShape { batch: 5, time: 3, input: 3, hidden: 64 },
+        LstmShape { batch: 3, time: 3, input: 5, hidden: 100 },
+        LstmShape { batch: 1, time: 5, input: 3, hidden: 128 },
+        // more rows than workgroups wanted (128): 2 rows a workgroup, the last one half
+        LstmShape { batch: 131, time: 3, input: 2, hidden: 64 },
+        LstmShape { batch: 129, time: 3, input: 1, hidden: 128 },
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut b = Bench::at(40 + i as u64, p);

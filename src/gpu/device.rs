@@ -68,15 +68,8 @@ impl GpuContext {
             *flag.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(DeviceLost { reason: reason.into(), message });
         });
-        Ok(GpuContext {
-            device,
-            queue,
-            info: adapter.get_info(),
-            limits,
-            features,
-            pipelines: Arc::new(Mutex::new(PipelineCache::default())),
-            lost,
-        })
+        let pipelines = Arc::new(Mutex::new(PipelineCache::new(&limits)));
+        Ok(GpuContext { device, queue, info: adapter.get_info(), limits, features, pipelines, lost })
     }
 
     /// Why the device was lost, once its lost callback has run.

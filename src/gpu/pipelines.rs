@@ -42,6 +42,16 @@ impl Shader {
         }
     }
 
+    /// The values of the shader's pipeline-overridable constants on a device whose
+    /// workgroup memory is `workgroup_bytes` (WGSL rejects values for constants a shader
+    /// does not declare).
+    fn constants(self, workgroup_bytes: u32) -> Vec<(&'static str, f64)> {
+        match self {
+            Shader::Lstm => vec![("WORKGROUP_BYTES", workgroup_bytes.into())],
+            _ => Vec::new(),
+        }
+    }
+
     /// The source compiled for `precision`: its prelude, common.wgsl, the shader.
     pub(super) fn wgsl(self, precision: Precision) -> String {
         format!("{}{COMMON}\n{}", precision.prelude(), self.source())
@@ -83,14 +93,24 @@ pub struct Kernel {
 }
 
 /// Compiled pipelines, their layouts and shader modules, created once per device.
-#[derive(Default)]
 pub struct PipelineCache {
+    /// The device's max_compute_workgroup_storage_size, for `Shader::constants`.
+    workgroup_bytes: u32,
     modules: HashMap<(Shader, Precision), wgpu::ShaderModule>,
     layouts: HashMap<&'static [Access], wgpu::BindGroupLayout>,
     pipelines: HashMap<(Shader, &'static str, Precision), wgpu::ComputePipeline>,
 }
 
 impl PipelineCache {
+    pub fn new(limits: &wgpu::Limits) -> Self {
+        PipelineCache {
+            workgroup_bytes: limits.max_compute_workgroup_storage_size,
+            modules: HashMap::new(),
+            layouts: HashMap::new(),
+            pipelines: HashMap::new(),
+        }
+    }
+
     pub fn layout(&mut self, device: &wgpu::Device, bindings: &'static [Access]) -> wgpu::BindGroupLayout {
         self.layouts.entry(bindings).or_insert_with(|| create_layout(device, bindings)).clone()
     }
@@ -126,7 +146,10 @@ impl PipelineCache {
             layout: Some(&pipeline_layout),
             module: &module,
             entry_point: Some(kernel.entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &kernel.shader.constants(self.workgroup_bytes),
+                ..Default::default()
+            },
             cache: None,
         });
         self.pipelines.insert((kernel.shader, kernel.entry, precision), pipeline.clone());

@@ -1,9 +1,10 @@
 //! Storage precision of the GPU backend: f32, or f16 storage with f32 arithmetic.
 //!
 //! Every shader is compiled once per precision: the prelude declares `alias store = f32;`
-//! or `enable f16; alias store = f16;`, data bindings are `array<store>`, every load is
-//! converted to f32 and every store rounds once (`store(v)`), and all arithmetic, every
-//! accumulator and all workgroup memory stay f32. f16 halves the bytes every kernel moves;
+//! or `enable f16; alias store = f16;` (and `STORE_BYTES`, its size), data bindings are
+//! `array<store>`, every load is converted to f32 and every store rounds once
+//! (`store(v)`), and all arithmetic, every accumulator and all workgroup memory stay f32,
+//! except the LSTM's on-chip copy of its weights, kept as stored. f16 halves the bytes every kernel moves;
 //! its unit roundoff is 2^-11 (4.9e-4) per stored value, and its range ends at 65504.
 //!
 //! Some tensors stay f32 at every precision (`Storage::F32`, `Storage::Param`'s master):
@@ -32,8 +33,8 @@ impl Precision {
     /// What a shader of this variant starts with (an `enable` must come first).
     pub(super) fn prelude(self) -> &'static str {
         match self {
-            Precision::F32 => "alias store = f32;\n",
-            Precision::F16 => "enable f16;\nalias store = f16;\n",
+            Precision::F32 => "alias store = f32;\nconst STORE_BYTES: u32 = 4u;\n",
+            Precision::F16 => "enable f16;\nalias store = f16;\nconst STORE_BYTES: u32 = 2u;\n",
         }
     }
 
