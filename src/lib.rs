@@ -15,5 +15,7 @@ pub mod lightcurve;
 pub mod metrics;
 pub mod model;
 pub mod survey;
+pub mod synth;
 pub mod train;
+pub mod transit;
 pub mod verify;

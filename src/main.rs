@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use starskope::data::synth::{self, SynthConfig};
 use starskope::data::{NanPolicy, ReadOptions, SampleMode};
 use starskope::device::{self, DeviceChoice};
 use starskope::gpu::Precision;
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
+use starskope::synth::{self, SynthConfig};
 use starskope::train::guard::OnNan;
 use starskope::train::run::{self, TrainArgs};
 use starskope::train::{infer, predict_curves};

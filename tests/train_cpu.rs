@@ -134,7 +134,8 @@ fn seed_cnn_reaches_the_bar_on_hand_outlines() {
 /// validation set's loss and accuracy, which only watch: the training loss selects.
 #[test]
 fn the_built_in_job_vets_only_what_the_transit_search_detects() {
-    use starskope::data::{read_csv, synth::SynthConfig, ReadOptions};
+    use starskope::data::{read_csv, ReadOptions};
+    use starskope::synth::SynthConfig;
     use starskope::train::infer;
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");

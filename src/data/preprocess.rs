@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
-use super::transit_view::{BoxScore, Detection, TransitView};
+use crate::transit::{BoxScore, Detection, TransitView};
 
 /// The preprocessing a model was trained with; stored in checkpoints so that evaluation
 /// prepares data the same way.

@@ -1,6 +1,7 @@
 //! Training defaults that go with each preset: what its authors trained it with.
 
-use crate::data::{Detection, Preprocess, SampleMode};
+use crate::data::{Preprocess, SampleMode};
+use crate::transit::Detection;
 
 pub struct Defaults {
     pub preprocess: Preprocess,
@@ -52,10 +53,10 @@ pub fn for_model(name: &str) -> Defaults {
 /// Planet hosts' label in Kaggle's exoTrain.csv and in the built-in data.
 pub const PLANET_LABEL: i64 = 2;
 /// Transit-injected curves added to the built-in training set (`train --inject`): its 37
-/// real planet hosts are too few to learn from (see data::synth::inject).
+/// real planet hosts are too few to learn from (see synth::inject).
 pub const BUILTIN_INJECTED: usize = 2000;
 /// Extra synthetic eclipsing binaries (non-planets) added to the built-in training set
-/// (see data::synth::eclipsing_binaries).
+/// (see synth::eclipsing_binaries).
 pub const BUILTIN_BINARIES: usize = 1000;
 /// S/N range of injected transits: from a little below the main job's S/N 15 bar, so
 /// that the model learns where detection starts, to the generator's brightest planets.

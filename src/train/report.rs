@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::data::synth::{self, SnrBin, TruthRow};
 use crate::data::Label;
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
 use crate::metrics::report::argmax;
 use crate::metrics::Report;
+use crate::synth::{self, SnrBin, TruthRow};
 use crate::train::evaluate::Prepared;
 use crate::train::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};

@@ -9,11 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend};
-use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Label, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
+use crate::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::train::defaults::{self, Defaults};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};

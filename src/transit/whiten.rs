@@ -176,7 +176,7 @@ fn quiet_cadences(series: &[f32], trend: &[f32], observed: &[bool]) -> Vec<bool>
     let residual: Vec<f32> = (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
     let s = robust_scale(&residual, observed);
     let mut local = vec![0.0; n];
-    super::preprocess::moving_average(&residual, 5, &mut local);
+    crate::data::preprocess::moving_average(&residual, 5, &mut local);
     (0..n)
         .map(|i| observed[i] && residual[i] > -3.0 * s && residual[i] < 3.0 * s && local[i] > -1.2 * s)
         .collect()

@@ -45,8 +45,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::bls;
-use super::preprocess::moving_average;
 use super::whiten::{whiten, whiten_observed, Whitened};
+use crate::data::preprocess::moving_average;
 
 /// The settings of the transit-search channels, stored with the model.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]

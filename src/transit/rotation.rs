@@ -89,7 +89,7 @@ fn best_sinusoid(values: &[f32], observed: &[bool], count: usize) -> (f64, [f64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::bls;
+    use crate::transit::bls;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
