@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod lightcurve;
 pub mod metrics;
 pub mod model;
+pub mod series;
 pub mod survey;
 pub mod synth;
 pub mod train;

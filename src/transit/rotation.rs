@@ -11,7 +11,7 @@
 
 use std::f64::consts::TAU;
 
-use super::whiten::robust_scale;
+use crate::series::robust_scale;
 
 /// Periods looked at, cadences: 0.5 to 3 days at K2's 29.4-minute cadence.
 const PERIODS: (f64, f64) = (24.0, 150.0);

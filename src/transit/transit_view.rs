@@ -45,8 +45,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::bls;
+use super::gate::{BoxScore, Detection};
 use super::whiten::{whiten, whiten_observed, Whitened};
-use crate::data::preprocess::moving_average;
+use crate::series::{median, moving_average};
 
 /// The settings of the transit-search channels, stored with the model.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
@@ -112,39 +113,6 @@ fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
 /// The running mean taken from the trend before it is folded: the variability channel
 /// keeps what changes within a few days (rotation, spots) and drops slow drifts.
 const VARIABILITY_WINDOW: usize = 197;
-
-/// A transit survey passes only its detections to vetting (Kepler's pipeline those above
-/// 7.1 sigma, seen in at least three transits): a network shown the fold of every light
-/// curve also sees the best box of pure noise and of lone dips, and takes some of those
-/// for planets.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-pub struct Detection {
-    /// Lowest box-search S/N ([`bls::BoxFit::snr`]) of a candidate.
-    pub min_snr: f32,
-    /// Lowest S/N without the deepest transit ([`bls::BoxFit::snr_without_deepest`]).
-    pub min_snr_without_deepest: f32,
-    /// The class that undetected light curves are not.
-    pub planet_label: i64,
-}
-
-impl Detection {
-    /// Whether a light curve whose best box scored `found` is a detection.
-    pub fn passes(&self, found: BoxScore) -> bool {
-        found.snr >= self.min_snr && found.snr_without_deepest >= self.min_snr_without_deepest
-    }
-}
-
-/// What the box search found in a light curve (zeros where it found nothing).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct BoxScore {
-    pub snr: f32,
-    pub snr_without_deepest: f32,
-    /// The best box, in cadences of the series searched; None where there was none.
-    pub fit: Option<bls::BoxFit>,
-    /// The box's mean depth as a share of the series' median level (a relative flux's
-    /// depth; meaningless for series around 0).
-    pub depth: f32,
-}
 
 impl Default for TransitView {
     fn default() -> Self {
@@ -348,8 +316,7 @@ fn median_level(series: &[f32], observed: &[bool]) -> f32 {
     if v.is_empty() {
         return 1.0;
     }
-    let mid = v.len() / 2;
-    let m = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let m = median(&mut v);
     if m != 0.0 && m.is_finite() {
         m
     } else {

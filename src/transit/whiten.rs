@@ -17,6 +17,7 @@
 //! leaves is taken out where that lowers the scatter ([`super::rotation`]).
 
 use super::rotation::remove_fast_rotation;
+use crate::series::{median, median_abs, moving_average, robust_scale};
 
 /// A whitened series: `values` in units of the residual scatter (0 where unobserved).
 pub struct Whitened {
@@ -164,19 +165,13 @@ fn remove_roll(residual: &mut [f32], observed: &[bool]) {
     }
 }
 
-/// 1.4826 x the median absolute value of the observed entries (the standard deviation
-/// for Gaussian noise, unmoved by a few deep dips).
-pub(super) fn robust_scale(residual: &[f32], observed: &[bool]) -> f32 {
-    1.4826 * median_abs(residual.iter().zip(observed).filter(|(_, &o)| o).map(|(r, _)| *r))
-}
-
 /// Observed cadences that are neither in a dip nor outliers relative to `trend`.
 fn quiet_cadences(series: &[f32], trend: &[f32], observed: &[bool]) -> Vec<bool> {
     let n = series.len();
     let residual: Vec<f32> = (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
     let s = robust_scale(&residual, observed);
     let mut local = vec![0.0; n];
-    crate::data::preprocess::moving_average(&residual, 5, &mut local);
+    moving_average(&residual, 5, &mut local);
     (0..n)
         .map(|i| observed[i] && residual[i] > -3.0 * s && residual[i] < 3.0 * s && local[i] > -1.2 * s)
         .collect()
@@ -254,19 +249,6 @@ fn curvature_corrected(fit: Fit, half: usize) -> Vec<f32> {
             m[i] - (m[i - half] - 2.0 * m[i] + m[i + half]) / 6.0
         })
         .collect()
-}
-
-fn median(values: &mut [f32]) -> f32 {
-    let mid = values.len() / 2;
-    *values.select_nth_unstable_by(mid, f32::total_cmp).1
-}
-
-fn median_abs(values: impl Iterator<Item = f32>) -> f32 {
-    let mut abs: Vec<f32> = values.map(f32::abs).collect();
-    if abs.is_empty() {
-        return 0.0;
-    }
-    median(&mut abs)
 }
 
 #[cfg(test)]
