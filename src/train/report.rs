@@ -12,7 +12,7 @@ use crate::metrics::report::argmax;
 use crate::metrics::Report;
 use crate::synth::{self, SnrBin, TruthRow};
 use crate::train::evaluate::Prepared;
-use crate::train::injection::InjectionRecovery;
+use crate::train::k2_recipe::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};
 
 /// metrics.json. Field names are an interface (design.md): scripts read them.

@@ -18,7 +18,7 @@ use crate::train::defaults::{self, Defaults};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};
 use crate::train::infer::read_data;
-use crate::train::injection::{self, InjectionRecovery};
+use crate::train::k2_recipe::injection::{self, InjectionRecovery};
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
