@@ -364,9 +364,9 @@ fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
 #[test]
 fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lone_dips() {
     use starskope::data::Preprocess;
-    use starskope::train::{defaults, evaluate::Prepared};
+    use starskope::train::{evaluate::Prepared, k2_recipe};
     use starskope::transit::Detection;
-    let pre = defaults::for_builtin_data("seed-cnn").preprocess;
+    let pre = k2_recipe::defaults("seed-cnn").preprocess;
     // The share of the rows of `kind` and truth S/N >= `min_snr` that the gate passes.
     let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
         let set = make(cfg);

@@ -111,7 +111,9 @@ fn fcn_reaches_the_published_accuracy_on_ecg200() {
     assert!(acc >= 0.85, "fcn on ECG200: test accuracy {acc}");
 }
 
-/// PyTorch, same network and batching, 40 epochs, selected by training loss: 0.88-0.93.
+/// PyTorch, same network, balanced batches with rolls, 40 epochs, selected by training
+/// loss: 0.88-0.93; seed-cnn on a user's data now trains on shuffled batches without
+/// rolls (benches/RESULTS.md, "seed-cnn's batches on a user's data").
 #[test]
 fn seed_cnn_reaches_the_bar_on_hand_outlines() {
     let tmp = tempfile::tempdir().unwrap();
