@@ -15,7 +15,7 @@ use crate::train::evaluate::Prepared;
 use crate::train::k2_recipe::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};
 
-/// metrics.json. Field names are an interface (design.md): scripts read them.
+/// metrics.json. Field names are an interface (README.md): scripts read them.
 #[derive(Serialize)]
 pub struct RunReport {
     /// The selected model's report: accuracy, classes, per_class, confusion, roc_auc, ...

@@ -115,10 +115,11 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let output = spec.output(classes.len())?;
     let layers = card.plan().map_err(|e| too_short(&spec, &card, e))?;
 
-    // The main job's own validation set only watches: its log loss is least at epoch 4 at
-    // seed 42, and that epoch's model flags 1.20% of the injection set's non-planets (epoch
-    // 40: 0.67%). It punishes confident calls on hosts below the detection limit and on
-    // binaries, which training keeps sharpening.
+    // The main job's own validation set only watches: its log loss is least within the
+    // first epochs, whose model flags more of the injection set's non-planets than the
+    // last epoch's (benches/RESULTS.md, "Selecting on the built-in validation set"). It
+    // punishes confident calls on hosts below the detection limit and on binaries, which
+    // training keeps sharpening.
     let select_on_validation = args.val.is_some() || args.val_split.is_some();
     let options = match &resumed {
         // A resumed run keeps its options; only --epochs may extend it. Its arguments are

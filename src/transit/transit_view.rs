@@ -29,14 +29,11 @@
 //! - Channel 4, the star's variability at each phase: the detrending's trend less its
 //!   4-day running mean, in units of that difference's rms, folded and averaged over the
 //!   same running window. Spotted stars whose minima the one-day trend cannot follow leave
-//!   a dip in the whitened flux at every minimum, at the rotation period: of the ordinary
-//!   stars the main job called planets, 4 of 5 in seed 42's injection set and 4 of 5 in
-//!   seed 1's test file had their "transits" at minima of their variability, where this
-//!   channel reads about -1.4 (sqrt(2) rms below the mean). A planet's transits fall at
-//!   any phase of the star's variability: near 0. Over the main job's seeds 42, 11, 1, 7,
-//!   3 and 5, the channel took the non-planets flagged from 62 to 41 of the injection
-//!   sets' 9,000 and from 35 to 24 of the test files' 3,390, at a mean recall at
-//!   S/N >= 15 of 0.927 (0.926 without).
+//!   a dip in the whitened flux at every minimum, at the rotation period: most ordinary
+//!   stars the main job called planets had their "transits" at minima of their
+//!   variability, where this channel reads about -1.4 (sqrt(2) rms below the mean). A
+//!   planet's transits fall at any phase of the star's variability: near 0. What the
+//!   channel changed, per seed: benches/RESULTS.md, "The variability channel".
 //!
 //! Every channel passes through `s asinh(v / s)`: linear within a few sigma, logarithmic
 //! beyond, so that a 40% eclipse (thousands of sigma) does not swamp batch statistics
@@ -69,9 +66,8 @@ pub struct TransitView {
     /// Channel 2 compares the odd and even transits' mean depths in units of their
     /// difference's noise. The difference of their S/Ns, which checkpoints written before
     /// this field read as (false), also differs when the halves hold unequal numbers of
-    /// equal transits: a planet seen three times (two even, one odd) read 0.17 of its S/N
-    /// there, a median of -4 to -6 for the injection sets' planets at S/N >= 15 with three
-    /// transits against -1.2 for those with six or more, and looked like a lone dip.
+    /// equal transits: a planet seen three times (two even, one odd) looked like a lone dip
+    /// there (benches/RESULTS.md, "The odd-even channel").
     #[serde(default)]
     pub odd_even_by_depth: bool,
     /// With `vetting`, adds the variability channel (checkpoints written before it existed

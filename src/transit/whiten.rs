@@ -49,13 +49,10 @@ const ROLL_REACH: usize = 3;
 /// Some stars vary faster than a one-day trend follows (bright fast rotators change by
 /// 2% in 12 h); what is left folds into false transits. A half-day, then a quarter-day
 /// window is taken instead when it lowers the residual scatter by this factor (the
-/// quiet-cadence mask keeps transits out of the fit). Measured on the main job's
-/// 2,000-star injection set, the box search finds the period of 76% of the S/N >= 15
-/// hosts with the one-day window alone, 88% with the half-day one, 93% with both (95.3%
-/// since windows with too few quiet cadences borrow their neighbour's fit); a 3-hour
-/// window too, or a factor of 0.65, did worse. Pure sinusoids and pure red noise
-/// do not show the gain (the curvature correction follows a sinusoid), so no unit test
-/// here isolates it.
+/// quiet-cadence mask keeps transits out of the fit; how the windows and the factor were
+/// chosen: benches/RESULTS.md, "The short detrending windows"). Pure sinusoids and pure
+/// red noise do not show the gain (the curvature correction follows a sinusoid), so no
+/// unit test here isolates it.
 const SHORT_GAIN: f32 = 0.8;
 
 /// Whitens `series` with a running median of `window` cadences; runs of cadences on a
