@@ -12,6 +12,10 @@ use std::path::Path;
 /// A module's path from the crate root: `["data", "preprocess"]`; the root is empty.
 type Module = Vec<String>;
 type Edges = BTreeSet<(Module, Module)>;
+/// A path as its segments: `crate::data::Dataset` is `["crate", "data", "Dataset"]`.
+type Segments = Vec<String>;
+/// A file's `use` trees (each marked whether `pub`) and the other paths it writes.
+type Paths = (Vec<(bool, Segments)>, Vec<Segments>);
 
 /// Every library source file under `dir` with its module path (main.rs, the binary's
 /// root, is not part of the library).
@@ -107,7 +111,7 @@ fn segments(path: &str) -> impl Iterator<Item = String> + '_ {
 
 /// The `use` trees of `code` (with `pub` ones marked) and the `crate::`/`super::`/`self::`
 /// paths written in the rest of it.
-fn paths(code: &str) -> (Vec<(bool, Vec<String>)>, Vec<Vec<String>>) {
+fn paths(code: &str) -> Paths {
     let (mut uses, mut rest, mut inline) = (Vec::new(), String::new(), Vec::new());
     let mut text = code;
     while let Some(at) = find_use(text) {
