@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use starskope::data::curve_input::prepare_curve;
 use starskope::data::time_grid::LONG_CADENCE_DAYS;
 use starskope::data::Preprocess;
-use starskope::train::defaults::BUILTIN_DETECTION;
+use starskope::train::k2_recipe::DETECTION;
 
 /// The main job's input length.
 const LEN: usize = 3197;
@@ -45,7 +45,7 @@ fn curve(name: &'static str, cadence: f64, days: f64, gap: (f64, f64), roll: boo
 }
 
 fn main() {
-    let pre = Preprocess::transit_search(BUILTIN_DETECTION);
+    let pre = Preprocess::transit_search(DETECTION);
     let curves = [
         curve("K2 campaign, 29.4 min", LONG_CADENCE_DAYS, 80.0, (40.0, 40.5), true, 1),
         curve("TESS sector, 2 min", 2.0 / 1440.0, 27.0, (13.2, 14.3), false, 2),

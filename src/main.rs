@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use starskope::data::synth::{self, SynthConfig};
 use starskope::data::{NanPolicy, ReadOptions, SampleMode};
 use starskope::device::{self, DeviceChoice};
 use starskope::gpu::Precision;
 use starskope::metrics::{render_table, Report};
 use starskope::model::{self, plan, summary};
+use starskope::synth::{self, SynthConfig};
 use starskope::train::guard::OnNan;
 use starskope::train::run::{self, TrainArgs};
 use starskope::train::shard::{self, Shard};
@@ -178,7 +178,15 @@ struct TrainCmd {
     /// Hold out this fraction of the training set (stratified) for validation.
     #[arg(long)]
     val_split: Option<f64>,
-    /// A preset (seed-cnn, seed-lstm, fcn) or a JSON model file.
+    /// A preset or a JSON model file. Each preset's defaults, on your CSV: seed-cnn (the
+    /// Kaggle exoplanet notebook's CNN) flux and its 200-point moving average, batch 32,
+    /// Adam 3e-4, 40 epochs; seed-lstm the same channels, batch 32, 1e-3, 10 epochs; fcn
+    /// (Wang et al. 2017) the flux alone, batch 16, 1e-3, 200 epochs; JSON models as
+    /// seed-cnn. Every model gets shuffled batches without rolls and one network. On the
+    /// built-in data (no --train), the K2 recipe: seed-cnn and seed-lstm (and JSON models)
+    /// take the notebook's balanced batches with random rolls, and seed-cnn the transit
+    /// search's channels (whitened flux and its fold at the best box period, behind a
+    /// detection gate) and an ensemble of 2 networks; fcn keeps its own.
     #[arg(long, default_value = "seed-cnn")]
     model: String,
     /// Default: 40 for seed-cnn (on the built-in data, for each of its two networks), 10
@@ -211,10 +219,13 @@ struct TrainCmd {
     /// Continue the interrupted run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
-    /// Batches: balanced (equal share per class, the seed notebook's) or shuffled.
+    /// Batches: balanced (equal share per class, the seed notebook's) or shuffled. Default:
+    /// shuffled, except balanced for seed-cnn, seed-lstm and JSON models on the built-in
+    /// data.
     #[arg(long, value_enum)]
     sampling: Option<SamplingArg>,
-    /// Roll each sample by a random offset (on by default for seed-cnn and seed-lstm).
+    /// Roll each sample by a random offset (the seed notebook's augmentation). Default: off,
+    /// except on for seed-cnn, seed-lstm and JSON models on the built-in data.
     #[arg(long, overrides_with = "no_roll")]
     roll: bool,
     #[arg(long)]

@@ -514,10 +514,15 @@ fn a_diverging_run_names_the_step_and_layer_and_keeps_no_poisoned_checkpoint() {
 fn reduce_lr_goes_back_to_the_last_checkpoint_and_finishes() {
     let mut f = Fixture::new(61);
     let name = f.csv("train.csv", &[1, 2]);
-    // Measured on this data set: at 1e10 the weights overflow in epoch 1 at the first two
-    // rates and in epoch 3 at the third, so the run goes back both to the start and to a
-    // checkpoint; at 1e15 every halving diverges.
-    let out = f.train(&name, "run", &["--lr", "1e10", "--epochs", "3", "--on-nan", "reduce-lr"]);
+    // Measured on this data set with balanced, rolled batches: at 1e10 the weights overflow
+    // in epoch 1 at the first two rates and in epoch 3 at the third, so the run goes back
+    // both to the start and to a checkpoint; at 1e15 every halving diverges.
+    let batches = ["--sampling", "balanced", "--roll"];
+    let out = f.train(
+        &name,
+        "run",
+        &[&["--lr", "1e10", "--epochs", "3", "--on-nan", "reduce-lr"][..], &batches].concat(),
+    );
     assert_succeeds(&out);
     let err = stderr(&out);
     for said in
@@ -529,6 +534,10 @@ fn reduce_lr_goes_back_to_the_last_checkpoint_and_finishes() {
         serde_json::from_str(&std::fs::read_to_string(f.path().join("run/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 3);
 
-    let out = f.train(&name, "gives_up", &["--lr", "1e15", "--epochs", "2", "--on-nan", "reduce-lr"]);
+    let out = f.train(
+        &name,
+        "gives_up",
+        &[&["--lr", "1e15", "--epochs", "2", "--on-nan", "reduce-lr"][..], &batches].concat(),
+    );
     assert_fails(&out, &["halving 4 of 4", "training stopped", "non-finite"]);
 }

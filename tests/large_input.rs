@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use starskope::data::{
-    read_csv, read_csv_report, read_csv_with_room, Dataset, Detection, NanPolicy, Preprocess, ReadOptions,
+    read_csv, read_csv_report, read_csv_with_room, Dataset, NanPolicy, Preprocess, ReadOptions,
 };
+use starskope::transit::Detection;
 
 mod common;
 use common::{random_dataset, to_csv, write_csv};

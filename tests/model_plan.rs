@@ -1,4 +1,4 @@
-//! Presets match design.md: parameter counts, output shapes, and clear errors.
+//! Presets match src/model/presets.rs's papers and notebooks: parameter counts, output shapes, and clear errors.
 
 use starskope::model::plan::{input_dims, min_length, plan, Dims};
 use starskope::model::{self, summary, ModelSpec, Output};

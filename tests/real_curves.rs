@@ -18,7 +18,7 @@ use starskope::data::{Label, Preprocess};
 use starskope::device::{self, DeviceChoice};
 use starskope::model::checkpoint::{self, ModelCard};
 use starskope::model::{self, Ensemble};
-use starskope::train::defaults::{BUILTIN_DETECTION, PLANET_LABEL};
+use starskope::train::k2_recipe::{DETECTION, PLANET_LABEL};
 
 fn realdata(dir: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata")).join(dir)
@@ -26,7 +26,7 @@ fn realdata(dir: &str) -> PathBuf {
 
 /// The main job's network and preprocessing, initial weights of seed 7.
 fn untrained_main_job_model(path: &Path) {
-    let preprocess = Preprocess::transit_search(BUILTIN_DETECTION);
+    let preprocess = Preprocess::transit_search(DETECTION);
     let card = ModelCard {
         spec: model::resolve("seed-cnn").unwrap(),
         channels: preprocess.channels(),

@@ -2,7 +2,7 @@
 //! its truth table says it holds.
 
 use starskope::data::label::ints;
-use starskope::data::synth::{
+use starskope::synth::{
     eclipsing_binaries, generate, recall_by_snr, snr_bins, write_exo_csv, write_truth_csv, Kind, SynthConfig,
     SynthSet, TruthRow, CADENCE_DAYS,
 };
@@ -363,9 +363,10 @@ fn extra_eclipsing_binaries_are_new_labelled_non_planet_stars() {
 /// before the network sees them, which is where its false alarms came from.
 #[test]
 fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lone_dips() {
-    use starskope::data::{Detection, Preprocess};
-    use starskope::train::{defaults, evaluate::Prepared};
-    let pre = defaults::for_builtin_data("seed-cnn").preprocess;
+    use starskope::data::Preprocess;
+    use starskope::train::{evaluate::Prepared, k2_recipe};
+    use starskope::transit::Detection;
+    let pre = k2_recipe::defaults("seed-cnn").preprocess;
     // The share of the rows of `kind` and truth S/N >= `min_snr` that the gate passes.
     let passed_by = |pre: &Preprocess, cfg: &SynthConfig, kind: Kind, min_snr: f64| {
         let set = make(cfg);

@@ -50,9 +50,10 @@ class Classifier:
     patience : int or None
         Stop after this many epochs without a better selection loss.
     sampling : {"balanced", "shuffled"} or None
-        Batches with half of the rarest class, or plain shuffled batches.
+        Batches with an equal share of each class, or plain shuffled batches (None:
+        shuffled).
     roll : bool or None
-        Roll each series by a random offset (augmentation).
+        Roll each series by a random offset (augmentation; None: off).
     callback : callable or None
         ``callback(record)`` after every epoch with the epoch's dict (as ``history_`` holds).
     verbose : bool

@@ -9,7 +9,7 @@
 
 use super::preprocess::Preprocess;
 use super::time_grid::TimeGrid;
-use super::transit_view::BoxScore;
+use crate::transit::BoxScore;
 
 /// The best box of the transit search, in the light curve's own units of time.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,7 +74,8 @@ fn bridged(values: &[f32], observed: &[bool]) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::data::time_grid::LONG_CADENCE_DAYS;
-    use crate::data::{Detection, Preprocess};
+    use crate::data::Preprocess;
+    use crate::transit::Detection;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -1,19 +1,14 @@
-//! Light curves in: CSV reading, preprocessing, synthetic K2-like data, batch sampling.
+//! Light curves in: CSV reading, preprocessing, batch sampling.
 
-pub mod bls;
 pub mod csv_reader;
 pub mod curve_input;
 pub mod dataset;
 pub mod error;
 pub mod label;
 pub mod preprocess;
-mod rotation;
 pub mod sampler;
 pub mod split;
-pub mod synth;
 pub mod time_grid;
-pub mod transit_view;
-pub mod whiten;
 
 pub use csv_reader::{read_csv, read_csv_report, read_csv_with_room, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
@@ -24,4 +19,3 @@ pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMod
 pub use split::{
     balanced_class_weights, check_known_classes, check_known_labels, check_training_classes, stratified_split,
 };
-pub use transit_view::{BoxScore, Detection, TransitView};

@@ -9,10 +9,11 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, Storage, TensorId};
 use crate::data::curve_input::{prepare_curve, TransitFound};
-use crate::data::{Label, Layout};
+use crate::data::Layout;
 use crate::model::checkpoint::{self, ModelCard};
 use crate::model::{memory_fit, Ensemble};
-use crate::train::evaluate::{self, Detections, Prepared};
+use crate::train::evaluate::{self, Prepared};
+use crate::transit::Detections;
 
 /// Series scored per device batch.
 const BATCH: usize = 64;
@@ -68,7 +69,7 @@ impl CurveModel {
         let gate = pre.detection();
         let passed: Vec<bool> =
             boxes.iter().map(|(score, _)| gate.is_none_or(|g| g.passes(*score))).collect();
-        let planet = gate.and_then(|g| self.card.classes.binary_search(&Label::Int(g.planet_label)).ok());
+        let planet = gate.and_then(|g| evaluate::planet_class(&g, &self.card.classes));
         let prepared = Prepared {
             values,
             rows: curves.len(),

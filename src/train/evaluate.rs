@@ -8,6 +8,7 @@ use crate::data::{Dataset, Label, Preprocess};
 use crate::metrics::report::argmax;
 use crate::model::ensemble::Ensemble;
 use crate::model::Output;
+use crate::transit::{Detection, Detections};
 
 /// Preprocessed series, (rows, channels, len) row-major, with their class indices.
 pub struct Prepared {
@@ -17,16 +18,8 @@ pub struct Prepared {
     pub len: usize,
     /// Class index per row (None for unlabelled data).
     pub classes: Option<Vec<usize>>,
-    /// Detect, then vet ([`crate::data::Detection`]): which rows the gate passed.
+    /// Detect, then vet ([`Detection`]): which rows the gate passed.
     pub detections: Option<Detections>,
-}
-
-/// The rows a detection gate passed to the network; [`predict`] gives the others
-/// probability 0 of being `planet`.
-pub struct Detections {
-    /// The planet class index.
-    pub planet: usize,
-    pub passed: Vec<bool>,
 }
 
 impl Prepared {
@@ -38,9 +31,8 @@ impl Prepared {
         let indices =
             labelled.then(|| ds.labels.iter().map(|l| classes.binary_search(l).unwrap_or(0)).collect());
         let prepared = pre.apply_owned(ds);
-        let gate = pre.detection();
-        let detections = gate.and_then(|g| {
-            let planet = classes.binary_search(&Label::Int(g.planet_label)).ok()?;
+        let detections = pre.detection().and_then(|g| {
+            let planet = planet_class(&g, classes)?;
             Some(Detections { planet, passed: prepared.boxes.iter().map(|&b| g.passes(b)).collect() })
         });
         Prepared {
@@ -52,6 +44,11 @@ impl Prepared {
             detections,
         }
     }
+}
+
+/// The index of `gate`'s planet class among a model's `classes`; None where it has none.
+pub fn planet_class(gate: &Detection, classes: &[Label]) -> Option<usize> {
+    classes.binary_search(&Label::Int(gate.planet_label)).ok()
 }
 
 /// Class probabilities, (rows, classes) row-major: the networks' ([`network_probs`]),
@@ -67,9 +64,7 @@ pub fn predict(
     let mut probs = network_probs(be, nets, x, data, &all, layout)?;
     let classes = class_count(nets);
     if let Some(d) = &data.detections {
-        for (row, _) in probs.chunks_mut(classes).zip(&d.passed).filter(|(_, &passed)| !passed) {
-            rule_out(row, d.planet);
-        }
+        d.rule_out_stopped(&mut probs, classes);
     }
     Ok(probs)
 }
@@ -118,18 +113,6 @@ fn class_count(nets: &Ensemble) -> usize {
     }
 }
 
-/// Probability 0 of class `c`, the others' shared out as before (evenly if they had none).
-/// Their share is of their own sum, not of 1 - row[c]: an ensemble's mean probabilities
-/// need not add up to 1 to the last bit, and a ruled-out binary row is exactly [1, 0].
-fn rule_out(row: &mut [f32], c: usize) {
-    let rest: f32 = row.iter().enumerate().filter(|(i, _)| *i != c).map(|(_, p)| p).sum();
-    row[c] = 0.0;
-    let others = (row.len() - 1).max(1) as f32;
-    for (_, p) in row.iter_mut().enumerate().filter(|(i, _)| *i != c) {
-        *p = if rest > 0.0 { *p / rest } else { 1.0 / others };
-    }
-}
-
 /// Mean cross-entropy of predicted probabilities against true classes (probabilities
 /// floored at 1e-7, as Keras clips, so one confident mistake cannot make it infinite).
 pub fn mean_log_loss(probs: &[f32], truth: &[usize], weights: Option<&[f32]>) -> f64 {
@@ -146,24 +129,4 @@ pub fn accuracy(probs: &[f32], truth: &[usize]) -> f64 {
     let k = probs.len() / truth.len().max(1);
     let hits = truth.iter().enumerate().filter(|&(n, &c)| argmax(&probs[n * k..(n + 1) * k]) == c).count();
     hits as f64 / truth.len().max(1) as f64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rule_out;
-
-    #[test]
-    fn ruling_out_a_class_shares_its_probability_among_the_others() {
-        let cases: [(&[f32], usize, &[f32]); 4] = [
-            (&[0.3, 0.7], 1, &[1.0, 0.0]),
-            (&[0.2, 0.5, 0.3], 1, &[0.4, 0.0, 0.6]),
-            (&[0.0, 1.0, 0.0], 1, &[0.5, 0.0, 0.5]),
-            (&[0.9, 0.1], 0, &[0.0, 1.0]),
-        ];
-        for (row, c, want) in cases {
-            let mut got = row.to_vec();
-            rule_out(&mut got, c);
-            assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{row:?} without {c}: {got:?}");
-        }
-    }
 }

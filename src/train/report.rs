@@ -6,16 +6,16 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::data::synth::{self, SnrBin, TruthRow};
 use crate::data::Label;
 use crate::metrics::plots::{self, CurveExample, EpochPoint};
 use crate::metrics::report::argmax;
 use crate::metrics::Report;
+use crate::synth::{self, SnrBin, TruthRow};
 use crate::train::evaluate::Prepared;
-use crate::train::injection::InjectionRecovery;
+use crate::train::k2_recipe::injection::InjectionRecovery;
 use crate::train::trainer::{EpochRecord, Progress};
 
-/// metrics.json. Field names are an interface (design.md): scripts read them.
+/// metrics.json. Field names are an interface (README.md): scripts read them.
 #[derive(Serialize)]
 pub struct RunReport {
     /// The selected model's report: accuracy, classes, per_class, confusion, roc_auc, ...

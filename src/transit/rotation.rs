@@ -2,27 +2,23 @@
 //!
 //! A running fit over a day cannot follow spots that turn in one to three days: their
 //! residual ripples at the rotation period, and the box search folds a ripple into a
-//! transit at that period. On the main job's injection sets it did so for 3 to 5% of the
-//! hosts at S/N >= 15 (the planet lost) and passed hundreds of ordinary stars to the
-//! network. A spot pattern repeats, so the best sinusoid with its first harmonic over the
+//! transit at that period, losing the planet of some hosts and passing ordinary stars to
+//! the network (benches/RESULTS.md, "The fast-rotation share"). A spot pattern repeats, so the best sinusoid with its first harmonic over the
 //! whole series takes most of it. It is subtracted only where that lowers the robust
 //! scatter by `GAIN`: a planet's transits fill a few percent of the cadences and barely
 //! move the median deviation, so a planet's own period seldom qualifies.
 
 use std::f64::consts::TAU;
 
-use super::whiten::robust_scale;
+use crate::series::robust_scale;
 
 /// Periods looked at, cadences: 0.5 to 3 days at K2's 29.4-minute cadence.
 const PERIODS: (f64, f64) = (24.0, 150.0);
 /// Frequency step as a share of the series' resolution (1 / length).
 const STEP: f64 = 1.0 / 3.0;
-/// The ripple goes only if the robust scatter falls below this share of what it was.
-/// Measured with the box search on two injection sets of the main job (2,000 stars each):
-/// hosts at S/N >= 15 folded at their period 284 -> 288 and 267 -> 277, ordinary stars
-/// passing the detection gate 323 -> 248 and 384 -> 288, hosts below S/N 15 passing it
-/// 98 -> 89 and 97 -> 88. At 0.9 fewer of the gains remain (286 and 298 on the first
-/// set); subtracting everywhere costs the second set 4 strong and 28 weak hosts' passes.
+/// The ripple goes only if the robust scatter falls below this share of what it was: a
+/// stricter share keeps fewer of the gains, subtracting everywhere costs weak hosts their
+/// detection (benches/RESULTS.md, "The fast-rotation share").
 const GAIN: f32 = 0.95;
 
 /// Subtracts the best sinusoid and first harmonic of `PERIODS` from the `observed`
@@ -89,7 +85,7 @@ fn best_sinusoid(values: &[f32], observed: &[bool], count: usize) -> (f64, [f64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::bls;
+    use crate::transit::bls;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::data::synth::{self, Kind, SnrBin, SynthConfig, TruthRow};
 use crate::data::Dataset;
+use crate::synth::{self, Kind, SnrBin, SynthConfig, TruthRow};
 
 pub const INJECTION_STARS: usize = 2000;
 pub const INJECTION_PLANETS: usize = 500;

@@ -29,14 +29,11 @@
 //! - Channel 4, the star's variability at each phase: the detrending's trend less its
 //!   4-day running mean, in units of that difference's rms, folded and averaged over the
 //!   same running window. Spotted stars whose minima the one-day trend cannot follow leave
-//!   a dip in the whitened flux at every minimum, at the rotation period: of the ordinary
-//!   stars the main job called planets, 4 of 5 in seed 42's injection set and 4 of 5 in
-//!   seed 1's test file had their "transits" at minima of their variability, where this
-//!   channel reads about -1.4 (sqrt(2) rms below the mean). A planet's transits fall at
-//!   any phase of the star's variability: near 0. Over the main job's seeds 42, 11, 1, 7,
-//!   3 and 5, the channel took the non-planets flagged from 62 to 41 of the injection
-//!   sets' 9,000 and from 35 to 24 of the test files' 3,390, at a mean recall at
-//!   S/N >= 15 of 0.927 (0.926 without).
+//!   a dip in the whitened flux at every minimum, at the rotation period: most ordinary
+//!   stars the main job called planets had their "transits" at minima of their
+//!   variability, where this channel reads about -1.4 (sqrt(2) rms below the mean). A
+//!   planet's transits fall at any phase of the star's variability: near 0. What the
+//!   channel changed, per seed: benches/RESULTS.md, "The variability channel".
 //!
 //! Every channel passes through `s asinh(v / s)`: linear within a few sigma, logarithmic
 //! beyond, so that a 40% eclipse (thousands of sigma) does not swamp batch statistics
@@ -45,8 +42,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::bls;
-use super::preprocess::moving_average;
+use super::gate::{BoxScore, Detection};
 use super::whiten::{whiten, whiten_observed, Whitened};
+use crate::series::{median, moving_average};
 
 /// The settings of the transit-search channels, stored with the model.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
@@ -68,9 +66,8 @@ pub struct TransitView {
     /// Channel 2 compares the odd and even transits' mean depths in units of their
     /// difference's noise. The difference of their S/Ns, which checkpoints written before
     /// this field read as (false), also differs when the halves hold unequal numbers of
-    /// equal transits: a planet seen three times (two even, one odd) read 0.17 of its S/N
-    /// there, a median of -4 to -6 for the injection sets' planets at S/N >= 15 with three
-    /// transits against -1.2 for those with six or more, and looked like a lone dip.
+    /// equal transits: a planet seen three times (two even, one odd) looked like a lone dip
+    /// there (benches/RESULTS.md, "The odd-even channel").
     #[serde(default)]
     pub odd_even_by_depth: bool,
     /// With `vetting`, adds the variability channel (checkpoints written before it existed
@@ -112,39 +109,6 @@ fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
 /// The running mean taken from the trend before it is folded: the variability channel
 /// keeps what changes within a few days (rotation, spots) and drops slow drifts.
 const VARIABILITY_WINDOW: usize = 197;
-
-/// A transit survey passes only its detections to vetting (Kepler's pipeline those above
-/// 7.1 sigma, seen in at least three transits): a network shown the fold of every light
-/// curve also sees the best box of pure noise and of lone dips, and takes some of those
-/// for planets.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-pub struct Detection {
-    /// Lowest box-search S/N ([`bls::BoxFit::snr`]) of a candidate.
-    pub min_snr: f32,
-    /// Lowest S/N without the deepest transit ([`bls::BoxFit::snr_without_deepest`]).
-    pub min_snr_without_deepest: f32,
-    /// The class that undetected light curves are not.
-    pub planet_label: i64,
-}
-
-impl Detection {
-    /// Whether a light curve whose best box scored `found` is a detection.
-    pub fn passes(&self, found: BoxScore) -> bool {
-        found.snr >= self.min_snr && found.snr_without_deepest >= self.min_snr_without_deepest
-    }
-}
-
-/// What the box search found in a light curve (zeros where it found nothing).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct BoxScore {
-    pub snr: f32,
-    pub snr_without_deepest: f32,
-    /// The best box, in cadences of the series searched; None where there was none.
-    pub fit: Option<bls::BoxFit>,
-    /// The box's mean depth as a share of the series' median level (a relative flux's
-    /// depth; meaningless for series around 0).
-    pub depth: f32,
-}
 
 impl Default for TransitView {
     fn default() -> Self {
@@ -348,8 +312,7 @@ fn median_level(series: &[f32], observed: &[bool]) -> f32 {
     if v.is_empty() {
         return 1.0;
     }
-    let mid = v.len() / 2;
-    let m = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let m = median(&mut v);
     if m != 0.0 && m.is_finite() {
         m
     } else {

@@ -17,6 +17,7 @@
 //! leaves is taken out where that lowers the scatter ([`super::rotation`]).
 
 use super::rotation::remove_fast_rotation;
+use crate::series::{median, median_abs, moving_average, robust_scale};
 
 /// A whitened series: `values` in units of the residual scatter (0 where unobserved).
 pub struct Whitened {
@@ -48,13 +49,10 @@ const ROLL_REACH: usize = 3;
 /// Some stars vary faster than a one-day trend follows (bright fast rotators change by
 /// 2% in 12 h); what is left folds into false transits. A half-day, then a quarter-day
 /// window is taken instead when it lowers the residual scatter by this factor (the
-/// quiet-cadence mask keeps transits out of the fit). Measured on the main job's
-/// 2,000-star injection set, the box search finds the period of 76% of the S/N >= 15
-/// hosts with the one-day window alone, 88% with the half-day one, 93% with both (95.3%
-/// since windows with too few quiet cadences borrow their neighbour's fit); a 3-hour
-/// window too, or a factor of 0.65, did worse. Pure sinusoids and pure red noise
-/// do not show the gain (the curvature correction follows a sinusoid), so no unit test
-/// here isolates it.
+/// quiet-cadence mask keeps transits out of the fit; how the windows and the factor were
+/// chosen: benches/RESULTS.md, "The short detrending windows"). Pure sinusoids and pure
+/// red noise do not show the gain (the curvature correction follows a sinusoid), so no
+/// unit test here isolates it.
 const SHORT_GAIN: f32 = 0.8;
 
 /// Whitens `series` with a running median of `window` cadences; runs of cadences on a
@@ -164,19 +162,13 @@ fn remove_roll(residual: &mut [f32], observed: &[bool]) {
     }
 }
 
-/// 1.4826 x the median absolute value of the observed entries (the standard deviation
-/// for Gaussian noise, unmoved by a few deep dips).
-pub(super) fn robust_scale(residual: &[f32], observed: &[bool]) -> f32 {
-    1.4826 * median_abs(residual.iter().zip(observed).filter(|(_, &o)| o).map(|(r, _)| *r))
-}
-
 /// Observed cadences that are neither in a dip nor outliers relative to `trend`.
 fn quiet_cadences(series: &[f32], trend: &[f32], observed: &[bool]) -> Vec<bool> {
     let n = series.len();
     let residual: Vec<f32> = (0..n).map(|i| if observed[i] { series[i] - trend[i] } else { 0.0 }).collect();
     let s = robust_scale(&residual, observed);
     let mut local = vec![0.0; n];
-    super::preprocess::moving_average(&residual, 5, &mut local);
+    moving_average(&residual, 5, &mut local);
     (0..n)
         .map(|i| observed[i] && residual[i] > -3.0 * s && residual[i] < 3.0 * s && local[i] > -1.2 * s)
         .collect()
@@ -254,19 +246,6 @@ fn curvature_corrected(fit: Fit, half: usize) -> Vec<f32> {
             m[i] - (m[i - half] - 2.0 * m[i] + m[i + half]) / 6.0
         })
         .collect()
-}
-
-fn median(values: &mut [f32]) -> f32 {
-    let mid = values.len() / 2;
-    *values.select_nth_unstable_by(mid, f32::total_cmp).1
-}
-
-fn median_abs(values: impl Iterator<Item = f32>) -> f32 {
-    let mut abs: Vec<f32> = values.map(f32::abs).collect();
-    if abs.is_empty() {
-        return 0.0;
-    }
-    median(&mut abs)
 }
 
 #[cfg(test)]

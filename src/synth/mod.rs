@@ -42,7 +42,7 @@ pub use inject::{inject_transits, InjectConfig};
 pub use star::CADENCE_DAYS;
 pub use truth::{recall_by_snr, snr_bins, Kind, SnrBin, TruthRow};
 
-use super::{Dataset, Label};
+use crate::data::{Dataset, Label};
 
 /// A generated training and test set, each with its truth table (row i describes row i).
 #[derive(Clone, Debug)]
