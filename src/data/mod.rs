@@ -1,10 +1,11 @@
-//! Light curves in: CSV reading, preprocessing, synthetic K2-like data, batch sampling.
+//! Light curves in: CSV reading, preprocessing (survey features' scaling included), synthetic K2-like data, batch sampling.
 
 pub mod bls;
 pub mod csv_reader;
 pub mod curve_input;
 pub mod dataset;
 pub mod error;
+pub mod feature_scaling;
 pub mod label;
 pub mod preprocess;
 mod rotation;
@@ -18,6 +19,7 @@ pub mod whiten;
 pub use csv_reader::{read_csv, read_csv_report, read_csv_with_room, NanPolicy, ReadOptions, ReadReport};
 pub use dataset::Dataset;
 pub use error::DataError;
+pub use feature_scaling::FeatureScaling;
 pub use label::Label;
 pub use preprocess::{PreparedRows, Preprocess};
 pub use sampler::{gather_batch, BatchPlan, EpochBatches, Layout, Pick, SampleMode};

@@ -1,8 +1,8 @@
 //! `starskope survey train`: survey files, a per-object data set or the synthetic set
 //! in; features, standardization, the `survey-mlp` net trained by the engine's
 //! [`Trainer`], and the competition metric out, in one run directory:
-//! `model.safetensors` (the best epoch by validation loss), `standardization.json`
-//! beside it, and `metrics.json` in the layout of `starskope train`'s (the report at the
+//! `model.safetensors` (the best epoch by validation loss, its features' standardization
+//! in it), and `metrics.json` in the layout of `starskope train`'s (the report at the
 //! top level: accuracy, balanced_accuracy, classes, per_class, confusion, ...) with the
 //! weighted log loss and the class-prior baseline added; history.csv and the plots.
 
@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::backend::{Activation, AdamConfig, Backend, Storage};
 use crate::data::label::{self, Label};
-use crate::data::{self, Layout, Preprocess, SampleMode};
+use crate::data::{self, FeatureScaling, Layout, Preprocess, SampleMode};
 use crate::metrics::Report;
 use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
 use crate::model::presets::{survey_mlp, SURVEY_MLP_WIDTHS};
@@ -29,7 +29,7 @@ use super::labels::{LabelColumns, LabelTable};
 use super::metric;
 use super::objects::read_objects;
 use super::reader::{read_survey, Survey};
-use super::standardize::{self, Standardizer};
+use super::standardize;
 use super::synth::{self, SurveySynthConfig};
 use super::writer::write_survey;
 
@@ -106,6 +106,35 @@ pub struct SurveyTrainArgs {
     pub verbose: bool,
 }
 
+/// The recipe's defaults (`starskope survey train`'s flags say the same).
+pub const EPOCHS: usize = 40;
+pub const BATCH: usize = 64;
+pub const LR: f32 = 1e-3;
+pub const VAL_SPLIT: f64 = 0.2;
+/// Training objects of the built-in synthetic set.
+pub const SYNTH_OBJECTS: usize = 2000;
+
+impl SurveyTrainArgs {
+    /// survey-mlp with the recipe's defaults on `source`, into `out`.
+    pub fn recipe(source: Source, seed: u64, out: PathBuf) -> SurveyTrainArgs {
+        SurveyTrainArgs {
+            source,
+            model: "survey-mlp".into(),
+            mlp: MlpOptions::default(),
+            epochs: EPOCHS,
+            batch: BATCH,
+            lr: LR,
+            seed,
+            val_split: VAL_SPLIT,
+            weights: None,
+            sampling: SampleMode::Balanced,
+            class_weights: false,
+            out,
+            verbose: true,
+        }
+    }
+}
+
 /// Accuracy, balanced accuracy and the competition metric of one set of predictions.
 #[derive(Clone, Debug, Serialize)]
 pub struct Scores {
@@ -153,16 +182,15 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         Some(path) => metric::read_class_weights(path, &classes)?,
         None => vec![1.0; classes.len()],
     };
-    let standardizer = Standardizer::fit(&train);
-    let prepare = |t: &FeatureTable| prepared(t, &standardizer, &classes, &survey.source);
+    let scaling = standardize::fit(&train);
+    let prepare = |t: &FeatureTable| prepared(t, &scaling, &classes, &survey.source);
     let train_set = Arc::new(prepare(&train)?);
     let val_set = prepare(&val)?;
     let test_set = test.as_ref().map(|s| prepare(&FeatureTable::of(s))).transpose()?;
 
     let card = ModelCard {
         spec: spec(args)?,
-        // per-star standardization is off: features are standardized per feature above
-        preprocess: Preprocess { standardize: false, smooth_window: None, ..Preprocess::default() },
+        preprocess: Preprocess::SurveyFeatures { scaling: scaling.clone() },
         classes: classes.clone(),
         channels: 1,
         length: train.width(),
@@ -214,7 +242,6 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         best.iter().map(|(name, shape, v)| (name.clone(), (shape.clone(), v.clone()))).collect();
     nets.upload_params(be, &by_name, false)?;
     checkpoint::save(&args.out.join("model.safetensors"), &card, &best, None)?;
-    standardizer.save(&args.out.join(standardize::FILE_NAME))?;
 
     let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
     let truth = evaluated.classes.clone().unwrap_or_default();
@@ -261,15 +288,13 @@ pub fn scores(classes: &[Label], probs: &[f32], truth: &[usize], weights: &[f64]
     })
 }
 
-/// Class probabilities of a survey from a model written by [`train`] (its
-/// `standardization.json` must sit beside it): (objects, classes) row-major.
+/// Class probabilities of a survey from a model written by [`train`] (or by an older
+/// version, with its `standardization.json` beside it): (objects, classes) row-major.
 pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result<(ModelCard, Vec<f32>)> {
-    let ck = checkpoint::load(model_path)?;
-    let dir = model_path.parent().unwrap_or(Path::new("."));
-    let standardizer = Standardizer::load(&dir.join(standardize::FILE_NAME))?;
+    let (ck, scaling) = standardize::load_model(model_path)?;
     // unlabelled here: the caller decides what a label the model does not know means
     let features = FeatureTable { targets: None, ..FeatureTable::of(survey) };
-    let set = prepared(&features, &standardizer, &ck.card.classes, &survey.source)?;
+    let set = prepared(&features, &scaling, &ck.card.classes, &survey.source)?;
     let layers = ck.card.plan()?;
     let batch = set.rows.clamp(1, 64);
     let nets = Ensemble::load(be, &ck, &layers, batch)?;
@@ -279,7 +304,7 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
 }
 
 /// Standardized features as one-channel rows; class indices when the objects have targets.
-fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[Label], source: &str) -> Result<Prepared> {
+fn prepared(t: &FeatureTable, s: &FeatureScaling, classes: &[Label], source: &str) -> Result<Prepared> {
     let class_of = |labels: &Vec<Label>| -> Result<Vec<usize>> {
         labels
             .iter()
@@ -293,7 +318,7 @@ fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[Label], source: &str)
             .collect()
     };
     Ok(Prepared {
-        values: s.apply(t)?,
+        values: standardize::apply(s, t)?,
         rows: t.rows(),
         channels: 1,
         len: t.width(),

@@ -18,7 +18,7 @@ pub fn for_model(name: &str) -> Defaults {
         // Wang et al. 2017 trained on z-normalized UCR series as they are: one channel,
         // plain shuffled batches, no augmentation that breaks the series' alignment.
         "fcn" => Defaults {
-            preprocess: Preprocess { smooth_window: None, ..Preprocess::default() },
+            preprocess: Preprocess::Plain { standardize: true, smooth_window: None },
             sampling: SampleMode::Shuffled,
             roll: false,
             batch: 16,

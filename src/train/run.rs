@@ -278,13 +278,11 @@ fn injection_recovery(
 
 /// A new run's preprocessing: the model's defaults with what `args` sets.
 pub(crate) fn fresh_preprocess(args: &TrainArgs, d: &Defaults) -> Preprocess {
-    Preprocess {
-        smooth_window: match args.smooth {
-            Some(0) => None,
-            Some(w) => Some(w),
-            None => d.preprocess.smooth_window,
-        },
-        ..d.preprocess.clone()
+    match (&d.preprocess, args.smooth) {
+        (Preprocess::Plain { standardize, .. }, Some(w)) => {
+            Preprocess::Plain { standardize: *standardize, smooth_window: (w > 0).then_some(w) }
+        }
+        (p, _) => p.clone(),
     }
 }
 
