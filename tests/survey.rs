@@ -334,7 +334,7 @@ fn small_run(dir: &Path, objects: usize, widths: Vec<usize>, epochs: usize) -> S
         sampling: SampleMode::Balanced,
         class_weights: false,
         out: dir.to_path_buf(),
-        verbose: false,
+        resume: false,
     }
 }
 
@@ -504,4 +504,19 @@ fn train_with_survey_mlp_writes_train_metrics_and_a_model_eval_and_predict_score
         !out.status.success()
             && String::from_utf8_lossy(&out.stderr).contains("--meta goes with survey models")
     );
+}
+
+/// survey train goes through the run driver: a run stopped after 2 epochs and resumed to
+/// 4 ends where a straight 4-epoch run does.
+#[test]
+fn survey_runs_resume_from_their_checkpoint() {
+    let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let once = train::train(&small_run(straight.path(), 120, vec![16], 4), &mut CpuBackend::new()).unwrap();
+    train::train(&small_run(resumed.path(), 120, vec![16], 2), &mut CpuBackend::new()).unwrap();
+    assert!(resumed.path().join("checkpoint.safetensors").exists());
+    let args = SurveyTrainArgs { resume: true, ..small_run(resumed.path(), 120, vec![16], 4) };
+    let twice = train::train(&args, &mut CpuBackend::new()).unwrap();
+    assert_eq!(twice.run.epochs.len(), 4);
+    assert_eq!(twice.final_train_loss, once.final_train_loss);
+    assert_eq!(twice.run.report.confusion, once.run.report.confusion);
 }

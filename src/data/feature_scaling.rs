@@ -5,12 +5,16 @@
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
+use self::exact::ExactF64s;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FeatureScaling {
     /// The features, in column order.
     pub names: Vec<String>,
+    #[serde(with = "ExactF64s")]
     pub mean: Vec<f64>,
     /// Population standard deviation; 1 for a feature constant over the training set.
+    #[serde(with = "ExactF64s")]
     pub std: Vec<f64>,
 }
 
@@ -55,6 +59,44 @@ impl FeatureScaling {
     pub fn apply_row(&self, row: impl Iterator<Item = f64>, dst: &mut [f32]) {
         for (((o, v), m), s) in dst.iter_mut().zip(row).zip(&self.mean).zip(&self.std) {
             *o = ((v - m) / s) as f32;
+        }
+    }
+}
+
+/// f64s stored as their shortest exact decimal text. serde_json reads a JSON number only
+/// to within an ulp or so (without its float_roundtrip feature), and where a feature's
+/// mean is large and its std small, one ulp of the mean moves the standardized value
+/// visibly: a model read back must scale as it did in training, and a resumed run's card
+/// must equal the one it was started with. JSON numbers, as the `standardization.json`
+/// of older survey models holds them, are read as serde_json reads them.
+mod exact {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub struct ExactF64s;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Number(f64),
+    }
+
+    impl ExactF64s {
+        pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(values.iter().map(f64::to_string))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Vec::<Stored>::deserialize(d)?
+                .into_iter()
+                .map(|v| match v {
+                    Stored::Text(t) => {
+                        t.parse().map_err(|_| D::Error::custom(format!("{t:?} is not a number")))
+                    }
+                    Stored::Number(x) => Ok(x),
+                })
+                .collect()
         }
     }
 }

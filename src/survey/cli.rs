@@ -165,6 +165,9 @@ pub struct TrainCmd {
     /// Run directory. Default: runs/survey-mlp-seed<seed>.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Continue the interrupted run in --out from its last checkpoint (same arguments).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -350,9 +353,6 @@ fn default_out(seed: u64) -> PathBuf {
 }
 
 fn train_and_print(args: &SurveyTrainArgs, device: DeviceChoice) -> Result<()> {
-    if args.epochs == 0 || args.batch == 0 || !(args.lr > 0.0 && args.lr.is_finite()) {
-        bail!("--epochs and --batch must be at least 1 and --lr a positive number");
-    }
     let mut be = device::open(device)?;
     let m = train::train(args, be.as_mut())?;
     print_metrics(&m);
@@ -387,7 +387,7 @@ fn train_cmd(t: TrainCmd) -> Result<()> {
             SamplingArg::Shuffled => SampleMode::Shuffled,
         },
         class_weights: t.class_weights,
-        verbose: true,
+        resume: t.resume,
     };
     train_and_print(&args, t.device)
 }

@@ -2,6 +2,7 @@
 
 pub mod curve_scoring;
 pub mod defaults;
+pub mod driver;
 pub mod evaluate;
 pub mod fit;
 pub mod guard;
