@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use starskope::data::{NanPolicy, ReadOptions, SampleMode};
@@ -39,13 +39,18 @@ enum Command {
     Train(TrainCmd),
     /// Score a labelled CSV with a trained model and print the full report.
     Eval {
-        /// A model.safetensors written by `train`.
+        /// A model.safetensors written by `train` or `survey train`.
         #[arg(long)]
         model: PathBuf,
         /// CSV in the training layout (label column first), or light curves with time
         /// stamps (MAST FITS or text tables: a directory, a glob or one file) with --labels.
+        /// For a survey model: a directory of per-object files (classes from --labels or
+        /// its labels.csv), or PLAsTiCC-layout observations with --meta.
         #[arg(long)]
         data: PathBuf,
+        /// Survey models: the PLAsTiCC-layout metadata of the observations in --data.
+        #[arg(long)]
+        meta: Option<PathBuf>,
         /// The truth table `synth` wrote for this file: adds recall by transit S/N.
         #[arg(long)]
         truth: Option<PathBuf>,
@@ -60,14 +65,19 @@ enum Command {
     /// Write one row per light curve (index, label, class probabilities, predicted label), or
     /// per target of light-curve files (with the transit search's period, epoch, depth, duration, S/N).
     Predict {
-        /// A model.safetensors written by `train`.
+        /// A model.safetensors written by `train` or `survey train`.
         #[arg(long)]
         model: PathBuf,
         /// Light curves with time stamps (MAST FITS or text tables: a directory, a glob or
         /// one file; one row per target), or a CSV in the training layout (one row per
         /// light curve; its label column, integers or names, is copied, not checked).
+        /// For a survey model: a directory of per-object files, or PLAsTiCC-layout
+        /// observations with --meta (one row per object).
         #[arg(long)]
         data: PathBuf,
+        /// Survey models: the PLAsTiCC-layout metadata of the observations in --data.
+        #[arg(long)]
+        meta: Option<PathBuf>,
         /// Output CSV file.
         #[arg(long)]
         out: PathBuf,
@@ -246,7 +256,8 @@ struct TrainCmd {
     /// checkpoint and continue with the learning rate halved (up to 4 times).
     #[arg(long, value_enum, default_value_t)]
     on_nan: OnNan,
-    /// Stars in the built-in synthetic training set (default: 5087, as Kaggle's exoTrain).
+    /// Stars in the built-in synthetic training set (default: 5087, as Kaggle's exoTrain;
+    /// with --model survey-mlp: objects of the built-in survey set, default 2000).
     #[arg(long)]
     synth_stars: Option<usize>,
     /// Add this many copies of non-planet training curves with simulated, limb-darkened
@@ -322,11 +333,24 @@ fn main() -> ExitCode {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Train(t) => train(t),
-        Command::Eval { model, data, truth, device, nan, read } => {
+        Command::Eval { model, data, meta, truth, device, nan, read } => {
+            if let Some(objects) = survey_objects(&model, &data, meta.as_deref(), &read)? {
+                let mut be = device::open(device)?;
+                starskope::survey::cli::print_eval(be.as_mut(), &model, &objects, None, None)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             eval(model, data, truth, device, nan, read)
         }
-        Command::Predict { model, data, out, shard, device, nan, read } => {
+        Command::Predict { model, data, meta, out, shard, device, nan, read } => {
+            let survey = survey_objects(&model, &data, meta.as_deref(), &read)?;
+            if survey.is_some() && shard.is_some() {
+                bail!("--shard: survey models are scored whole; leave --shard out for {}", model.display());
+            }
             let mut be = device::open(device)?;
+            if let Some(objects) = survey {
+                starskope::survey::cli::write_predictions(be.as_mut(), &model, &objects, &out)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if predict_curves::is_light_curve_data(&data) {
                 let s = predict_curves::predict_curves(
                     be.as_mut(),
@@ -396,8 +420,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 
 fn train(t: TrainCmd) -> Result<ExitCode> {
     if t.model == "survey-mlp" && t.train.is_none() {
-        let (epochs, batch, lr, out) = (t.epochs, t.batch, t.lr, t.out);
-        starskope::survey::cli::train_builtin(epochs, batch, lr, t.seed, t.device, out)?;
+        let settings = starskope::survey::cli::BuiltinSettings {
+            objects: t.synth_stars,
+            epochs: t.epochs,
+            batch: t.batch,
+            lr: t.lr,
+        };
+        starskope::survey::cli::train_builtin(settings, t.seed, t.device, t.out)?;
         return Ok(ExitCode::SUCCESS);
     }
     let args = TrainArgs {
@@ -505,6 +534,25 @@ fn eval(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The objects `data` (and `meta`) hold when `model` is a survey model (its checkpoint's
+/// preprocessing is survey features); None for a light-curve model.
+fn survey_objects(
+    model: &std::path::Path,
+    data: &std::path::Path,
+    meta: Option<&std::path::Path>,
+    read: &starskope::lightcurve::ReadArgs,
+) -> Result<Option<starskope::survey::Survey>> {
+    if !starskope::survey::standardize::is_survey_model(model)? {
+        anyhow::ensure!(
+            meta.is_none(),
+            "--meta goes with survey models; {} is a light-curve model",
+            model.display()
+        );
+        return Ok(None);
+    }
+    starskope::survey::cli::objects_at(data, read.labels.as_deref(), meta).map(Some)
 }
 
 /// eval's heading, `what` in brackets, and its report.

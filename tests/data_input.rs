@@ -243,7 +243,7 @@ fn unseen_test_label_is_rejected() {
 fn preprocess_standardizes_each_row_then_smooths() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let ds = random_dataset(&mut rng, 5, 40, &[1, 2]);
-    let pre = Preprocess { standardize: true, smooth_window: Some(7), ..Preprocess::default() };
+    let pre = Preprocess::Plain { standardize: true, smooth_window: Some(7) };
     assert_eq!(pre.channels(), 2);
     let out = pre.apply(&ds);
     assert_eq!(out.len(), 5 * 2 * 40);
@@ -267,10 +267,10 @@ fn preprocess_standardizes_each_row_then_smooths() {
 #[test]
 fn preprocess_default_matches_the_seed_notebook_and_survives_json() {
     let pre = Preprocess::default();
-    assert_eq!(pre, Preprocess { standardize: true, smooth_window: Some(200), transit_view: None });
+    assert_eq!(pre, Preprocess::Plain { standardize: true, smooth_window: Some(200) });
     let back: Preprocess = serde_json::from_str(&serde_json::to_string(&pre).unwrap()).unwrap();
     assert_eq!(back, pre);
-    let raw = Preprocess { standardize: false, smooth_window: None, ..Preprocess::default() };
+    let raw = Preprocess::Plain { standardize: false, smooth_window: None };
     let ds = random_dataset(&mut ChaCha8Rng::seed_from_u64(5), 3, 9, &[1, 2]);
     assert_eq!(raw.channels(), 1);
     assert_eq!(raw.apply(&ds), ds.values);

@@ -32,7 +32,7 @@ fn rows(rng: &mut ChaCha8Rng) -> Prepared {
 fn card(members: usize) -> ModelCard {
     ModelCard {
         spec: resolve("fcn").unwrap(),
-        preprocess: Preprocess { smooth_window: None, ..Preprocess::default() },
+        preprocess: Preprocess::Plain { standardize: true, smooth_window: None },
         classes: ints(&[1, 2]),
         channels: 1,
         length: LEN,

@@ -95,8 +95,8 @@ fn bits(values: &[f32]) -> Vec<u32> {
 fn modes() -> Vec<Preprocess> {
     vec![
         Preprocess::default(),
-        Preprocess { standardize: false, smooth_window: None, transit_view: None },
-        Preprocess { standardize: false, smooth_window: Some(7), transit_view: None },
+        Preprocess::Plain { standardize: false, smooth_window: None },
+        Preprocess::Plain { standardize: false, smooth_window: Some(7) },
         Preprocess::transit_search(Detection { min_snr: 8.0, min_snr_without_deepest: 7.0, planet_label: 2 }),
     ]
 }

@@ -334,7 +334,7 @@ fn small_run(dir: &Path, objects: usize, widths: Vec<usize>, epochs: usize) -> S
         sampling: SampleMode::Balanced,
         class_weights: false,
         out: dir.to_path_buf(),
-        verbose: false,
+        resume: false,
     }
 }
 
@@ -360,7 +360,7 @@ fn survey_mlp_beats_the_prior_and_eval_reproduces_it() {
     let m = train::train(&args, &mut CpuBackend::new()).unwrap();
     assert_beats_prior(&m);
     assert_eq!(m.run.evaluated_on, "test");
-    // the model file and standardization.json alone score the test set the same way
+    // the model file alone scores the test set the same way
     let data = dir.path().join("data");
     let test = read_survey(&data.join("test_obs.csv"), &data.join("test_meta.csv")).unwrap();
     let (card, probs) =
@@ -405,13 +405,118 @@ fn cli_writes_trains_on_and_evaluates_plasticc_files() {
     let (ok, text) =
         run(&["survey", "train"].iter().chain(&files).chain(&test).chain(&net).copied().collect::<Vec<_>>());
     assert!(ok && text.contains("weighted log loss"), "{text}");
-    for f in ["run/model.safetensors", "run/standardization.json", "run/metrics.json"] {
+    for f in ["run/model.safetensors", "run/metrics.json"] {
         assert!(d.join(f).exists(), "{f} missing");
     }
+    // the checkpoint holds the standardization: no sidecar
+    assert!(!d.join("run/standardization.json").exists());
     let eval = ["survey", "eval", "--model", "run/model.safetensors", "--obs", "set/test_obs.csv"];
-    let (ok, text) = run(&[&eval[..], &["--meta", "set/test_meta.csv", "--device", "cpu"]].concat());
-    assert!(ok && text.contains("150 objects"), "{text}");
+    let (ok, survey_eval) = run(&[&eval[..], &["--meta", "set/test_meta.csv", "--device", "cpu"]].concat());
+    assert!(ok && survey_eval.contains("150 objects"), "{survey_eval}");
+    // `starskope eval` and `predict` know a survey model by its checkpoint
+    let tables = ["--data", "set/test_obs.csv", "--meta", "set/test_meta.csv", "--device", "cpu"];
+    let (ok, text) = run(&[&["eval", "--model", "run/model.safetensors"][..], &tables].concat());
+    assert!(ok, "{text}");
+    let summary = |t: &str| t.lines().next().unwrap().split_once("): ").unwrap().1.to_string();
+    assert_eq!(summary(&text), summary(&survey_eval));
+    let (ok, text) =
+        run(&[&["predict", "--model", "run/model.safetensors", "--out", "p.csv"][..], &tables].concat());
+    assert!(ok, "{text}");
+    let predictions = std::fs::read_to_string(d.join("p.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 151);
+    assert!(predictions.starts_with("object_id,label,p_"), "{predictions}");
     let (ok, text) =
         run(&["survey", "features", "--obs", "set/test_obs.csv", "--meta", "set/nope.csv", "--out", "f.csv"]);
     assert!(!ok && text.contains("set/nope.csv: no such file"), "{text}");
+}
+
+/// `starskope train --model survey-mlp` writes metrics.json with every key of a light-curve
+/// run's (the report at the top level) and a model that `eval` and `predict` score.
+#[test]
+fn train_with_survey_mlp_writes_train_metrics_and_a_model_eval_and_predict_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("starskope")
+            .unwrap()
+            .env("NODEVICE_SELECT", "1")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let plain = [&format!("{fixtures}/plain_v1_model.json"), &format!("{fixtures}/plain_v1.csv")];
+    run(&[
+        "train", "--device", "cpu", "--epochs", "1", "--model", plain[0], "--train", plain[1], "--out", "lc",
+    ]);
+    run(&[
+        "train",
+        "--model",
+        "survey-mlp",
+        "--synth-stars",
+        "200",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        "sv",
+    ]);
+    let keys = |run: &str| -> serde_json::Map<String, serde_json::Value> {
+        let text = std::fs::read_to_string(d.join(run).join("metrics.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap().as_object().unwrap().clone()
+    };
+    let (lc, sv) = (keys("lc"), keys("sv"));
+    for key in lc.keys() {
+        assert!(sv.contains_key(key), "survey metrics.json lacks {key}");
+    }
+    assert!(sv["accuracy"].as_f64().is_some() && sv["weighted_log_loss"].as_f64().is_some());
+    let tables = ["--data", "sv/data/test_obs.csv", "--meta", "sv/data/test_meta.csv", "--device", "cpu"];
+    let text = run(&[&["eval", "--model", "sv/model.safetensors"][..], &tables].concat());
+    let accuracy = format!("accuracy {:.4}", sv["accuracy"].as_f64().unwrap());
+    assert!(text.contains(&accuracy), "{accuracy}: {text}");
+    run(&[&["predict", "--model", "sv/model.safetensors", "--out", "p.csv"][..], &tables].concat());
+    assert_eq!(std::fs::read_to_string(d.join("p.csv")).unwrap().lines().count(), 101);
+    // a light-curve model takes no --meta
+    let out = assert_cmd::Command::cargo_bin("starskope")
+        .unwrap()
+        .env("NODEVICE_SELECT", "1")
+        .current_dir(d)
+        .args([
+            "eval",
+            "--model",
+            "lc/model.safetensors",
+            "--data",
+            plain[1],
+            "--meta",
+            "m.csv",
+            "--device",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("--meta goes with survey models")
+    );
+}
+
+/// survey train goes through the run driver: a run stopped after 2 epochs and resumed to
+/// 4 ends where a straight 4-epoch run does.
+#[test]
+fn survey_runs_resume_from_their_checkpoint() {
+    let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let once = train::train(&small_run(straight.path(), 120, vec![16], 4), &mut CpuBackend::new()).unwrap();
+    train::train(&small_run(resumed.path(), 120, vec![16], 2), &mut CpuBackend::new()).unwrap();
+    assert!(resumed.path().join("checkpoint.safetensors").exists());
+    let args = SurveyTrainArgs { resume: true, ..small_run(resumed.path(), 120, vec![16], 4) };
+    let twice = train::train(&args, &mut CpuBackend::new()).unwrap();
+    assert_eq!(twice.run.epochs.len(), 4);
+    assert_eq!(twice.final_train_loss, once.final_train_loss);
+    assert_eq!(twice.run.report.confusion, once.run.report.confusion);
 }

@@ -396,7 +396,7 @@ fn the_detection_gate_passes_clear_planets_and_stops_most_ordinary_stars_and_lon
     // the search's setting the deepest aside and searching again.
     let gate = pre.detection().expect("a gate");
     let mut total_only = Preprocess::transit_search(Detection { min_snr_without_deepest: 0.0, ..gate });
-    if let Some(view) = &mut total_only.transit_view {
+    if let Preprocess::TransitSearch { view } = &mut total_only {
         view.set_lone_dips_aside = false;
     }
     let (loose, _) = passed_by(&total_only, &dips, Kind::Star, 0.0);

@@ -176,7 +176,7 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
     let scored =
         infer::score(&mut CpuBackend::new(), &run.join("model.safetensors"), &test, &ReadOptions::default())
             .unwrap();
-    let view = scored.card.preprocess.transit_view.expect("the transit search");
+    let view = *scored.card.preprocess.transit_view().expect("the transit search");
     let gate = view.detection.expect("the checkpoint carries the gate");
     let ds = read_csv(&test, &ReadOptions::default()).unwrap();
     let mut prepared = vec![0.0; view.channels() * ds.len];

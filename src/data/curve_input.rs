@@ -34,7 +34,7 @@ pub fn prepare_curve(
     dst: &mut [f32],
 ) -> (BoxScore, Option<TransitFound>) {
     let grid = TimeGrid::resample(time, flux, len);
-    let Some(view) = &pre.transit_view else {
+    let Some(view) = pre.transit_view() else {
         pre.apply_series(&bridged(&grid.values, &grid.observed), dst);
         return (BoxScore::default(), None);
     };

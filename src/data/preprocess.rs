@@ -1,84 +1,133 @@
-//! Turns raw light curves into network input. Two modes:
-//! - the seed notebook's (the default, and what user CSVs get unless told otherwise):
-//!   each star standardized on its own, plus a second channel holding a moving average
-//!   of the standardized flux;
+//! Turns raw data into network input. Three kinds:
+//! - plain, the seed notebook's (the default, and what user CSVs get unless told
+//!   otherwise): each star standardized on its own, plus a second channel holding a
+//!   moving average of the standardized flux;
 //! - the transit search ([`TransitView`], the built-in synthetic main job's): the
 //!   detrended, whitened time series and the light curve folded at the period of its
 //!   strongest box-shaped dip, and two vetting channels (odd minus even transits, the
 //!   fold half an orbit on). The notebook's 200-point average erases a 2-20 cadence
-//!   transit; folding adds every transit up instead.
+//!   transit; folding adds every transit up instead;
+//! - survey features ([`FeatureScaling`]): a row of per-object features (computed by the
+//!   survey module), each standardized with the training set's mean and std.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::dataset::Dataset;
+use super::feature_scaling::FeatureScaling;
 use crate::series::{moving_average, standardize};
 use crate::transit::{BoxScore, Detection, TransitView};
 
 /// The preprocessing a model was trained with; stored in checkpoints so that evaluation
-/// prepares data the same way.
+/// prepares data the same way. Checkpoints hold it as `{"kind": ..., ...}`; those written
+/// when it was one struct read through [`deserialize_stored`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Preprocess {
-    /// Per-row `(x - mean) / std` (population std, numpy's default); a constant row
-    /// becomes zeros.
-    pub standardize: bool,
-    /// Adds a channel: the [`moving_average`] of channel 0 over this many samples.
-    pub smooth_window: Option<usize>,
-    /// When set, the input is the transit search's channels instead, and
-    /// `standardize` and `smooth_window` are not used. Absent in checkpoints written
-    /// before it existed, which read as None.
-    #[serde(default)]
-    pub transit_view: Option<TransitView>,
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Preprocess {
+    /// A light curve as it is, per row.
+    Plain {
+        /// Per-row `(x - mean) / std` (population std, numpy's default); a constant row
+        /// becomes zeros.
+        standardize: bool,
+        /// Adds a channel: the [`moving_average`] of channel 0 over this many samples.
+        smooth_window: Option<usize>,
+    },
+    /// The transit search's channels.
+    TransitSearch { view: TransitView },
+    /// Per-object survey features, one channel, standardized per feature.
+    SurveyFeatures { scaling: FeatureScaling },
 }
 
 impl Default for Preprocess {
     fn default() -> Self {
-        Preprocess { standardize: true, smooth_window: Some(200), transit_view: None }
+        Preprocess::Plain { standardize: true, smooth_window: Some(200) }
     }
+}
+
+/// What checkpoints held before [`Preprocess`] was an enum: one struct whose
+/// `transit_view`, when set, replaced the other two fields (absent before it existed).
+#[derive(Deserialize)]
+struct Legacy {
+    standardize: bool,
+    smooth_window: Option<usize>,
+    #[serde(default)]
+    transit_view: Option<TransitView>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Current(Preprocess),
+    Legacy(Legacy),
+}
+
+/// A stored [`Preprocess`], in either layout (for a card's `deserialize_with`).
+pub fn deserialize_stored<'de, D: Deserializer<'de>>(d: D) -> Result<Preprocess, D::Error> {
+    Ok(match Stored::deserialize(d)? {
+        Stored::Current(p) => p,
+        Stored::Legacy(Legacy { transit_view: Some(view), .. }) => Preprocess::TransitSearch { view },
+        Stored::Legacy(Legacy { standardize, smooth_window, transit_view: None }) => {
+            Preprocess::Plain { standardize, smooth_window }
+        }
+    })
 }
 
 impl Preprocess {
     /// The transit-search mode with its default settings, and `detection` as its gate.
     pub fn transit_search(detection: Detection) -> Preprocess {
-        let view = TransitView { detection: Some(detection), ..TransitView::default() };
-        Preprocess { transit_view: Some(view), ..Preprocess::default() }
+        Preprocess::TransitSearch {
+            view: TransitView { detection: Some(detection), ..TransitView::default() },
+        }
+    }
+
+    /// The transit search's settings, if this is it.
+    pub fn transit_view(&self) -> Option<&TransitView> {
+        match self {
+            Preprocess::TransitSearch { view } => Some(view),
+            _ => None,
+        }
     }
 
     /// The transit search's detection gate, if it has one.
     pub fn detection(&self) -> Option<Detection> {
-        self.transit_view.and_then(|v| v.detection)
+        self.transit_view().and_then(|v| v.detection)
     }
 
     /// What the channels hold, for plots: channel 0 drawn blue, channel 1 orange.
     pub fn channel_names(&self) -> &'static str {
-        match (self.transit_view.map(|v| v.vetting), self.smooth_window.is_some()) {
-            (Some(false), _) => {
+        match self {
+            Preprocess::TransitSearch { view } if !view.vetting => {
                 "whitened flux (blue), folded at the best box period, transit at the centre (orange)"
             }
-            (Some(true), _) => {
+            Preprocess::TransitSearch { .. } => {
                 "whitened flux (blue), folded at the best box period, transit at the centre (orange); \
                  the vetting channels are not drawn"
             }
-            (None, true) => "standardized flux (blue), its moving average (orange)",
-            (None, false) => "standardized flux",
+            Preprocess::Plain { smooth_window: Some(_), .. } => {
+                "standardized flux (blue), its moving average (orange)"
+            }
+            Preprocess::Plain { smooth_window: None, .. } => "standardized flux",
+            Preprocess::SurveyFeatures { .. } => "standardized features",
         }
     }
 
     /// How many leading channels are time series (which roll augmentation may shift);
-    /// the transit view's later channels are folded curves, centred on the transit.
+    /// the transit view's later channels are folded curves, centred on the transit, and
+    /// survey features are no time series.
     pub fn time_channels(&self) -> usize {
-        if self.transit_view.is_some() {
-            1
-        } else {
-            self.channels()
+        match self {
+            Preprocess::Plain { .. } => self.channels(),
+            Preprocess::TransitSearch { .. } => 1,
+            Preprocess::SurveyFeatures { .. } => 0,
         }
     }
 
     pub fn channels(&self) -> usize {
-        if let Some(view) = &self.transit_view {
-            return view.channels();
+        match self {
+            Preprocess::Plain { smooth_window, .. } => 1 + usize::from(smooth_window.is_some()),
+            Preprocess::TransitSearch { view } => view.channels(),
+            Preprocess::SurveyFeatures { .. } => 1,
         }
-        1 + usize::from(self.smooth_window.is_some())
     }
 
     /// The prepared rows, shape (rows, channels, len), row-major.
@@ -130,17 +179,22 @@ impl Preprocess {
     /// Writes every value of `dst` (channels x series length) from `series`; returns what
     /// the transit search found (zeros without it).
     pub fn apply_series(&self, series: &[f32], dst: &mut [f32]) -> BoxScore {
-        if let Some(view) = &self.transit_view {
-            return view.apply_row(series, dst);
-        }
-        let (flux, rest) = dst.split_at_mut(series.len());
-        if self.standardize {
-            standardize(series, flux);
-        } else {
-            flux.copy_from_slice(series);
-        }
-        if let Some(window) = self.smooth_window {
-            moving_average(flux, window, rest);
+        match self {
+            Preprocess::TransitSearch { view } => return view.apply_row(series, dst),
+            Preprocess::SurveyFeatures { scaling } => {
+                scaling.apply_row(series.iter().map(|&v| f64::from(v)), dst)
+            }
+            Preprocess::Plain { standardize: scale, smooth_window } => {
+                let (flux, rest) = dst.split_at_mut(series.len());
+                if *scale {
+                    standardize(series, flux);
+                } else {
+                    flux.copy_from_slice(series);
+                }
+                if let Some(window) = smooth_window {
+                    moving_average(flux, *window, rest);
+                }
+            }
         }
         BoxScore::default()
     }

@@ -24,6 +24,8 @@ const FORMAT: &str = "starskope-checkpoint-1";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
     pub spec: ModelSpec,
+    /// Read in its current layout or in the one of checkpoints written before it was an enum.
+    #[serde(deserialize_with = "crate::data::preprocess::deserialize_stored")]
     pub preprocess: Preprocess,
     /// Class labels, ascending; class k of the model is classes[k]. Integers are JSON
     /// numbers, as in checkpoints written before labels could be names.

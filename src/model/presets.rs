@@ -91,7 +91,7 @@ fn lookup(name: &str) -> Option<(Vec<LayerSpec>, Head, TrainDefaults)> {
             fcn(),
             Head::Softmax,
             TrainDefaults {
-                preprocess: Preprocess { smooth_window: None, ..Preprocess::default() },
+                preprocess: Preprocess::Plain { standardize: true, smooth_window: None },
                 batch: 16,
                 lr: 1e-3,
                 epochs: 200,

@@ -2,12 +2,12 @@
 //! arguments and what each prints. The work itself is in [`super::train`] and the data
 //! modules.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::backend::Activation;
+use crate::backend::{Activation, Backend};
 use crate::data::label::csv_cell;
 use crate::data::{Label, SampleMode};
 use crate::device::{self, DeviceChoice};
@@ -28,8 +28,9 @@ pub const UNKNOWN_LABEL: Label = Label::Int(99);
 pub enum SurveyCmd {
     /// Train survey-mlp on per-object features of a per-object data set (--train DIR),
     /// PLAsTiCC-layout files (--obs/--meta) or, with neither, a synthetic multi-band set;
-    /// writes model.safetensors, standardization.json, metrics.json (the layout of
-    /// `starskope train`'s, plus the weighted log loss), history.csv and plots to --out.
+    /// writes model.safetensors (the features' standardization in it), metrics.json (the
+    /// layout of `starskope train`'s, plus the weighted log loss), history.csv and plots
+    /// to --out.
     Train(TrainCmd),
     /// Score a labelled per-object data set or PLAsTiCC-layout files with a trained survey model.
     Eval(EvalCmd),
@@ -99,14 +100,13 @@ pub struct DataArgs {
     #[arg(long, requires = "obs")]
     meta: Option<PathBuf>,
     /// Objects of the synthetic set, when no files are given.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = train::SYNTH_OBJECTS)]
     objects: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }
 
-// Parser too: `starskope train --model survey-mlp` parses its defaults from a built argv.
-#[derive(clap::Parser)]
+#[derive(Args)]
 pub struct TrainCmd {
     #[command(flatten)]
     data: DataArgs,
@@ -141,14 +141,14 @@ pub struct TrainCmd {
     /// Dropout after each hidden layer of survey-mlp (default 0.25; 0 = none).
     #[arg(long)]
     dropout: Option<f32>,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = train::EPOCHS)]
     epochs: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = train::BATCH)]
     batch: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = train::LR)]
     lr: f32,
     /// Fraction of the training objects held out (stratified) to select the best epoch.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = train::VAL_SPLIT)]
     val_split: f64,
     /// Per-class weights of the metric: `class,weight` lines. Default: all 1.
     #[arg(long)]
@@ -165,11 +165,14 @@ pub struct TrainCmd {
     /// Run directory. Default: runs/survey-mlp-seed<seed>.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Continue the interrupted run in --out from its last checkpoint (same arguments).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
 pub struct EvalCmd {
-    /// A model.safetensors written by `survey train` (standardization.json beside it).
+    /// A model.safetensors written by `survey train`.
     #[arg(long)]
     model: PathBuf,
     #[command(flatten)]
@@ -190,7 +193,7 @@ pub struct EvalCmd {
 
 #[derive(Args)]
 pub struct PredictCmd {
-    /// A model.safetensors written by `survey train` (standardization.json beside it).
+    /// A model.safetensors written by `survey train`.
     #[arg(long)]
     model: PathBuf,
     #[command(flatten)]
@@ -316,26 +319,45 @@ fn load(d: &DataArgs) -> Result<Survey> {
     })
 }
 
-/// `starskope train --model survey-mlp` with no --train: the built-in multi-band set,
-/// trained as `starskope survey train` would with these settings (None: its defaults).
+/// `starskope train --model survey-mlp` with no --train: the built-in multi-band set
+/// (`objects` of it, None: the default), trained as `starskope survey train` would with
+/// these settings (None: its defaults).
 pub fn train_builtin(
-    epochs: Option<usize>,
-    batch: Option<usize>,
-    lr: Option<f32>,
+    settings: BuiltinSettings,
     seed: u64,
     device: DeviceChoice,
     out: Option<PathBuf>,
 ) -> Result<()> {
-    let mut argv = vec!["survey".to_string(), "--seed".into(), seed.to_string()];
-    let options = [("--epochs", epochs.map(|e| e.to_string())), ("--batch", batch.map(|b| b.to_string()))];
-    let more = [("--lr", lr.map(|l| l.to_string())), ("--out", out.map(|o| o.display().to_string()))];
-    for (flag, value) in options.into_iter().chain(more) {
-        argv.extend(value.map(|v| [flag.to_string(), v]).into_iter().flatten());
-    }
-    let mut t = <TrainCmd as clap::Parser>::try_parse_from(argv)?;
-    t.device = device;
+    let mut args = SurveyTrainArgs::recipe(
+        Source::Synthetic { objects: settings.objects.unwrap_or(train::SYNTH_OBJECTS) },
+        seed,
+        out.unwrap_or_else(|| default_out(seed)),
+    );
+    args.epochs = settings.epochs.unwrap_or(args.epochs);
+    args.batch = settings.batch.unwrap_or(args.batch);
+    args.lr = settings.lr.unwrap_or(args.lr);
     eprintln!("--model survey-mlp with no --train: training on the built-in multi-band survey set (see `starskope survey train --help`)");
-    train_cmd(t)
+    train_and_print(&args, device)
+}
+
+/// What `starskope train` may set of the built-in survey run; None keeps the recipe's.
+pub struct BuiltinSettings {
+    pub objects: Option<usize>,
+    pub epochs: Option<usize>,
+    pub batch: Option<usize>,
+    pub lr: Option<f32>,
+}
+
+fn default_out(seed: u64) -> PathBuf {
+    PathBuf::from(format!("runs/survey-mlp-seed{seed}"))
+}
+
+fn train_and_print(args: &SurveyTrainArgs, device: DeviceChoice) -> Result<()> {
+    let mut be = device::open(device)?;
+    let m = train::train(args, be.as_mut())?;
+    print_metrics(&m);
+    println!("Model and metrics.json written to {}/", args.out.display());
+    Ok(())
 }
 
 fn train_cmd(t: TrainCmd) -> Result<()> {
@@ -351,7 +373,7 @@ fn train_cmd(t: TrainCmd) -> Result<()> {
     };
     let args = SurveyTrainArgs {
         source,
-        out: t.out.unwrap_or_else(|| PathBuf::from(format!("runs/survey-mlp-seed{}", t.data.seed))),
+        out: t.out.unwrap_or_else(|| default_out(t.data.seed)),
         model: t.model,
         mlp: MlpOptions { widths: t.widths, activation: t.activation.map(Into::into), dropout: t.dropout },
         epochs: t.epochs,
@@ -365,16 +387,9 @@ fn train_cmd(t: TrainCmd) -> Result<()> {
             SamplingArg::Shuffled => SampleMode::Shuffled,
         },
         class_weights: t.class_weights,
-        verbose: true,
+        resume: t.resume,
     };
-    if args.epochs == 0 || args.batch == 0 || !(args.lr > 0.0 && args.lr.is_finite()) {
-        bail!("--epochs and --batch must be at least 1 and --lr a positive number");
-    }
-    let mut be = device::open(t.device)?;
-    let m = train::train(&args, be.as_mut())?;
-    print_metrics(&m);
-    println!("Model, standardization.json and metrics.json written to {}/", args.out.display());
-    Ok(())
+    train_and_print(&args, t.device)
 }
 
 fn print_metrics(m: &SurveyMetrics) {
@@ -411,7 +426,39 @@ fn scored_objects(objects: &ObjectArgs, obs: Option<&PathBuf>, meta: Option<&Pat
 fn predict_cmd(p: PredictCmd) -> Result<()> {
     let survey = scored_objects(&p.objects, None, None)?;
     let mut be = device::open(p.device)?;
-    let (card, probs) = train::score(be.as_mut(), &p.model, &survey)?;
+    write_predictions(be.as_mut(), &p.model, &survey, &p.out)
+}
+
+/// The objects `starskope eval`/`predict` score with a survey model: a per-object
+/// directory (classes from `labels`, or its own labels.csv), or PLAsTiCC-layout
+/// observations with their `meta`data.
+pub fn objects_at(data: &Path, labels: Option<&Path>, meta: Option<&Path>) -> Result<Survey> {
+    match meta {
+        Some(meta) if labels.is_some() => bail!(
+            "--labels names the classes of a per-object directory; PLAsTiCC-layout files ({} with --meta {}) \
+             carry theirs in the metadata's target column",
+            data.display(),
+            meta.display()
+        ),
+        Some(meta) => Ok(read_survey(data, meta)?),
+        None if data.is_dir() => ObjectSet {
+            dir: data.to_path_buf(),
+            labels: labels.map(Path::to_path_buf),
+            columns: LabelColumns::default(),
+        }
+        .load(),
+        None => bail!(
+            "{} is not a directory: a survey model scores a directory of per-object files, or PLAsTiCC-layout \
+             observations given with their metadata (--meta FILE)",
+            data.display()
+        ),
+    }
+}
+
+/// Each object's class probabilities from the survey model at `model`, written to `out`:
+/// object_id, label (if known), p_<class>..., predicted.
+pub fn write_predictions(be: &mut dyn Backend, model: &Path, survey: &Survey, out: &Path) -> Result<()> {
+    let (card, probs) = train::score(be, model, survey)?;
     let labels = survey.labels();
     let mut text = String::from("object_id");
     if labels.is_some() {
@@ -436,8 +483,8 @@ fn predict_cmd(p: PredictCmd) -> Result<()> {
         text += &card.classes[crate::metrics::report::argmax(row)].csv_cell();
         text += "\n";
     }
-    crate::model::checkpoint::write_atomically(&p.out, text.as_bytes())?;
-    println!("Wrote {} predictions to {}", survey.objects.len(), p.out.display());
+    crate::model::checkpoint::write_atomically(out, text.as_bytes())?;
+    println!("Wrote {} predictions to {}", survey.objects.len(), out.display());
     Ok(())
 }
 
@@ -473,12 +520,24 @@ fn split_cmd(s: SplitCmd) -> Result<()> {
 
 fn eval_cmd(e: EvalCmd) -> Result<()> {
     let survey = scored_objects(&e.objects, e.obs.as_ref(), e.meta.as_ref())?;
+    let mut be = device::open(e.device)?;
+    print_eval(be.as_mut(), &e.model, &survey, e.weights.as_deref(), e.unknown_scale)
+}
+
+/// Scores labelled objects with the survey model at `model` and prints the report and
+/// the competition metric (with `weights`, all 1 without); `unknown_scale`: see `EvalCmd`.
+pub fn print_eval(
+    be: &mut dyn Backend,
+    model: &Path,
+    survey: &Survey,
+    weights: Option<&Path>,
+    unknown_scale: Option<f64>,
+) -> Result<()> {
     let labels =
         survey.labels().with_context(|| format!("{}: eval needs the objects' classes", survey.source))?;
-    let mut be = device::open(e.device)?;
-    let (card, mut probs) = train::score(be.as_mut(), &e.model, &survey)?;
+    let (card, mut probs) = train::score(be, model, survey)?;
     let mut classes = card.classes.clone();
-    if let Some(scale) = e.unknown_scale {
+    if let Some(scale) = unknown_scale {
         if classes.iter().any(|c| *c >= UNKNOWN_LABEL) {
             bail!(
                 "--unknown-scale adds class {UNKNOWN_LABEL}, so the model's classes must all be integers below it ({})",
@@ -492,7 +551,7 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
         .iter()
         .map(|l| match classes.iter().position(|c| c == l) {
             Some(k) => Ok(k),
-            None if e.unknown_scale.is_some() => Ok(classes.len() - 1),
+            None if unknown_scale.is_some() => Ok(classes.len() - 1),
             None => bail!(
                 "{}: class {l} is not one the model knows ({}); pass --unknown-scale to score such objects as class 99",
                 survey.source,
@@ -500,7 +559,7 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
             ),
         })
         .collect::<Result<_>>()?;
-    let weights = match &e.weights {
+    let weights = match weights {
         // classes stay ascending with 99 appended (checked above)
         Some(path) => metric::read_class_weights(path, &classes)?,
         None => vec![1.0; classes.len()],
@@ -508,7 +567,7 @@ fn eval_cmd(e: EvalCmd) -> Result<()> {
     let s = train::scores(&classes, &probs, &truth, &weights)?;
     println!(
         "{} on {} ({} objects, {}): accuracy {:.4}, balanced accuracy {:.4}, weighted log loss {:.4}",
-        e.model.display(),
+        model.display(),
         survey.source,
         truth.len(),
         be.name(),

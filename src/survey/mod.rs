@@ -24,5 +24,4 @@ pub mod writer;
 pub use error::SurveyError;
 pub use features::{feature_names, object_features, FeatureTable};
 pub use reader::{read_survey, Observation, Survey, SurveyObject, META_COLUMNS, PASSBANDS};
-pub use standardize::Standardizer;
 pub use writer::write_survey;

@@ -1,65 +1,74 @@
-//! Per-feature standardization with training-set statistics, saved beside the model so
-//! that evaluation scales new objects exactly as training did.
+//! The survey features' standardization: fitted on the training objects and stored in
+//! the model's checkpoint ([`Preprocess::SurveyFeatures`]). Models written before it was
+//! stored there kept it in `standardization.json` beside `model.safetensors`; such a
+//! model is read with that file.
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, Result};
+
+use crate::data::{FeatureScaling, Preprocess};
+use crate::model::checkpoint::{self, Checkpoint};
 
 use super::features::FeatureTable;
 
-/// The file beside `model.safetensors` that holds the statistics.
+/// The file beside `model.safetensors` that held the statistics of older survey models.
 pub const FILE_NAME: &str = "standardization.json";
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Standardizer {
-    pub names: Vec<String>,
-    pub mean: Vec<f64>,
-    /// Population standard deviation; 1 for a feature constant over the training set.
-    pub std: Vec<f64>,
+/// The statistics of the training objects' features.
+pub fn fit(train: &FeatureTable) -> FeatureScaling {
+    FeatureScaling::fit(&train.names, &train.values)
 }
 
-impl Standardizer {
-    pub fn fit(train: &FeatureTable) -> Standardizer {
-        let (f, n) = (train.width(), train.rows().max(1) as f64);
-        let mut mean = vec![0.0; f];
-        let mut var = vec![0.0; f];
-        for r in 0..train.rows() {
-            mean.iter_mut().zip(train.row(r)).for_each(|(m, v)| *m += v / n);
-        }
-        for r in 0..train.rows() {
-            var.iter_mut().zip(train.row(r)).zip(&mean).for_each(|((s, v), m)| *s += (v - m).powi(2) / n);
-        }
-        let std = var.iter().map(|v| if v.sqrt() > 0.0 { v.sqrt() } else { 1.0 }).collect();
-        Standardizer { names: train.names.clone(), mean, std }
-    }
+/// `table`'s features standardized as `scaling` says, (rows, features) row-major.
+pub fn apply(scaling: &FeatureScaling, table: &FeatureTable) -> Result<Vec<f32>> {
+    scaling.apply(&table.names, &table.values)
+}
 
-    /// `(x - mean) / std` per feature, as f32 (rows, features) row-major.
-    pub fn apply(&self, table: &FeatureTable) -> Result<Vec<f32>> {
-        if table.names != self.names {
-            bail!(
-                "the features ({} columns) are not the ones the model was trained on ({} columns): \
-                 compute them with the same version of starskope",
-                table.width(),
-                self.names.len()
-            );
+/// A survey model, its scaling taken from the checkpoint or, for a model written before
+/// checkpoints held it (plain, unstandardized one-channel input), from the
+/// `standardization.json` beside it.
+pub fn load_model(path: &Path) -> Result<(Checkpoint, FeatureScaling)> {
+    let mut ck = checkpoint::load(path)?;
+    let scaling = match &ck.card.preprocess {
+        Preprocess::SurveyFeatures { scaling } => scaling.clone(),
+        Preprocess::Plain { standardize: false, smooth_window: None } => {
+            let sidecar = path.parent().unwrap_or(Path::new(".")).join(FILE_NAME);
+            let scaling = read_sidecar(&sidecar)?;
+            ck.card.preprocess = Preprocess::SurveyFeatures { scaling: scaling.clone() };
+            scaling
         }
-        Ok(table
-            .values
-            .chunks(self.names.len().max(1))
-            .flat_map(|row| row.iter().zip(&self.mean).zip(&self.std).map(|((v, m), s)| ((v - m) / s) as f32))
-            .collect())
-    }
+        _ => anyhow::bail!(
+            "{} is a light-curve model, not a survey model: score it with `starskope eval` or `starskope predict` \
+             on light curves",
+            path.display()
+        ),
+    };
+    Ok((ck, scaling))
+}
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        crate::model::checkpoint::write_atomically(path, text.as_bytes())
-    }
+/// Whether the model at `path` takes survey features: its checkpoint says so, or it is an
+/// older survey model with its `standardization.json` beside it.
+pub fn is_survey_model(path: &Path) -> Result<bool> {
+    let card = checkpoint::load(path)?.card;
+    Ok(match card.preprocess {
+        Preprocess::SurveyFeatures { .. } => true,
+        Preprocess::Plain { standardize: false, smooth_window: None } => {
+            path.parent().unwrap_or(Path::new(".")).join(FILE_NAME).is_file()
+        }
+        _ => false,
+    })
+}
 
-    pub fn load(path: &Path) -> Result<Standardizer> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!("cannot read {}: a survey model needs the {FILE_NAME} that `starskope survey train` wrote beside it", path.display())
-        })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
-    }
+fn read_sidecar(path: &Path) -> Result<FeatureScaling> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read {}: a survey model written before checkpoints held their standardization needs the \
+             {FILE_NAME} that `starskope survey train` wrote beside it",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| {
+        format!("{} is damaged: use the file `starskope survey train` wrote", path.display())
+    })
 }

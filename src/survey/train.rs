@@ -1,8 +1,8 @@
-//! `starskope survey train`: survey files, a per-object data set or the synthetic set
-//! in; features, standardization, the `survey-mlp` net trained by the engine's
-//! [`Trainer`], and the competition metric out, in one run directory:
-//! `model.safetensors` (the best epoch by validation loss), `standardization.json`
-//! beside it, and `metrics.json` in the layout of `starskope train`'s (the report at the
+//! `starskope survey train`, a recipe over the run driver ([`driver`]): survey files, a
+//! per-object data set or the synthetic set in; features, standardization, the
+//! `survey-mlp` net trained by the driver, and the competition metric out, in one run
+//! directory: `model.safetensors` (the best epoch by validation loss, its features'
+//! standardization in it), `checkpoint.safetensors` (for `--resume`), and `metrics.json` in the layout of `starskope train`'s (the report at the
 //! top level: accuracy, balanced_accuracy, classes, per_class, confusion, ...) with the
 //! weighted log loss and the class-prior baseline added; history.csv and the plots.
 
@@ -14,22 +14,24 @@ use serde::Serialize;
 
 use crate::backend::{Activation, AdamConfig, Backend, Storage};
 use crate::data::label::{self, Label};
-use crate::data::{self, Layout, Preprocess, SampleMode};
+use crate::data::{self, FeatureScaling, Layout, Preprocess, SampleMode};
 use crate::metrics::Report;
-use crate::model::checkpoint::{self, ModelCard, TensorMap, Tensors};
+use crate::model::checkpoint::ModelCard;
 use crate::model::presets::{survey_mlp, SURVEY_MLP_WIDTHS};
 use crate::model::spec::{Head, LayerSpec, ModelSpec};
 use crate::model::{self, Ensemble};
+use crate::train::driver::{self, Resumed};
 use crate::train::evaluate::{self, Prepared};
+use crate::train::guard::OnNan;
 use crate::train::report::{self, RunInputs, RunReport};
-use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
+use crate::train::trainer::TrainOptions;
 
 use super::features::FeatureTable;
 use super::labels::{LabelColumns, LabelTable};
 use super::metric;
 use super::objects::read_objects;
 use super::reader::{read_survey, Survey};
-use super::standardize::{self, Standardizer};
+use super::standardize;
 use super::synth::{self, SurveySynthConfig};
 use super::writer::write_survey;
 
@@ -102,8 +104,37 @@ pub struct SurveyTrainArgs {
     /// Weight each class's loss by n / (k * count) (for shuffled batches).
     pub class_weights: bool,
     pub out: PathBuf,
-    /// Print one line per epoch to stderr.
-    pub verbose: bool,
+    /// Continue the interrupted run in `out` from its last checkpoint.
+    pub resume: bool,
+}
+
+/// The recipe's defaults (`starskope survey train`'s flags say the same).
+pub const EPOCHS: usize = 40;
+pub const BATCH: usize = 64;
+pub const LR: f32 = 1e-3;
+pub const VAL_SPLIT: f64 = 0.2;
+/// Training objects of the built-in synthetic set.
+pub const SYNTH_OBJECTS: usize = 2000;
+
+impl SurveyTrainArgs {
+    /// survey-mlp with the recipe's defaults on `source`, into `out`.
+    pub fn recipe(source: Source, seed: u64, out: PathBuf) -> SurveyTrainArgs {
+        SurveyTrainArgs {
+            source,
+            model: "survey-mlp".into(),
+            mlp: MlpOptions::default(),
+            epochs: EPOCHS,
+            batch: BATCH,
+            lr: LR,
+            seed,
+            val_split: VAL_SPLIT,
+            weights: None,
+            sampling: SampleMode::Balanced,
+            class_weights: false,
+            out,
+            resume: false,
+        }
+    }
 }
 
 /// Accuracy, balanced accuracy and the competition metric of one set of predictions.
@@ -133,10 +164,23 @@ pub struct SurveyMetrics {
     pub final_train_loss: f64,
 }
 
-/// Trains and evaluates; writes the run directory.
+/// Trains and evaluates through the run driver; writes the run directory.
 pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetrics> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the run directory {}", args.out.display()))?;
+    let resumed = if args.resume { Some(Resumed::load(&args.out)?) } else { None };
+    let options = TrainOptions {
+        epochs: args.epochs,
+        batch: args.batch,
+        adam: AdamConfig { lr: args.lr, ..AdamConfig::default() },
+        seed: args.seed,
+        sampling: args.sampling,
+        roll: false,
+        class_weights: args.class_weights,
+        patience: None,
+        select_on_validation: true,
+    };
+    driver::validate(&options)?;
     let (survey, test) = load(args)?;
     let labels = survey.labels().with_context(|| {
         format!("{}: the metadata has no target column, so there is nothing to train on", survey.source)
@@ -153,101 +197,61 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         Some(path) => metric::read_class_weights(path, &classes)?,
         None => vec![1.0; classes.len()],
     };
-    let standardizer = Standardizer::fit(&train);
-    let prepare = |t: &FeatureTable| prepared(t, &standardizer, &classes, &survey.source);
+    let scaling = standardize::fit(&train);
+    let prepare = |t: &FeatureTable| prepared(t, &scaling, &classes, &survey.source);
     let train_set = Arc::new(prepare(&train)?);
-    let val_set = prepare(&val)?;
-    let test_set = test.as_ref().map(|s| prepare(&FeatureTable::of(s))).transpose()?;
-
+    let train_truth = train_set.classes.clone().unwrap_or_default();
     let card = ModelCard {
         spec: spec(args)?,
-        // per-star standardization is off: features are standardized per feature above
-        preprocess: Preprocess { standardize: false, smooth_window: None, ..Preprocess::default() },
+        preprocess: Preprocess::SurveyFeatures { scaling: scaling.clone() },
         classes: classes.clone(),
         channels: 1,
         length: train.width(),
         members: 1,
     };
-    let layers = card.plan()?;
-    let nets = Ensemble::build(be, &layers, card.output()?, args.batch, 1)?;
-    nets.init(be, &layers, args.seed);
-    let slots = Slots::new(be, &nets)?;
-    let opts = TrainOptions {
-        epochs: args.epochs,
-        batch: args.batch,
-        adam: AdamConfig { lr: args.lr, ..AdamConfig::default() },
-        seed: args.seed,
-        sampling: args.sampling,
-        roll: false,
-        class_weights: args.class_weights,
-        patience: None,
-        select_on_validation: true,
+    let run = driver::Run {
+        command: "starskope survey train",
+        out: &args.out,
+        card,
+        options,
+        on_nan: OnNan::default(),
+        resumed,
+        train: train_set,
+        val: Some(prepare(&val)?),
+        test: test.as_ref().map(|s| prepare(&FeatureTable::of(s))).transpose()?,
     };
-    if args.verbose {
-        eprintln!(
-            "Training {} on {} objects x {} features ({} classes) on {}; run directory {}",
-            card.spec.name,
-            train_set.rows,
-            train_set.len,
-            classes.len(),
-            be.name(),
-            args.out.display()
-        );
-    }
-    let mut progress = Progress::default();
-    let mut hook = KeepBest { best: None, verbose: args.verbose, epochs: args.epochs };
-    let trainer = Trainer {
-        nets: &nets,
-        slots: &slots,
-        opts: &opts,
-        layout: Layout::ChannelsFirst,
-        rolled_channels: 1,
-    };
-    trainer.run(be, &train_set, Some(&val_set), &mut progress, &mut hook)?;
-    let (evaluated, evaluated_on) = match &test_set {
-        Some(t) => (t, "test"),
-        None => (&val_set, "validation"),
-    };
-    let last_probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
-    let best = hook.best.context("no epoch finished")?;
-    let by_name: TensorMap =
-        best.iter().map(|(name, shape, v)| (name.clone(), (shape.clone(), v.clone()))).collect();
-    nets.upload_params(be, &by_name, false)?;
-    checkpoint::save(&args.out.join("model.safetensors"), &card, &best, None)?;
-    standardizer.save(&args.out.join(standardize::FILE_NAME))?;
-
-    let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, Layout::ChannelsFirst)?;
+    let done = driver::drive(be, run)?;
+    let (evaluated, probs) = (&*done.evaluated, &done.probs);
     let truth = evaluated.classes.clone().unwrap_or_default();
-    let train_truth = train_set.classes.clone().unwrap_or_default();
     let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
     let run = RunReport::new(RunInputs {
         classes: &classes,
         truth: &truth,
-        probs: &probs,
-        last_probs: &last_probs,
-        progress: &progress,
+        probs,
+        last_probs: &done.last_probs,
+        progress: &done.progress,
         device: be.name(),
-        evaluated_on,
+        evaluated_on: done.evaluated_on,
         snr_truth: None,
         injection: None,
     })?;
     let metrics = SurveyMetrics {
-        weighted_log_loss: metric::weighted_log_loss(&probs, &truth, &weights),
+        weighted_log_loss: metric::weighted_log_loss(probs, &truth, &weights),
         class_weights: weights.clone(),
         prior_baseline: scores(&classes, &prior, &truth, &weights)?,
         features: train.width(),
         train_objects: train.rows(),
-        final_train_loss: progress.history.last().map_or(f64::NAN, |r| r.train_loss),
+        final_train_loss: done.progress.history.last().map_or(f64::NAN, |r| r.train_loss),
         run,
     };
     report::write_metrics(&args.out, &metrics)?;
     report::write_history_and_plots(
         &args.out,
         &metrics.run,
-        &progress,
+        &done.progress,
         evaluated,
-        &probs,
-        "standardized features",
+        probs,
+        Preprocess::SurveyFeatures { scaling }.channel_names(),
     )?;
     Ok(metrics)
 }
@@ -261,15 +265,13 @@ pub fn scores(classes: &[Label], probs: &[f32], truth: &[usize], weights: &[f64]
     })
 }
 
-/// Class probabilities of a survey from a model written by [`train`] (its
-/// `standardization.json` must sit beside it): (objects, classes) row-major.
+/// Class probabilities of a survey from a model written by [`train`] (or by an older
+/// version, with its `standardization.json` beside it): (objects, classes) row-major.
 pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result<(ModelCard, Vec<f32>)> {
-    let ck = checkpoint::load(model_path)?;
-    let dir = model_path.parent().unwrap_or(Path::new("."));
-    let standardizer = Standardizer::load(&dir.join(standardize::FILE_NAME))?;
+    let (ck, scaling) = standardize::load_model(model_path)?;
     // unlabelled here: the caller decides what a label the model does not know means
     let features = FeatureTable { targets: None, ..FeatureTable::of(survey) };
-    let set = prepared(&features, &standardizer, &ck.card.classes, &survey.source)?;
+    let set = prepared(&features, &scaling, &ck.card.classes, &survey.source)?;
     let layers = ck.card.plan()?;
     let batch = set.rows.clamp(1, 64);
     let nets = Ensemble::load(be, &ck, &layers, batch)?;
@@ -279,7 +281,7 @@ pub fn score(be: &mut dyn Backend, model_path: &Path, survey: &Survey) -> Result
 }
 
 /// Standardized features as one-channel rows; class indices when the objects have targets.
-fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[Label], source: &str) -> Result<Prepared> {
+fn prepared(t: &FeatureTable, s: &FeatureScaling, classes: &[Label], source: &str) -> Result<Prepared> {
     let class_of = |labels: &Vec<Label>| -> Result<Vec<usize>> {
         labels
             .iter()
@@ -293,7 +295,7 @@ fn prepared(t: &FeatureTable, s: &Standardizer, classes: &[Label], source: &str)
             .collect()
     };
     Ok(Prepared {
-        values: s.apply(t)?,
+        values: standardize::apply(s, t)?,
         rows: t.rows(),
         channels: 1,
         len: t.width(),
@@ -342,31 +344,5 @@ fn load(args: &SurveyTrainArgs) -> Result<(Survey, Option<Survey>)> {
             write_survey(&test, &dir.join("test_obs.csv"), &dir.join("test_meta.csv"))?;
             Ok((train, Some(test)))
         }
-    }
-}
-
-/// Keeps the parameters of the best epoch (by validation loss) in host memory.
-struct KeepBest {
-    best: Option<Tensors>,
-    verbose: bool,
-    epochs: usize,
-}
-
-impl EpochHook for KeepBest {
-    fn epoch_end(
-        &mut self,
-        nets: &Ensemble,
-        be: &mut dyn Backend,
-        progress: &Progress,
-        improved: bool,
-    ) -> Result<()> {
-        let r = progress.history.last().context("an epoch just ended")?;
-        if self.verbose {
-            eprintln!("{}", r.line(self.epochs, improved));
-        }
-        if improved {
-            self.best = Some(nets.download_params(be, false)?);
-        }
-        Ok(())
     }
 }

@@ -11,6 +11,7 @@ use crate::data::{self, Dataset, Layout};
 use crate::model::checkpoint::{self, ModelCard, Tensors};
 use crate::model::{self, Ensemble};
 use crate::train::defaults;
+use crate::train::driver;
 use crate::train::evaluate::Prepared;
 use crate::train::guard;
 use crate::train::run::{self, TrainArgs};
@@ -111,9 +112,9 @@ impl Setup {
             length: train.len,
             members,
         };
-        card.plan().map_err(|e| run::too_short(&spec, &card, e))?;
+        card.plan().map_err(|e| driver::too_short(&spec, &card, e))?;
         let options = run::fresh_options(args, &d, val.is_some());
-        run::validate(&options)?;
+        driver::validate(&options)?;
         let prepare = |ds: Dataset| -> Result<Prepared> {
             data::check_known_classes(&ds, &card.classes)?;
             Ok(Prepared::new(&card.preprocess, ds, &card.classes, true))

@@ -3,6 +3,7 @@
 pub mod atomic_file;
 pub mod curve_scoring;
 pub mod defaults;
+pub mod driver;
 pub mod evaluate;
 pub mod fit;
 pub mod guard;

@@ -1,25 +1,23 @@
 //! `starskope train`: data in, a trained model and its report out, in one run directory.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
 
 use crate::backend::{AdamConfig, Backend};
-use crate::data::{self, Dataset, Label, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
-use crate::model::checkpoint::{self, ModelCard, TensorMap};
-use crate::model::{self, plan, Ensemble};
+use crate::data::{self, Dataset, Label, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::model;
+use crate::model::checkpoint::ModelCard;
 use crate::synth::{SynthConfig, TruthRow};
 use crate::train::defaults::{self, Defaults};
-use crate::train::evaluate::{self, Prepared};
-use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};
+use crate::train::driver::{self, Resumed};
+use crate::train::evaluate::Prepared;
+use crate::train::guard::OnNan;
 use crate::train::infer::read_data;
 use crate::train::k2_recipe;
 use crate::train::report::{self, RunReport};
-use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
+use crate::train::trainer::TrainOptions;
 
 /// Everything `starskope train` was asked, with presets' defaults still unresolved.
 #[derive(Clone, Debug, Default)]
@@ -54,13 +52,6 @@ pub struct TrainArgs {
     pub members: Option<usize>,
 }
 
-/// The run state stored in every checkpoint: with the card, enough to resume.
-#[derive(Serialize, Deserialize)]
-struct ResumeState {
-    options: TrainOptions,
-    progress: Progress,
-}
-
 struct Inputs {
     train: Dataset,
     val: Option<Dataset>,
@@ -80,9 +71,9 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
             args.out.display()
         )
     })?;
-    let resumed = if args.resume { Some(load_resume(&args.out)?) } else { None };
+    let resumed = if args.resume { Some(Resumed::load(&args.out)?) } else { None };
     let preprocess = match &resumed {
-        Some((card, ..)) => card.preprocess.clone(),
+        Some(r) => r.card.preprocess.clone(),
         None => fresh_preprocess(args, &d),
     };
     // Read with room for the prepared channels: each file's rows then exist once.
@@ -91,7 +82,7 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     let members = match (&resumed, args.members) {
         (_, Some(0)) => bail!("--members must be at least 1"),
         (_, Some(m)) => m,
-        (Some((card, ..)), None) => card.members,
+        (Some(r), None) => r.card.members,
         (None, None) => d.members,
     };
     let card = ModelCard {
@@ -102,39 +93,23 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         length: train_data.len,
         members,
     };
-    if let Some((old, ..)) = &resumed {
-        if *old != card {
-            bail!(
-                "--resume: the checkpoint in {} was trained with another model, data shape, classes \
-                 or number of --members; resume with the same --model, --train and --members, or \
-                 choose a new --out",
-                args.out.display()
-            );
-        }
-    }
-    let output = spec.output(classes.len())?;
-    let layers = card.plan().map_err(|e| too_short(&spec, &card, e))?;
-
-    // The main job's own validation set only watches: its log loss is least within the
-    // first epochs, whose model flags more of the injection set's non-planets than the
-    // last epoch's (benches/RESULTS.md, "Selecting on the built-in validation set"). It
-    // punishes confident calls on hosts below the detection limit and on binaries, which
-    // training keeps sharpening.
+    card.plan().map_err(|e| driver::too_short(&spec, &card, e))?;
+    // Only a validation set the user gave selects the epoch: the built-in data's own one
+    // only watches, as its log loss punishes confident calls on hosts below the detection
+    // limit and on binaries, which training keeps sharpening.
     let select_on_validation = args.val.is_some() || args.val_split.is_some();
     let options = match &resumed {
         // A resumed run keeps its options; only --epochs may extend it. Its arguments are
         // the first run's, so they give select_on_validation, which older checkpoints lack.
-        Some((_, state, _)) => TrainOptions {
-            epochs: args.epochs.unwrap_or(state.options.epochs),
+        Some(r) => TrainOptions {
+            epochs: args.epochs.unwrap_or(r.options().epochs),
             select_on_validation,
-            ..state.options.clone()
+            ..r.options().clone()
         },
         None => fresh_options(args, &d, select_on_validation),
     };
-    let mut options = options;
-    validate(&options)?;
+    driver::validate(&options)?;
 
-    let layout = if spec.time_major_input() { Layout::TimeMajor } else { Layout::ChannelsFirst };
     let prepare = |ds: Dataset| -> Result<Prepared> {
         data::check_known_classes(&ds, &classes)?;
         Ok(Prepared::new(&preprocess, ds, &classes, true))
@@ -144,106 +119,38 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     // of them: the planets it stops (probability 0) would add a constant larger than the loss.
     let val_set = val.map(&prepare).transpose()?.map(|v| Prepared { detections: None, ..v });
     let test_set = test.map(&prepare).transpose()?;
-
-    let nets = Ensemble::build(be, &layers, output, options.batch, members)?;
-    let slots = Slots::new(be, &nets)?;
-    let mut progress = match resumed {
-        Some((_, state, tensors)) => {
-            nets.upload_params(be, &tensors, true)?;
-            state.progress
-        }
-        None => rewind(be, &nets, &layers, &args.out, options.seed, false)?,
+    let run = driver::Run {
+        command: "starskope train",
+        out: &args.out,
+        card,
+        options,
+        on_nan: args.on_nan,
+        resumed,
+        train: train_set,
+        val: val_set,
+        test: test_set,
     };
-
-    let parameters = model::summary::group(model::summary::totals(&layers).total);
-    eprintln!(
-        "Training {} on {} rows of length {} ({} classes) on {}; run directory {}",
-        match members {
-            1 => format!("{} ({parameters} parameters)", spec.name),
-            m => format!("an ensemble of {m} {} networks ({parameters} parameters each)", spec.name),
-        },
-        train_set.rows,
-        train_set.len,
-        classes.len(),
-        be.name(),
-        args.out.display()
-    );
-    let mut hook = RunHook::new(&args.out, &card, &options, args.resume);
-    let mut halvings = 0;
-    let finished = loop {
-        let rolled_channels = preprocess.time_channels();
-        let trainer = Trainer { nets: &nets, slots: &slots, opts: &options, layout, rolled_channels };
-        let error = match trainer.run(be, &train_set, val_set.as_ref(), &mut progress, &mut hook) {
-            Ok(finished) => break finished,
-            Err(e) => e,
-        };
-        hook.finish();
-        let kept = match hook.checkpointed {
-            true => format!("{}/checkpoint.safetensors holds the last good epoch", args.out.display()),
-            false => "no epoch had finished, so there is no checkpoint".to_string(),
-        };
-        if let Some(lost) = error.downcast_ref::<crate::backend::DeviceLost>() {
-            let next = match hook.checkpointed {
-                true => format!(
-                    "continue with `starskope train --resume --out {}` and the same arguments",
-                    args.out.display()
-                ),
-                false => "start the run again".to_string(),
-            };
-            bail!("{lost}. {kept}; {next}");
-        }
-        if error.downcast_ref::<NonFinite>().is_none() {
-            return Err(error);
-        }
-        if args.on_nan != OnNan::ReduceLr || halvings == MAX_LR_HALVINGS {
-            return Err(error.context(format!("training stopped ({kept})")));
-        }
-        halvings += 1;
-        options.adam.lr /= 2.0;
-        hook.options = options.clone();
-        progress = rewind(be, &nets, &layers, &args.out, options.seed, hook.checkpointed)?;
-        eprintln!(
-            "{error:#}\n--on-nan reduce-lr: going back to {} and continuing with --lr {} (halving {halvings} of {MAX_LR_HALVINGS})",
-            match progress.history.len() {
-                0 => "the start".to_string(),
-                n => format!("the end of epoch {n}"),
-            },
-            options.adam.lr
-        );
-    };
-    hook.finish();
-    if !finished {
-        bail!(
-            "interrupted: {}/checkpoint.safetensors holds the last finished epoch; continue with \
-             `starskope train --resume --out {}` and the same arguments",
-            args.out.display(),
-            args.out.display()
-        );
-    }
-
-    // The last epoch's test metrics, then the selected model's.
-    let evaluated = test_set.as_ref().or(val_set.as_ref()).unwrap_or(&train_set);
-    let evaluated_on = match (&test_set, &val_set) {
-        (Some(_), _) => "test",
-        (None, Some(_)) => "validation",
-        _ => "train",
-    };
-    let last_probs = evaluate::predict(be, &nets, slots.x[0], evaluated, layout)?;
-    let best = checkpoint::load(&args.out.join("model.safetensors"))?;
-    nets.upload_params(be, &best.tensors, false)?;
-    let probs = evaluate::predict(be, &nets, slots.x[0], evaluated, layout)?;
+    let done = driver::drive(be, run)?;
+    let (evaluated, evaluated_on, probs) = (&*done.evaluated, done.evaluated_on, &done.probs);
     let truth = evaluated.classes.clone().unwrap_or_default();
     let run = RunReport::new(report::RunInputs {
         classes: &classes,
         truth: &truth,
-        probs: &probs,
-        last_probs: &last_probs,
-        progress: &progress,
+        probs,
+        last_probs: &done.last_probs,
+        progress: &done.progress,
         device: be.name(),
         evaluated_on,
         snr_truth: if evaluated_on == "test" { test_truth.as_deref() } else { None },
         injection: match args.train {
-            None => Some(k2_recipe::injection_recovery(be, &nets, slots.x[0], layout, &prepare, args.seed)?),
+            None => Some(k2_recipe::injection_recovery(
+                be,
+                &done.nets,
+                done.slots.x[0],
+                done.layout,
+                &prepare,
+                args.seed,
+            )?),
             Some(_) => None,
         },
     })?;
@@ -251,9 +158,9 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
     report::write_history_and_plots(
         &args.out,
         &run,
-        &progress,
+        &done.progress,
         evaluated,
-        &probs,
+        probs,
         preprocess.channel_names(),
     )?;
     Ok(run)
@@ -261,13 +168,11 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
 
 /// A new run's preprocessing: the model's defaults with what `args` sets.
 pub(crate) fn fresh_preprocess(args: &TrainArgs, d: &Defaults) -> Preprocess {
-    Preprocess {
-        smooth_window: match args.smooth {
-            Some(0) => None,
-            Some(w) => Some(w),
-            None => d.preprocess.smooth_window,
-        },
-        ..d.preprocess.clone()
+    match (&d.preprocess, args.smooth) {
+        (Preprocess::Plain { standardize, .. }, Some(w)) => {
+            Preprocess::Plain { standardize: *standardize, smooth_window: (w > 0).then_some(w) }
+        }
+        (p, _) => p.clone(),
     }
 }
 
@@ -283,32 +188,6 @@ pub(crate) fn fresh_options(args: &TrainArgs, d: &Defaults, select_on_validation
         class_weights: args.class_weights,
         patience: args.patience,
         select_on_validation,
-    }
-}
-
-pub(crate) fn validate(o: &TrainOptions) -> Result<()> {
-    if o.epochs == 0 {
-        bail!("--epochs must be at least 1");
-    }
-    if o.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
-    if !(o.adam.lr > 0.0 && o.adam.lr.is_finite()) {
-        bail!("--lr must be a positive number, got {}", o.adam.lr);
-    }
-    Ok(())
-}
-
-pub(crate) fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Error) -> anyhow::Error {
-    let min = card.output().ok().and_then(|o| plan::min_length(spec, card.channels, o));
-    match min {
-        Some(n) if card.length < n => anyhow::anyhow!(
-            "the series have {} samples, but model '{}' needs at least {n}: use longer series or a model with \
-             fewer or smaller layers ({e})",
-            card.length,
-            spec.name
-        ),
-        _ => e,
     }
 }
 
@@ -349,123 +228,4 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     }
     let test_truth = if args.test.is_some() { None } else { test_truth };
     Ok(Inputs { train, val, test, test_truth })
-}
-
-fn load_resume(dir: &Path) -> Result<(ModelCard, ResumeState, TensorMap)> {
-    let path = dir.join("checkpoint.safetensors");
-    if !path.exists() {
-        bail!("--resume: {} has no checkpoint.safetensors to continue from", dir.display());
-    }
-    let ck = checkpoint::load(&path)?;
-    let state: ResumeState = serde_json::from_str(ck.train_state.as_deref().unwrap_or_default())
-        .with_context(|| format!("{}: the training state is missing or damaged", path.display()))?;
-    Ok((ck.card, state, ck.tensors))
-}
-
-/// Back to the last checkpoint this run wrote, or to the initial values (and zero Adam
-/// moments) when it has written none.
-fn rewind(
-    be: &mut dyn Backend,
-    nets: &Ensemble,
-    layers: &[plan::LayerPlan],
-    dir: &Path,
-    seed: u64,
-    from_checkpoint: bool,
-) -> Result<Progress> {
-    if from_checkpoint {
-        let (_, state, tensors) = load_resume(dir)?;
-        nets.upload_params(be, &tensors, true)?;
-        return Ok(state.progress);
-    }
-    nets.init(be, layers, seed);
-    Ok(Progress::default())
-}
-
-/// Checkpoints and progress output at each epoch's end.
-struct RunHook {
-    dir: PathBuf,
-    card: ModelCard,
-    options: TrainOptions,
-    bar: Option<ProgressBar>,
-    interrupted: Arc<std::sync::atomic::AtomicBool>,
-    /// Whether checkpoint.safetensors holds this run (written by it, or resumed from).
-    checkpointed: bool,
-}
-
-impl RunHook {
-    fn new(dir: &Path, card: &ModelCard, options: &TrainOptions, resumed: bool) -> RunHook {
-        RunHook {
-            dir: dir.to_path_buf(),
-            card: card.clone(),
-            options: options.clone(),
-            bar: None,
-            interrupted: crate::train::interrupt::flag(),
-            checkpointed: resumed,
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl EpochHook for RunHook {
-    fn step(&mut self, done: usize, of: usize, loss: Option<f64>) {
-        if !std::io::stderr().is_terminal() {
-            return;
-        }
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(of as u64);
-            let style = ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-            bar.set_style(style);
-            bar
-        });
-        bar.set_length(of as u64);
-        bar.set_position(done as u64);
-        if let Some(l) = loss {
-            bar.set_message(format!("loss {l:.4}"));
-        }
-    }
-
-    fn epoch_end(
-        &mut self,
-        nets: &Ensemble,
-        be: &mut dyn Backend,
-        progress: &Progress,
-        improved: bool,
-    ) -> Result<()> {
-        let r = progress.history.last().expect("an epoch just ended");
-        let line = r.line(self.options.epochs, improved);
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-        let state = serde_json::to_string(&ResumeState {
-            options: self.options.clone(),
-            progress: progress.clone(),
-        })?;
-        let tensors = nets.download_params(be, true)?;
-        guard::check_weights(&tensors, nets, be, r.epoch, progress.steps)?;
-        if improved {
-            checkpoint::save(
-                &self.dir.join("model.safetensors"),
-                &self.card,
-                &nets.without_optimizer(&tensors),
-                None,
-            )?;
-        }
-        checkpoint::save(&self.dir.join("checkpoint.safetensors"), &self.card, &tensors, Some(&state))?;
-        self.checkpointed = true;
-        Ok(())
-    }
-
-    fn interrupted(&self) -> bool {
-        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
-    }
 }
