@@ -1,6 +1,7 @@
 //! Training: the host scheduler, the epoch loop, evaluation, and the run directory.
 
 pub mod curve_scoring;
+pub mod curve_set;
 pub mod defaults;
 pub mod evaluate;
 pub mod fit;

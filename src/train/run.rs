@@ -11,14 +11,17 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{AdamConfig, Backend};
 use crate::data::synth::{self, InjectConfig, SynthConfig, TruthRow};
 use crate::data::{self, Dataset, Label, Layout, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::lightcurve::ReadArgs;
 use crate::metrics::report::argmax;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
+use crate::train::curve_set::read_curve_set;
 use crate::train::defaults::{self, Defaults};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};
 use crate::train::infer::read_data;
 use crate::train::injection::{self, InjectionRecovery};
+use crate::train::predict_curves::is_light_curve_data;
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
@@ -53,6 +56,11 @@ pub struct TrainArgs {
     pub planet_label: Option<Label>,
     /// Networks trained side by side and averaged (None: the default for the data).
     pub members: Option<usize>,
+    /// How to read `train` and `test` when they are light-curve files (a directory, a
+    /// glob, a FITS file or a text table): its labels table labels `train`.
+    pub curves: ReadArgs,
+    /// The labels table of `test` when it is light-curve files.
+    pub test_labels: Option<PathBuf>,
 }
 
 /// The run state stored in every checkpoint: with the card, enough to resume.
@@ -332,9 +340,25 @@ pub(crate) fn too_short(spec: &model::ModelSpec, card: &ModelCard, e: anyhow::Er
 /// The data sets of a run, files read with room for `channels` prepared series per row.
 fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     let opts = ReadOptions { nan: args.nan };
-    let read = |p: &PathBuf| read_data(p, &opts, channels);
+    let read_labelled = |p: &PathBuf, labels: Option<&PathBuf>, flag: &str| {
+        if !is_light_curve_data(p) {
+            anyhow::ensure!(
+                labels.is_none(),
+                "{}: a CSV in the training layout has its labels in its first column; a labels table goes \
+                 with light-curve files (FITS or time,flux tables)",
+                p.display()
+            );
+            return read_data(p, &opts, channels);
+        }
+        let labels = labels.with_context(|| format!("{}: light-curve files {flag}", p.display()))?;
+        read_curve_set(p, labels, &args.curves.options())
+    };
+    let read = |p: &PathBuf| {
+        read_labelled(p, None, "as --val are not read: hold out part of --train with --val-split instead")
+    };
+    let needs = |flag: &str| format!("need {flag}: a table of target,label for every target");
     let (train, mut test, test_truth) = match &args.train {
-        Some(path) => (read(path)?, None, None),
+        Some(path) => (read_labelled(path, args.curves.labels.as_ref(), &needs("--labels"))?, None, None),
         None => {
             let cfg = builtin_config(args);
             eprintln!(
@@ -351,7 +375,7 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     };
     data::check_training_classes(&train)?;
     if let Some(path) = &args.test {
-        test = Some(read(path)?);
+        test = Some(read_labelled(path, args.test_labels.as_ref(), &needs("--test-labels"))?);
     }
     let (train, val) = match (&args.val, args.val_split) {
         (Some(_), Some(_)) => bail!("give either --val FILE or --val-split F, not both"),
