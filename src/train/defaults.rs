@@ -57,6 +57,15 @@ pub const BUILTIN_INJECTED: usize = 2000;
 /// Extra synthetic eclipsing binaries (non-planets) added to the built-in training set
 /// (see data::synth::eclipsing_binaries).
 pub const BUILTIN_BINARIES: usize = 1000;
+/// Stars over four times the built-in span on four-times-wider samples (as the time grid
+/// puts three or four stitched Kepler quarters; see data::synth::long_spans) added to the
+/// built-in training set as non-planets, and as many copies of them with injected
+/// transits as planets: the built-in set's 65-day curves alone never show the network a
+/// long span's coarser samples, nor planets whose few transits lie hundreds of samples
+/// apart on them (Kepler-90 d: 59.7 d, four transits in 278 days).
+pub const BUILTIN_LONG_SPANS: usize = 600;
+pub const LONG_SPAN_FACTOR: usize = 4;
+
 /// S/N range of injected transits: from a little below the main job's S/N 15 bar, so
 /// that the model learns where detection starts, to the generator's brightest planets.
 /// Weaker transits would teach it to call noise a planet.

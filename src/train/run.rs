@@ -403,6 +403,19 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
         let cfg = builtin_config(args);
         train.append(synth::eclipsing_binaries(&cfg, defaults::BUILTIN_BINARIES)?);
         eprintln!("Added {} synthetic eclipsing binaries to the training set", defaults::BUILTIN_BINARIES);
+        let (count, factor) = (defaults::BUILTIN_LONG_SPANS, defaults::LONG_SPAN_FACTOR);
+        let long = synth::long_spans(&cfg, count, factor)?;
+        // Another injection seed than the K2-length copies': other planets, not the same
+        // draws in other stars.
+        let planet_label = args.planet_label.clone().unwrap_or(Label::Int(defaults::PLANET_LABEL));
+        let cfg = InjectConfig { count, snr: defaults::INJECTED_SNR, seed: !args.seed, planet_label };
+        let hosts = synth::inject_transits(&long, &cfg).context("transits in the long spans")?;
+        train.append(long);
+        train.append(hosts);
+        eprintln!(
+            "Added {count} synthetic stars over {factor} times the span (several Kepler quarters), and \
+             as many copies of them with injected transits"
+        );
     }
     let test_truth = if args.test.is_some() { None } else { test_truth };
     Ok(Inputs { train, val, test, test_truth })
