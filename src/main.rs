@@ -176,10 +176,12 @@ struct BenchCmd {
 
 #[derive(clap::Args)]
 struct TrainCmd {
-    /// Training CSV. Without it, trains on the built-in synthetic K2-like set.
+    /// Training CSV, or light-curve files with --labels. Without it, trains on the
+    /// built-in synthetic K2-like set.
     #[arg(long)]
     train: Option<PathBuf>,
-    /// Test CSV: measured once, with the selected model; never used for selection.
+    /// Test CSV (or light-curve files with --test-labels): measured once, with the
+    /// selected model; never used for selection.
     #[arg(long)]
     test: Option<PathBuf>,
     /// Validation CSV used for model selection and early stopping.
@@ -268,6 +270,13 @@ struct TrainCmd {
     /// The label of planet hosts (2 in Kaggle's exoTrain.csv); --inject uses it.
     #[arg(long)]
     planet_label: Option<starskope::data::Label>,
+    /// The labels table (`target,label`) of --test when it is light-curve files.
+    #[arg(long)]
+    test_labels: Option<PathBuf>,
+    /// --train and --test may also be light-curve files (MAST FITS or text tables: a
+    /// directory, a glob or one file), labelled by --labels and --test-labels.
+    #[command(flatten)]
+    read: starskope::lightcurve::ReadArgs,
 }
 
 #[derive(clap::Args)]
@@ -455,6 +464,8 @@ fn train(t: TrainCmd) -> Result<ExitCode> {
         inject: t.inject,
         planet_label: t.planet_label,
         members: t.members,
+        curves: t.read,
+        test_labels: t.test_labels,
     };
     let mut be = device::open_at(t.device, t.precision)?;
     let report = run::train(&args, be.as_mut())?;

@@ -143,10 +143,16 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
-fn a_directory_is_not_a_csv_file() {
+fn a_directory_is_a_set_of_light_curve_files_with_a_labels_table() {
     let f = Fixture::new(2);
     std::fs::create_dir(f.path().join("stars")).unwrap();
-    assert_fails(&f.train("stars", "run", &[]), &["stars", "is a directory", "the .csv file inside it"]);
+    let needs = "light-curve files need --labels: a table of target,label for every target";
+    assert_fails(&f.train("stars", "run", &[]), &["stars", needs]);
+    std::fs::write(f.path().join("labels.csv"), "target,label\n").unwrap();
+    assert_fails(
+        &f.train("stars", "run", &["--labels", "labels.csv"]),
+        &["stars", "holds no light-curve file"],
+    );
 }
 
 #[test]

@@ -120,6 +120,41 @@ fn kepler_quarters_stitch_into_one_target() {
     assert!(!c.time.iter().any(|&t| t > gap_start && t < gap_end));
 }
 
+/// MAST files as a bulk download keeps them, `*_llc.fits.gz` (and a text table gzipped
+/// too): read as the same light curve as the plain files; a cut stream is named.
+#[test]
+fn gzip_compressed_files_read_as_the_plain_ones() {
+    use std::io::Write;
+    let gzip = |bytes: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    };
+    let plain = tempfile::tempdir().unwrap();
+    let packed = tempfile::tempdir().unwrap();
+    for file in kepler_quarters(plain.path()) {
+        let name = format!("{}.gz", file.file_name().unwrap().to_string_lossy());
+        write(packed.path(), &name, &gzip(&std::fs::read(&file).unwrap()));
+    }
+    write(packed.path(), "star.csv.gz", &gzip(b"time,flux\n1.0,1.0\n2.0,0.99\n3.0,1.01\n"));
+    let opts = ReadOptions::default();
+    let targets = list_targets(packed.path().to_str().unwrap(), None).unwrap();
+    let names: Vec<_> = targets.iter().map(|t| t.target.as_str()).collect();
+    assert_eq!(names, ["KIC 1234", "star"]);
+    let from_gz = read_target(&targets[0], &opts).unwrap();
+    let from_plain = read_one(plain.path(), &opts).unwrap();
+    assert_eq!(
+        (&from_gz.time, &from_gz.flux, &from_gz.parts.len()),
+        (&from_plain.time, &from_plain.flux, &3)
+    );
+    assert_eq!(read_target(&targets[1], &opts).unwrap().time, [1.0, 2.0, 3.0]);
+
+    let whole = gzip(&std::fs::read(plain.path().join("kplr000001234-2009350155506_llc.fits")).unwrap());
+    let cut = write(packed.path(), "kplr000001234-2009350155506_llc.fits.gz", &whole[..whole.len() / 2]);
+    let e = read_file(&cut, &opts).unwrap_err().to_string();
+    assert!(e.contains("kplr000001234-2009350155506_llc.fits.gz: not a readable gzip file"), "{e}");
+}
+
 #[test]
 fn flux_errors_come_on_the_flux_scale() {
     let dir = tempfile::tempdir().unwrap();
@@ -352,4 +387,72 @@ fn inspect_prints_each_target_and_names_bad_files() {
             && stderr.contains("1 failed"),
         "{stderr}"
     );
+}
+
+/// `train --train DIR --labels T`: light-curve files of any length train as `eval` then
+/// scores them (named labels too); without the table, the error says what to give.
+#[test]
+fn train_takes_light_curve_files_with_a_labels_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("curves");
+    std::fs::create_dir(&curves).unwrap();
+    let mut labels = String::from("target,label\n");
+    for star in 0..6 {
+        let hosts_planet = star % 2 == 0;
+        let mut text = String::from("time,flux\n");
+        for k in 0..(700 + 150 * star) {
+            let t = 100.0 + f64::from(k) * 0.020434;
+            let ripple = 1e-3 * (f64::from(k * (star + 3)) * 0.37).sin();
+            let transit = if hosts_planet && (t % 3.1) < 0.12 { 5e-3 } else { 0.0 };
+            text.push_str(&format!("{t},{}\n", 1.0 + ripple - transit));
+        }
+        write(&curves, &format!("star{star}.csv"), text.as_bytes());
+        labels.push_str(&format!("star{star},{}\n", if hosts_planet { "planet" } else { "star" }));
+    }
+    let labels = write(dir.path(), "labels.csv", labels.as_bytes());
+    let model = write(
+        dir.path(),
+        "tiny.json",
+        br#"{"name": "tiny", "layers": [
+            {"type": "conv1d", "filters": 4, "kernel": 5, "activation": "relu"},
+            {"type": "max_pool", "pool": 4, "stride": 4}, {"type": "flatten"},
+            {"type": "dense", "units": 8, "activation": "relu"}]}"#,
+    );
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::cargo_bin("starskope").unwrap().env("NODEVICE_SELECT", "1").args(args).output().unwrap()
+    };
+    let out = dir.path().join("run");
+    let train = |with_labels: bool| {
+        let mut args = vec!["train".as_ref(), "--device".as_ref(), "cpu".as_ref(), "--model".as_ref()];
+        args.extend([model.as_os_str(), "--train".as_ref(), curves.as_os_str(), "--epochs".as_ref()]);
+        args.extend(["1".as_ref(), "--out".as_ref(), out.as_os_str()]);
+        if with_labels {
+            args.extend(["--labels".as_ref(), labels.as_os_str()]);
+        }
+        run(&args)
+    };
+    let missing = train(false);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("curves: light-curve files need --labels: a table of target,label"), "{stderr}");
+
+    let trained = train(true);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let stderr = String::from_utf8_lossy(&trained.stderr);
+    assert!(stderr.contains("on 6 rows of length 3197 (2 classes)"), "{stderr}");
+    let checkpoint = out.join("model.safetensors");
+    let eval = run(&[
+        "eval".as_ref(),
+        "--device".as_ref(),
+        "cpu".as_ref(),
+        "--model".as_ref(),
+        checkpoint.as_os_str(),
+        "--data".as_ref(),
+        curves.as_os_str(),
+        "--labels".as_ref(),
+        labels.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&eval.stdout);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(stdout.contains("6 targets"), "{stdout}");
 }

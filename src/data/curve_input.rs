@@ -49,6 +49,14 @@ pub fn prepare_curve(
     (score, found)
 }
 
+/// The light curve `time` (days, ascending), `flux` (both finite) averaged onto `len` bins
+/// as [`prepare_curve`] puts it, the unobserved bins bridged by straight lines: one row in
+/// the training layout, whose straight runs the transit search reads as gaps.
+pub fn grid_row(time: &[f64], flux: &[f64], len: usize) -> Vec<f32> {
+    let grid = TimeGrid::resample(time, flux, len);
+    bridged(&grid.values, &grid.observed)
+}
+
 /// `values` with the unobserved entries replaced by straight lines between their observed
 /// neighbours (the nearest one's value beyond the first and last); all zeros if none is
 /// observed.

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use super::{CleanOptions, FluxColumn, QualityMask, ReadOptions};
 
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub struct ReadArgs {
     /// Labels table, `target,label` per line (header optional); targets are the mission's
-    /// identifier (e.g. "KIC 11442793") or the file name's stem.
+    /// identifier (e.g. "KIC 11442793") or the file name's stem. For `train`, it labels
+    /// --train's light-curve files.
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// FITS flux column: pdcsap (PDCSAP_FLUX, trends removed) or sap (SAP_FLUX).

@@ -12,10 +12,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::gzip::without_gz;
 use super::{clean, stitch::stitch, LightCurve, LightCurveError, ReadOptions};
 
-/// The file extensions a directory's light curves have; other files (README, licences)
-/// are passed over. A single file given by name is read whatever its extension.
+/// The file extensions a directory's light curves have, each also gzip-compressed
+/// (`.fits.gz`); other files (README, licences) are passed over. A single file given by
+/// name is read whatever its extension.
 pub const EXTENSIONS: &[&str] = &["fits", "fit", "fts", "csv", "dat", "txt", "tsv", "tbl"];
 
 /// One target's files, in path order, and its label from the labels table.
@@ -133,15 +135,21 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), LightCurveError> {
 }
 
 fn has_light_curve_extension(path: &Path) -> bool {
-    path.extension()
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    Path::new(without_gz(&name))
+        .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// The target a file belongs to: the mission's identifier in a MAST file name, else the stem.
+/// The target a file belongs to: the mission's identifier in a MAST file name, else the
+/// stem (of the name without `.gz`: `star.csv.gz` is `star`).
 pub fn target_of(file: &Path) -> String {
     mast_target(file).unwrap_or_else(|| {
-        file.file_stem().map_or_else(|| file.display().to_string(), |s| s.to_string_lossy().into_owned())
+        let name = file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        Path::new(without_gz(&name))
+            .file_stem()
+            .map_or_else(|| file.display().to_string(), |s| s.to_string_lossy().into_owned())
     })
 }
 
@@ -255,5 +263,20 @@ mod tests {
         assert_eq!(t("tess2018206045859-s0001-0000000261136679-0120-s_lc.fits"), "TIC 261136679");
         assert_eq!(t("k2/K2-32_C3.dat"), "K2-32_C3");
         assert_eq!(t("kplr0114-x.fits"), "kplr0114-x");
+        assert_eq!(t("kplr011442793-2009350155506_llc.fits.gz"), "KIC 11442793");
+        assert_eq!(t("lc/star.csv.gz"), "star");
+    }
+
+    #[test]
+    fn compressed_light_curves_are_listed_and_other_archives_are_not() {
+        for (name, listed) in [
+            ("a_llc.fits.gz", true),
+            ("b.CSV.GZ", true),
+            ("c.dat", true),
+            ("d.tar.gz", false),
+            ("e.gz", false),
+        ] {
+            assert_eq!(has_light_curve_extension(Path::new(name)), listed, "{name}");
+        }
     }
 }

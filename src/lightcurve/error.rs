@@ -21,6 +21,9 @@ pub enum LightCurveError {
     #[error("{path}: not a readable FITS file: {what}. Download the file again; MAST light curves are FITS files whose first bytes read \"SIMPLE  =\".")]
     BadFits { path: String, what: String },
 
+    #[error("{path}: not a readable gzip file: {what}. Download the file again, or give it uncompressed.")]
+    BadGzip { path: String, what: String },
+
     #[error("{path}: the file is truncated: {hdu} needs {needed} bytes from byte {start}, but the file has {found} bytes. Download the file again.")]
     Truncated { path: String, hdu: String, start: u64, needed: u64, found: u64 },
 

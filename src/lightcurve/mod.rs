@@ -15,6 +15,7 @@ pub mod dataset;
 pub mod error;
 pub mod fits;
 pub mod fits_header;
+pub mod gzip;
 pub mod inspect;
 pub mod quality;
 pub mod stitch;
@@ -118,11 +119,12 @@ pub struct RawPart {
     pub quality: Option<Vec<u32>>,
 }
 
-/// Reads one file of either kind: FITS by its first bytes ("SIMPLE  ="), text otherwise.
+/// Reads one file of either kind, gzip-compressed or not: FITS by its first bytes
+/// ("SIMPLE  ="), text otherwise.
 pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<RawPart, LightCurveError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| LightCurveError::io(&name, source))?;
-    read_bytes(&name, &bytes, opts)
+    read_bytes(&name, &gzip::decompressed(&name, bytes)?, opts)
 }
 
 /// Reads one file's bytes; `name` is what messages call it.

@@ -72,6 +72,48 @@ fn is_number(cell: &str) -> bool {
     cell.trim().parse::<f64>().is_ok()
 }
 
+/// Columns a light-curve table without a header has at most: time, flux, flux_err,
+/// quality and one more (an instrument's name).
+const MAX_HEADERLESS_COLUMNS: usize = 5;
+/// Data rows [`looks_like_a_light_curve`] looks at.
+const SNIFFED_ROWS: usize = 32;
+
+/// Whether `head`, the first whole lines of a text file, read as a light curve rather
+/// than as a CSV in the training layout, one series per row after its class label
+/// (exoTrain, UCR). A header that names a time, flux or magnitude column decides. Without
+/// one the column count alone cannot: a UCR file of 3-sample series has 4 columns, as a
+/// light curve with errors and flags does. A light curve's first column is its time,
+/// which increases down the rows; a label column repeats its few classes (or is a name).
+pub fn looks_like_a_light_curve(head: &str) -> bool {
+    let lines: Vec<&str> = head.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let first_data = lines.iter().position(|l| !l.starts_with('#') && has_a_number(l)).unwrap_or(lines.len());
+    let names_a_column = lines[..first_data].last().is_some_and(|header| {
+        let names = cells(header.trim_start_matches('#'))
+            .map(|c| c.trim_matches(|q| q == '"' || q == '\'').to_ascii_lowercase())
+            .collect::<Vec<_>>();
+        let roles = [TIME_NAMES, FLUX_NAMES, MAG_NAMES];
+        names.iter().any(|n| n.starts_with("time") || roles.iter().any(|set| set.contains(&n.as_str())))
+    });
+    if names_a_column {
+        return true;
+    }
+    let rows: Vec<Vec<&str>> = lines[first_data..]
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .take(SNIFFED_ROWS)
+        .map(|l| cells(l).collect())
+        .collect();
+    let times: Option<Vec<f64>> = rows.iter().map(|r| r.first()?.parse::<f64>().ok()).collect();
+    let Some(mut times) = times.filter(|t| !t.is_empty()) else { return false };
+    times.retain(|t| t.is_finite());
+    rows.iter().all(|r| r.len() <= MAX_HEADERLESS_COLUMNS) && times.windows(2).all(|w| w[0] < w[1])
+}
+
+/// A line's cells, split at commas, semicolons and whitespace.
+fn cells(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|c| !c.is_empty())
+}
+
 /// Reads a text light curve; `magnitudes` says the flux column holds magnitudes.
 pub fn parse(name: &str, bytes: &[u8], magnitudes: bool) -> Result<RawPart, LightCurveError> {
     let text = String::from_utf8_lossy(bytes);
@@ -310,6 +352,32 @@ mod tests {
         let p = read("# from somewhere\n1,nan\n# gap\n2,\n3,NA\n4,1\n").unwrap();
         assert_eq!(p.flux.iter().filter(|f| f.is_nan()).count(), 3);
         assert_eq!(p.time, vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn light_curves_are_told_from_training_layout_csvs_of_as_few_columns() {
+        for curve in [
+            "1.0,1.01\n2.0,0.99\n",
+            "# time,flux,flux_err\n1,2,0.1\n",
+            "2456894.49 0.9993 0.0001 K2\n2456894.51 0.9988 0.0001 K2\n",
+            "# K2 light curve\n1,1,0.1,0\n2,1,0.1,0\n3,nan,0.1,0\nnan,1,1,1\n4,1,0.1,0\n",
+            "label,flux,time\n1,1.0,5.0\n1,1.1,6.0\n",
+            "5.0,1.0\n",
+        ] {
+            assert!(looks_like_a_light_curve(curve), "{curve:?}");
+        }
+        // Label + 3 samples (UCR), with and without a header; exoTrain's header; a name.
+        for table in [
+            "1,0.5,0.7,0.1\n2,0.4,0.2,0.3\n1,0.1,0.2,0.3\n",
+            "2,0.5,0.7,0.1\n1,0.4,0.2,0.3\n",
+            "label,a,b,c\n1,0.5,0.7,0.1\n1,0.4,0.2,0.3\n",
+            "LABEL,FLUX.1,FLUX.2,FLUX.3\n2,0.5,0.7,0.1\n1,0.4,0.2,0.3\n",
+            "ab,0.5,0.7\ncd,0.4,0.2\n",
+            "1,2,3,4,5,6\n",
+            "",
+        ] {
+            assert!(!looks_like_a_light_curve(table), "{table:?}");
+        }
     }
 
     #[test]

@@ -84,6 +84,36 @@ pub fn eclipsing_binaries(cfg: &SynthConfig, count: usize) -> Result<Dataset, Sy
     Ok(data)
 }
 
+/// Keeps [`long_spans`]' stars apart from the data set's stars of the same seed.
+const LONG_SPANS_SALT: u64 = 0x1016_5BA5;
+
+/// `count` stars without planets (eclipsing binaries and lone dips at the usual shares)
+/// observed `spans` times as long as `cfg.samples` cadences, each `spans` consecutive
+/// cadences averaged into one sample: what the time grid (data::time_grid) makes of
+/// several Kepler quarters stitched, a span `spans` times the grid's on bins that much
+/// wider, where a star's rotation and granulation fill fewer bins and each bin's white
+/// noise is lower. The K2-length stars alone never show a network that scale.
+pub fn long_spans(cfg: &SynthConfig, count: usize, spans: usize) -> Result<Dataset, SynthError> {
+    let long = SynthConfig {
+        train_stars: count,
+        train_planets: 0,
+        test_stars: 0,
+        test_planets: 0,
+        samples: cfg.samples * spans.max(1),
+        seed: cfg.seed ^ LONG_SPANS_SALT,
+        ..cfg.clone()
+    };
+    long.validate()?;
+    let (data, _) = generate_split(&long, Split::Train);
+    let values = data.values.chunks_exact(spans.max(1)).map(|c| c.iter().sum::<f32>() / c.len() as f32);
+    Ok(Dataset {
+        source: format!("{count} synthetic stars over {spans} times the span, seed {}", cfg.seed),
+        labels: data.labels,
+        values: values.collect(),
+        len: cfg.samples,
+    })
+}
+
 fn generate_split(cfg: &SynthConfig, split: Split) -> (Dataset, Vec<TruthRow>) {
     let (stars, planets) = match split {
         Split::Train => (cfg.train_stars, cfg.train_planets),

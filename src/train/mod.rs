@@ -2,6 +2,7 @@
 
 pub mod atomic_file;
 pub mod curve_scoring;
+pub mod curve_set;
 pub mod defaults;
 pub mod driver;
 pub mod evaluate;

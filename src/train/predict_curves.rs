@@ -19,6 +19,8 @@ use crate::data::curve_input::TransitFound;
 use crate::data::label::csv_cell;
 use crate::data::Label;
 use crate::lightcurve::fits::looks_like_fits;
+use crate::lightcurve::gzip::is_gzip;
+use crate::lightcurve::text::looks_like_a_light_curve;
 use crate::lightcurve::{list_targets, read_target, LightCurve, ReadOptions, TargetFiles};
 use crate::metrics::report::argmax;
 use crate::train::atomic_file::AtomicFile;
@@ -38,14 +40,13 @@ pub struct PredictSummary {
     pub planets: usize,
 }
 
-/// Columns a light-curve text table has at most: time, flux, flux_err, quality and one
-/// more (an instrument's name); a CSV in the training layout has a label and the samples.
-const MAX_CURVE_COLUMNS: usize = 5;
+/// Bytes of a file read to tell a light curve from a training-layout CSV.
+const SNIFFED_BYTES: usize = 1 << 14;
 
-/// Whether `data` names light curves with time stamps (a directory, a glob, a FITS file, or
-/// a text table of at most `MAX_CURVE_COLUMNS` columns) rather than a CSV in the training
-/// layout, one light curve per row. A file that cannot be read is left to the CSV reader,
-/// whose error names it.
+/// Whether `data` names light curves with time stamps (a directory, a glob, a FITS file
+/// or a gzip-compressed one, or a text table that reads as one light curve, see
+/// [`looks_like_a_light_curve`]) rather than a CSV in the training layout, one light curve
+/// per row. A file that cannot be read is left to the CSV reader, whose error names it.
 pub fn is_light_curve_data(data: &Path) -> bool {
     if data.is_dir() {
         return true;
@@ -53,20 +54,22 @@ pub fn is_light_curve_data(data: &Path) -> bool {
     if !data.exists() {
         return data.to_string_lossy().contains(['*', '?', '[']);
     }
-    let mut head = vec![0u8; 1 << 14];
+    let mut head = vec![0u8; SNIFFED_BYTES];
     let Ok(read) = File::open(data).and_then(|mut f| f.read(&mut head)) else {
         return false;
     };
     let head = &head[..read];
-    if looks_like_fits(head) {
+    if looks_like_fits(head) || is_gzip(head) {
         return true;
     }
     let text = String::from_utf8_lossy(head);
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
-    first.is_some_and(|line| {
-        let cells = line.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|c| !c.is_empty());
-        cells.count() <= MAX_CURVE_COLUMNS
-    })
+    // Whole lines only, where the file goes on: a cut time stamp would read as out of
+    // order. A training-layout row longer than the head stays, to be told by its columns.
+    let whole = match text.rfind('\n') {
+        Some(end) if read == SNIFFED_BYTES => &text[..end],
+        _ => &text,
+    };
+    looks_like_a_light_curve(whole)
 }
 
 /// Scores the targets of `data` (those of `shard` only, if given) with the model at `model`
@@ -125,9 +128,7 @@ pub fn score_labelled(
     let classes = scorer.card.classes.clone();
     let mut truth = Vec::with_capacity(targets.len());
     for t in &targets {
-        let label = t.label.as_deref().with_context(|| {
-            format!("{}: no row for target {:?}: label every target of {data}", labels.display(), t.target)
-        })?;
+        let label = label_of(t, labels, data)?;
         let class = classes.binary_search(&Label::from(label)).map_err(|_| {
             let known: Vec<String> = classes.iter().map(ToString::to_string).collect();
             anyhow::anyhow!(
@@ -145,6 +146,14 @@ pub fn score_labelled(
         Ok(())
     })?;
     Ok(LabelledScores { classes, truth, probs })
+}
+
+/// The label that the table at `labels` gives `target` of the data set `data`; an error
+/// naming both where the table has no row for it.
+pub(crate) fn label_of<'a>(target: &'a TargetFiles, labels: &Path, data: &str) -> Result<&'a str> {
+    target.label.as_deref().with_context(|| {
+        format!("{}: no row for target {:?}: label every target of {data}", labels.display(), target.target)
+    })
 }
 
 /// Reads, prepares and scores `targets` a chunk at a time, and hands each to `each` in order.
@@ -236,5 +245,20 @@ mod tests {
         assert!(is_light_curve_data(dir.path()));
         assert!(is_light_curve_data(&dir.path().join("*.csv")));
         assert!(!is_light_curve_data(&dir.path().join("missing.csv")));
+        // UCR's layout with 3 samples a row: 4 columns, as a light curve with errors and flags.
+        assert!(!is_light_curve_data(&write("ucr.csv", "1,0.5,0.7,0.1\n2,0.4,0.2,0.3\n1,0.1,0.2,0.3\n")));
+        assert!(!is_light_curve_data(&write(
+            "ucr_header.csv",
+            "label,t1,t2,t3\n1,0.5,0.7,0.1\n1,0.4,0.2,0.3\n"
+        )));
+        assert!(is_light_curve_data(&write("lc.csv", "1.0,1.0,0.1,0\n1.1,1.0,0.1,0\n1.2,1.0,0.1,0\n")));
+        let gz = dir.path().join("lc_llc.fits.gz");
+        std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
+        assert!(is_light_curve_data(&gz));
+        // Past the sniffed head, a time stamp cut in two does not read as out of order.
+        let long: String =
+            (0..2000).map(|i| format!("{},1.0\n", 2_456_894.0 + f64::from(i) * 0.0204)).collect();
+        assert!(long.len() > SNIFFED_BYTES);
+        assert!(is_light_curve_data(&write("long.csv", &long)));
     }
 }

@@ -7,15 +7,18 @@ use anyhow::{bail, Context, Result};
 
 use crate::backend::{AdamConfig, Backend};
 use crate::data::{self, Dataset, Label, NanPolicy, Preprocess, ReadOptions, SampleMode};
+use crate::lightcurve::ReadArgs;
 use crate::model;
 use crate::model::checkpoint::ModelCard;
 use crate::synth::{SynthConfig, TruthRow};
+use crate::train::curve_set::read_curve_set;
 use crate::train::defaults::{self, Defaults};
 use crate::train::driver::{self, Resumed};
 use crate::train::evaluate::Prepared;
 use crate::train::guard::OnNan;
 use crate::train::infer::read_data;
 use crate::train::k2_recipe;
+use crate::train::predict_curves::is_light_curve_data;
 use crate::train::report::{self, RunReport};
 use crate::train::trainer::TrainOptions;
 
@@ -50,6 +53,11 @@ pub struct TrainArgs {
     pub planet_label: Option<Label>,
     /// Networks trained side by side and averaged (None: the default for the data).
     pub members: Option<usize>,
+    /// How to read `train` and `test` when they are light-curve files (a directory, a
+    /// glob, a FITS file or a text table): its labels table labels `train`.
+    pub curves: ReadArgs,
+    /// The labels table of `test` when it is light-curve files.
+    pub test_labels: Option<PathBuf>,
 }
 
 struct Inputs {
@@ -194,10 +202,26 @@ pub(crate) fn fresh_options(args: &TrainArgs, d: &Defaults, select_on_validation
 /// The data sets of a run, files read with room for `channels` prepared series per row.
 fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     let opts = ReadOptions { nan: args.nan };
-    let read = |p: &PathBuf| read_data(p, &opts, channels);
+    let read_labelled = |p: &PathBuf, labels: Option<&PathBuf>, flag: &str| {
+        if !is_light_curve_data(p) {
+            anyhow::ensure!(
+                labels.is_none(),
+                "{}: a CSV in the training layout has its labels in its first column; a labels table goes \
+                 with light-curve files (FITS or time,flux tables)",
+                p.display()
+            );
+            return read_data(p, &opts, channels);
+        }
+        let labels = labels.with_context(|| format!("{}: light-curve files {flag}", p.display()))?;
+        read_curve_set(p, labels, &args.curves.options())
+    };
+    let read = |p: &PathBuf| {
+        read_labelled(p, None, "as --val are not read: hold out part of --train with --val-split instead")
+    };
+    let needs = |flag: &str| format!("need {flag}: a table of target,label for every target");
     let builtin = k2_recipe::config(args.synth.as_ref(), args.seed);
     let (train, mut test, test_truth) = match &args.train {
-        Some(path) => (read(path)?, None, None),
+        Some(path) => (read_labelled(path, args.curves.labels.as_ref(), &needs("--labels"))?, None, None),
         None => {
             let set = k2_recipe::generate(&builtin, &args.out)?;
             (set.train, Some(set.test), Some(set.test_truth))
@@ -205,7 +229,7 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
     };
     data::check_training_classes(&train)?;
     if let Some(path) = &args.test {
-        test = Some(read(path)?);
+        test = Some(read_labelled(path, args.test_labels.as_ref(), &needs("--test-labels"))?);
     }
     let (train, val) = match (&args.val, args.val_split) {
         (Some(_), Some(_)) => bail!("give either --val FILE or --val-split F, not both"),
@@ -225,6 +249,7 @@ fn load_inputs(args: &TrainArgs, channels: usize) -> Result<Inputs> {
         k2_recipe::with_injected_transits(train, injected, args.planet_label.as_ref(), args.seed)?;
     if args.train.is_none() {
         k2_recipe::add_binaries(&mut train, &builtin)?;
+        k2_recipe::add_long_spans(&mut train, &builtin, args.planet_label.as_ref(), args.seed)?;
     }
     let test_truth = if args.test.is_some() { None } else { test_truth };
     Ok(Inputs { train, val, test, test_truth })

@@ -29,6 +29,15 @@ pub const INJECTED: usize = 2000;
 /// Extra synthetic eclipsing binaries (non-planets) added to the built-in training set
 /// (see synth::eclipsing_binaries).
 pub const BINARIES: usize = 1000;
+/// Stars over four times the built-in span on four-times-wider samples (as the time grid
+/// puts three or four stitched Kepler quarters; see synth::long_spans) added to the
+/// built-in training set as non-planets, and as many copies of them with injected
+/// transits as planets: the built-in set's 65-day curves alone never show the network a
+/// long span's coarser samples, nor planets whose few transits lie hundreds of samples
+/// apart on them (Kepler-90 d: 59.7 d, four transits in 278 days).
+pub const LONG_SPANS: usize = 600;
+/// How many times the built-in span [`LONG_SPANS`]' stars cover.
+pub const LONG_SPAN_FACTOR: usize = 4;
 /// S/N range of injected transits: from a little below the recipe's S/N 15 bar, so that
 /// the model learns where detection starts, to the generator's brightest planets. Weaker
 /// transits would teach it to call noise a planet.
@@ -95,6 +104,29 @@ pub fn validation_set(seed: u64) -> Result<Dataset> {
 pub fn add_binaries(train: &mut Dataset, cfg: &SynthConfig) -> Result<()> {
     train.append(synth::eclipsing_binaries(cfg, BINARIES)?);
     eprintln!("Added {BINARIES} synthetic eclipsing binaries to the training set");
+    Ok(())
+}
+
+/// `train` with [`LONG_SPANS`] stars over [`LONG_SPAN_FACTOR`] times the span as
+/// non-planets, and as many copies of them with injected transits as planets.
+pub fn add_long_spans(
+    train: &mut Dataset,
+    cfg: &SynthConfig,
+    planet_label: Option<&Label>,
+    seed: u64,
+) -> Result<()> {
+    let long = synth::long_spans(cfg, LONG_SPANS, LONG_SPAN_FACTOR)?;
+    // Another injection seed than the K2-length copies': other planets, not the same
+    // draws in other stars.
+    let planet_label = planet_label.cloned().unwrap_or(Label::Int(PLANET_LABEL));
+    let inject = InjectConfig { count: LONG_SPANS, snr: INJECTED_SNR, seed: !seed, planet_label };
+    let hosts = synth::inject_transits(&long, &inject).context("transits in the long spans")?;
+    train.append(long);
+    train.append(hosts);
+    eprintln!(
+        "Added {LONG_SPANS} synthetic stars over {LONG_SPAN_FACTOR} times the span (several Kepler quarters), \
+         and as many copies of them with injected transits"
+    );
     Ok(())
 }
 
