@@ -93,7 +93,7 @@ fn preprocess_round_trips_in_its_tagged_layout() {
     let kinds = [
         Preprocess::default(),
         Preprocess::Plain { standardize: false, smooth_window: None },
-        Preprocess::transit_search(starskope::train::defaults::BUILTIN_DETECTION),
+        Preprocess::transit_search(starskope::train::k2_recipe::DETECTION),
         Preprocess::SurveyFeatures {
             scaling: starskope::data::FeatureScaling::fit(&["a".into(), "b".into()], &[1.0, 2.0, 3.0, 5.0]),
         },
