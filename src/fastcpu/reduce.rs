@@ -4,7 +4,6 @@
 //! each chunk accumulates its samples in order into its own partial, chunks run in
 //! parallel, and the partials are added in chunk order.
 
-use super::real::Real;
 use rayon::prelude::*;
 
 /// Samples per partial sum. Small enough to keep 16 cores busy at batch 32, large
@@ -13,10 +12,10 @@ pub const CHUNK: usize = 2;
 
 /// `out = sum_n part_n` for n in 0..batch, where `add_sample(n, acc)` adds sample n's
 /// contribution into `acc` (same length as `out`).
-pub fn sum_over_batch<T: Real>(batch: usize, out: &mut [T], add_sample: impl Fn(usize, &mut [T]) + Sync) {
+pub fn sum_over_batch(batch: usize, out: &mut [f32], add_sample: impl Fn(usize, &mut [f32]) + Sync) {
     let len = out.len();
     let chunks = batch.div_ceil(CHUNK);
-    let mut partials = vec![T::zero(); chunks * len];
+    let mut partials = vec![0.0; chunks * len];
     if len > 0 {
         partials.par_chunks_mut(len).enumerate().for_each(|(chunk, acc)| {
             for n in chunk * CHUNK..((chunk + 1) * CHUNK).min(batch) {
@@ -24,7 +23,7 @@ pub fn sum_over_batch<T: Real>(batch: usize, out: &mut [T], add_sample: impl Fn(
             }
         });
     }
-    out.fill(T::zero());
+    out.fill(0.0);
     for partial in partials.chunks(len.max(1)) {
         for (o, &p) in out.iter_mut().zip(partial) {
             *o += p;
@@ -38,9 +37,9 @@ mod tests {
 
     #[test]
     fn sums_every_sample_once() {
-        let mut out = [0.0f64; 2];
+        let mut out = [0.0f32; 2];
         sum_over_batch(5, &mut out, |n, acc| {
-            acc[0] += n as f64;
+            acc[0] += n as f32;
             acc[1] += 1.0;
         });
         assert_eq!(out, [10.0, 5.0]);
