@@ -10,8 +10,24 @@ use super::check;
 use super::real::Real;
 use crate::backend::LstmShape;
 
-fn sigmoid<T: Real>(v: T) -> T {
-    T::one() / (T::one() + (-v).exp())
+/// The gate nonlinearities the cell math is written over: the reference's are the
+/// library functions (`Exact`); the fast CPU backend supplies approximations without a
+/// library call, so that its loops vectorize.
+pub(crate) trait GateFunctions<T> {
+    fn sigmoid(v: T) -> T;
+    fn tanh(v: T) -> T;
+}
+
+pub(crate) struct Exact;
+
+impl<T: Real> GateFunctions<T> for Exact {
+    fn sigmoid(v: T) -> T {
+        T::one() / (T::one() + (-v).exp())
+    }
+
+    fn tanh(v: T) -> T {
+        v.tanh()
+    }
 }
 
 pub(crate) fn check_weights<T>(s: &LstmShape, x: &[T], w_ih: &[T], w_hh: &[T]) {
@@ -27,41 +43,56 @@ pub(crate) fn check_saved<T>(s: &LstmShape, h: &[T], c: &[T], gates: &[T]) {
 }
 
 /// One sample's cell at one step: `a` (4H) holds the pre-activations and is overwritten
-/// by the gate activations; `c_prev` is None at t = 0 (c0 = 0).
-pub(crate) fn cell_forward<T: Real>(a: &mut [T], c_prev: Option<&[T]>, c: &mut [T], h: &mut [T]) {
+/// by the gate activations; `c_prev` is c_{t-1}, zeros at t = 0.
+pub(crate) fn cell_forward<T: Real, G: GateFunctions<T>>(
+    a: &mut [T],
+    c_prev: &[T],
+    c: &mut [T],
+    h: &mut [T],
+) {
     let hid = c.len();
+    let (a_i, rest) = a.split_at_mut(hid);
+    let (a_f, rest) = rest.split_at_mut(hid);
+    let (a_g, a_o) = rest.split_at_mut(hid);
+    let (a_o, c_prev, h) = (&mut a_o[..hid], &c_prev[..hid], &mut h[..hid]);
     for j in 0..hid {
-        let i = sigmoid(a[j]);
-        let f = sigmoid(a[hid + j]);
-        let g = a[2 * hid + j].tanh();
-        let o = sigmoid(a[3 * hid + j]);
-        (a[j], a[hid + j], a[2 * hid + j], a[3 * hid + j]) = (i, f, g, o);
-        c[j] = f * c_prev.map_or(T::zero(), |p| p[j]) + i * g;
-        h[j] = o * c[j].tanh();
+        let (i, f) = (G::sigmoid(a_i[j]), G::sigmoid(a_f[j]));
+        let (g, o) = (G::tanh(a_g[j]), G::sigmoid(a_o[j]));
+        (a_i[j], a_f[j], a_g[j], a_o[j]) = (i, f, g, o);
+        c[j] = f * c_prev[j] + i * g;
+        h[j] = o * G::tanh(c[j]);
     }
 }
 
-/// One sample's cell backward at one step: from the gates, c_t, c_{t-1} (None at t = 0)
+/// One sample's cell backward at one step: from the gates, c_t, c_{t-1} (zeros at t = 0)
 /// and dh_t = `dh_up` + `dh_next`, writes d (4H, the gradient of the pre-activations) and
 /// turns `dc` from dc_{t+1}'s carry into dc_t's carry to step t-1.
-pub(crate) fn cell_backward<T: Real>(
+pub(crate) fn cell_backward<T: Real, G: GateFunctions<T>>(
     gate: &[T],
     c: &[T],
-    c_prev: Option<&[T]>,
+    c_prev: &[T],
     [dh_up, dh_next]: [&[T]; 2],
     dc: &mut [T],
     d: &mut [T],
 ) {
     let (hid, one) = (c.len(), T::one());
+    let (gate_i, rest) = gate.split_at(hid);
+    let (gate_f, rest) = rest.split_at(hid);
+    let (gate_g, gate_o) = rest.split_at(hid);
+    let (d_i, rest) = d.split_at_mut(hid);
+    let (d_f, rest) = rest.split_at_mut(hid);
+    let (d_g, d_o) = rest.split_at_mut(hid);
+    let (gate_o, d_o, c_prev, dh_up, dh_next, dc) =
+        (&gate_o[..hid], &mut d_o[..hid], &c_prev[..hid], &dh_up[..hid], &dh_next[..hid], &mut dc[..hid]);
     for j in 0..hid {
-        let (i, f, g, o) = (gate[j], gate[hid + j], gate[2 * hid + j], gate[3 * hid + j]);
-        let tanh_c = c[j].tanh();
+        let (i, f, g, o) = (gate_i[j], gate_f[j], gate_g[j], gate_o[j]);
+        let tanh_c = G::tanh(c[j]);
         let dh_t = dh_up[j] + dh_next[j];
         let dc_t = dc[j] + dh_t * o * (one - tanh_c * tanh_c);
-        d[j] = dc_t * g * i * (one - i);
-        d[hid + j] = dc_t * c_prev.map_or(T::zero(), |p| p[j]) * f * (one - f);
-        d[2 * hid + j] = dc_t * i * (one - g * g);
-        d[3 * hid + j] = dh_t * tanh_c * o * (one - o);
+        d_i[j] = dc_t * g * i * (one - i);
+        d_f[j] = dc_t * c_prev[j] * f * (one - f);
+        d_g[j] = dc_t * i * (one - g * g);
+        d_o[j] = dh_t * tanh_c * o * (one - o);
         dc[j] = dc_t * f;
     }
 }
@@ -72,6 +103,7 @@ pub fn forward<T: Real>(s: &LstmShape, x: &[T], [w_ih, w_hh, b]: [&[T]; 3], [h, 
     check_saved(s, h, c, gates);
     let (hid, g4, inp) = (s.hidden, 4 * s.hidden, s.input);
     check::len("lstm b", b.len(), g4);
+    let zeros = vec![T::zero(); hid];
     for n in 0..s.batch {
         for t in 0..s.time {
             let (row, at) = (n * s.time + t, (n * s.time + t) * hid);
@@ -89,8 +121,8 @@ pub fn forward<T: Real>(s: &LstmShape, x: &[T], [w_ih, w_hh, b]: [&[T]; 3], [h, 
                 *a_g = acc;
             }
             let (c_done, c_now) = c.split_at_mut(at);
-            let c_prev = (t > 0).then(|| &c_done[at - hid..]);
-            cell_forward(a, c_prev, &mut c_now[..hid], &mut h[at..at + hid]);
+            let c_prev = if t > 0 { &c_done[at - hid..] } else { &zeros[..] };
+            cell_forward::<T, Exact>(a, c_prev, &mut c_now[..hid], &mut h[at..at + hid]);
         }
     }
 }
@@ -121,14 +153,14 @@ pub fn backward<T: Real>(
     dw_ih.fill(T::zero());
     dw_hh.fill(T::zero());
     db.fill(T::zero());
-    let mut d = vec![T::zero(); g4];
+    let (mut d, zeros) = (vec![T::zero(); g4], vec![T::zero(); hid]);
     for n in 0..s.batch {
         let (mut dh_next, mut dc) = (vec![T::zero(); hid], vec![T::zero(); hid]);
         for t in (0..s.time).rev() {
             let (row, at) = (n * s.time + t, (n * s.time + t) * hid);
-            let c_prev = (t > 0).then(|| &c[at - hid..at]);
+            let c_prev = if t > 0 { &c[at - hid..at] } else { &zeros[..] };
             let dh_up = &dh[at..at + hid];
-            cell_backward(
+            cell_backward::<T, Exact>(
                 &gates[row * g4..(row + 1) * g4],
                 &c[at..at + hid],
                 c_prev,

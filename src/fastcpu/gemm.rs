@@ -1,6 +1,8 @@
 //! The fast CPU backend's matrix product: matrixmultiply's cache-blocked SGEMM behind a
 //! bounds-checked strided view, so that no caller handles a raw pointer.
 
+use rayon::prelude::*;
+
 /// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {
@@ -98,6 +100,30 @@ pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     }
 }
 
+/// Rows of c per task of `par_gemm`: fixed, because matrixmultiply's result for an
+/// element depends on where its row falls in the call's tiles, so the split must not
+/// follow the thread count; a multiple of every micro-kernel's row count (at most 16).
+pub const PAR_ROWS: usize = 64;
+
+/// `gemm` with c's rows split in blocks of `PAR_ROWS` over the rayon threads: each
+/// element is computed by one task, in the same tiles on any thread count.
+pub fn par_gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
+    check_gemm(&a, &b, &c);
+    if c.rows == 0 || c.cols == 0 {
+        return;
+    }
+    let rows_per_task = PAR_ROWS;
+    let (cols, rs) = (c.cols, c.rs);
+    c.data[..(c.rows - 1) * rs + cols].par_chunks_mut(rows_per_task * rs).enumerate().for_each(
+        |(task, c_part)| {
+            let first = task * rows_per_task;
+            let rows = rows_per_task.min(a.rows - first);
+            let a_part = MatRef { data: &a.data[first * a.rs..], rows, ..a };
+            gemm(alpha, a_part, b, beta, MatMut::strided(c_part, rows, cols, rs));
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +142,29 @@ mod tests {
             MatMut::row_major(&mut c, 2, 2),
         );
         assert_eq!(c, [58.0 + 50.0, 64.0 + 50.0, 139.0 + 50.0, 154.0 + 50.0]);
+    }
+
+    /// Split over threads by blocks of rows of c, through transposed and strided views:
+    /// close to one call, and the same bits on any thread count.
+    #[test]
+    fn par_gemm_is_independent_of_thread_count() {
+        let m = 2 * PAR_ROWS + 37;
+        let a: Vec<f32> = (0..m * 23).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..23 * 19).map(|i| (i as f32 * 0.71).cos()).collect();
+        let (va, vb) = (MatRef::row_major(&a, 23, m).t(), MatRef::row_major(&b, 23, 19));
+        let mut one_call = vec![0.5f32; m * 21];
+        gemm(1.5, va, vb, 0.25, MatMut::strided(&mut one_call, m, 19, 21));
+        let mut want = vec![0.5f32; m * 21];
+        par_gemm(1.5, va, vb, 0.25, MatMut::strided(&mut want, m, 19, 21));
+        for (w, o) in want.iter().zip(&one_call) {
+            assert!((w - o).abs() <= 1e-5 * (1.0 + o.abs()), "{w} vs {o}");
+        }
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut got = vec![0.5f32; m * 21];
+            pool.install(|| par_gemm(1.5, va, vb, 0.25, MatMut::strided(&mut got, m, 19, 21)));
+            assert_eq!(got, want, "{threads} threads");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod gemm;
 mod conv1d;
 mod dense;
 mod fast_backend;
+mod gate_math;
 mod lstm;
 mod reduce;
 
