@@ -9,10 +9,13 @@ against PyTorch CUDA on the same card.
 
     cargo build --release
     python3 benches/compare_pytorch.py [--device cpu|gpu] [--quick] [--preset NAME] [--length N]
-                                       [--threads N]
+                                       [--threads N] [--repeats N]
 
 Prints a Markdown table of both sides and the ratio ours / PyTorch (above 1: we are
-faster). Without PyTorch installed it says so and exits 0.
+faster). With --repeats N both sides run N times, interleaved (ours, then PyTorch, per
+repeat), and the table gives the medians and each repeat's training ratio: on a shared
+machine the load then falls on both sides alike. Without PyTorch installed it says so and
+exits 0.
 """
 
 import argparse
@@ -37,6 +40,8 @@ def parse_args():
                    help="threads on both sides (RAYON_NUM_THREADS for ours); default: all cores")
     p.add_argument("--binary", default=BINARY, help="the starskope binary (default: target/release)")
     p.add_argument("--ours-json", help="use this saved `starskope bench --json` output instead of running it")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run both sides this many times, interleaved, and report medians (default 1)")
     return p.parse_args()
 
 
@@ -181,30 +186,45 @@ def main():
         print("--device gpu: PyTorch sees no CUDA device; the GPU comparison needs an NVIDIA GPU. Skipping.")
         return 0
 
-    ours = run_ours(args)
-    threads = ours["threads"]
-    torch.set_num_threads(threads)
-    torch_device = "cuda" if args.device == "gpu" else "cpu"
+    runs = []  # per repeat: (ours report, {preset: (train, infer, step_s)})
+    for _ in range(max(args.repeats, 1)):
+        ours = run_ours(args)
+        threads = ours["threads"]
+        torch.set_num_threads(threads)
+        torch_device = "cuda" if args.device == "gpu" else "cpu"
+        theirs = {}
+        for p in ours["presets"]:
+            if p["throughput"] is not None:
+                theirs[p["workload"]["preset"]] = measure_torch(torch, p["workload"], torch_device, args.quick)
+        runs.append((ours, theirs))
     torch_name = torch.cuda.get_device_name(0) if torch_device == "cuda" else f"CPU, {threads} threads"
 
     print(f"Starskøpe: {ours['device']}; PyTorch {torch.__version__}: {torch_name}")
-    print(f"load average before PyTorch: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; "
+          f"{len(runs)} interleaved repeat(s), medians")
     print()
     print("| preset | batch | length | ours train smp/s | PyTorch train smp/s | train ratio "
-          "| ours infer smp/s | PyTorch infer smp/s | infer ratio | PyTorch ms/step |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ours infer smp/s | PyTorch infer smp/s | infer ratio | PyTorch ms/step | train ratio per repeat |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    med = statistics.median
     for p in ours["presets"]:
         w = p["workload"]
+        name = w["preset"]
         if p["throughput"] is None:
-            print(f"| {w['preset']} | {w['batch']} | {w['length']} | skipped: {p['skipped']} | | | | | | |")
+            print(f"| {name} | {w['batch']} | {w['length']} | skipped: {p['skipped']} | | | | | | | |")
             continue
-        t = p["throughput"]
-        train, infer, step_s = measure_torch(torch, w, torch_device, args.quick)
+        ours_of = [next(q["throughput"] for q in o["presets"] if q["workload"]["preset"] == name) for o, _ in runs]
+        train = [o["train_samples_per_s"] for o in ours_of]
+        infer = [o["infer_samples_per_s"] for o in ours_of]
+        their_train = [t[name][0] for _, t in runs]
+        their_infer = [t[name][1] for _, t in runs]
+        ratios = [a / b for a, b in zip(train, their_train)]
         print(
-            f"| {w['preset']} | {w['batch']} | {w['length']} "
-            f"| {t['train_samples_per_s']:.1f} | {train:.1f} | {t['train_samples_per_s'] / train:.2f} "
-            f"| {t['infer_samples_per_s']:.1f} | {infer:.1f} | {t['infer_samples_per_s'] / infer:.2f} "
-            f"| {step_s * 1e3:.1f} |",
+            f"| {name} | {w['batch']} | {w['length']} "
+            f"| {med(train):.1f} | {med(their_train):.1f} | {med(ratios):.2f} "
+            f"| {med(infer):.1f} | {med(their_infer):.1f} "
+            f"| {med(a / b for a, b in zip(infer, their_infer)):.2f} "
+            f"| {med(t[name][2] for _, t in runs) * 1e3:.1f} | {', '.join(f'{r:.2f}' for r in ratios)} |",
             flush=True,
         )
     return 0
