@@ -46,6 +46,11 @@ fn col2im(s: &Conv1dShape, col: &[f32], dx_n: &mut [f32]) {
     }
 }
 
+/// An im2col buffer for one sample, (c_in*kernel, len_out).
+fn col_buffer(s: &Conv1dShape) -> Vec<f32> {
+    vec![0.0; s.c_in * s.kernel * s.len_out]
+}
+
 fn weight_matrix<'a>(s: &Conv1dShape, w: &'a [f32]) -> MatRef<'a> {
     MatRef::row_major(w, s.c_out, s.c_in * s.kernel)
 }
@@ -56,7 +61,7 @@ pub fn forward(s: &Conv1dShape, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) 
     let rows = s.c_in * s.kernel;
     let x_stride = s.c_in * s.len_in;
     y.par_chunks_mut((s.c_out * s.len_out).max(1)).enumerate().for_each_init(
-        || vec![0.0; rows * s.len_out],
+        || col_buffer(s),
         |col, (n, y_n)| {
             im2col(s, &x[n * x_stride..(n + 1) * x_stride], col);
             for (row, &bias) in y_n.chunks_mut(s.len_out.max(1)).zip(b) {
@@ -91,27 +96,36 @@ pub fn backward(
     let y_stride = s.c_out * s.len_out;
     let dy_n = |n: usize| &dy[n * y_stride..(n + 1) * y_stride];
 
-    sum_over_batch(s.batch, dw, |n, acc| {
-        let mut col = vec![0.0; rows * s.len_out];
-        im2col(s, &x[n * x_stride..(n + 1) * x_stride], &mut col);
-        gemm(
-            1.0,
-            MatRef::row_major(dy_n(n), s.c_out, s.len_out),
-            MatRef::row_major(&col, rows, s.len_out).t(),
-            1.0,
-            MatMut::row_major(acc, s.c_out, rows),
-        );
-    });
-    sum_over_batch(s.batch, db, |n, acc| {
-        for (a, row) in acc.iter_mut().zip(dy_n(n).chunks(s.len_out.max(1))) {
-            *a += row.iter().fold(0.0, |sum, &v| sum + v);
-        }
-    });
+    sum_over_batch(
+        s.batch,
+        dw,
+        || col_buffer(s),
+        |n, col, acc| {
+            im2col(s, &x[n * x_stride..(n + 1) * x_stride], col);
+            gemm(
+                1.0,
+                MatRef::row_major(dy_n(n), s.c_out, s.len_out),
+                MatRef::row_major(col, rows, s.len_out).t(),
+                1.0,
+                MatMut::row_major(acc, s.c_out, rows),
+            );
+        },
+    );
+    sum_over_batch(
+        s.batch,
+        db,
+        || (),
+        |n, _, acc| {
+            for (a, row) in acc.iter_mut().zip(dy_n(n).chunks(s.len_out.max(1))) {
+                *a += row.iter().fold(0.0, |sum, &v| sum + v);
+            }
+        },
+    );
 
     if let Some(dx) = dx {
         check::len("conv1d dx", dx.len(), x.len());
         dx.par_chunks_mut(x_stride.max(1)).enumerate().for_each_init(
-            || vec![0.0; rows * s.len_out],
+            || col_buffer(s),
             |dcol, (n, dx_n)| {
                 gemm(
                     1.0,

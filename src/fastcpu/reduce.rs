@@ -10,16 +10,23 @@ use rayon::prelude::*;
 /// enough that the partials cost little memory.
 pub const CHUNK: usize = 2;
 
-/// `out = sum_n part_n` for n in 0..batch, where `add_sample(n, acc)` adds sample n's
-/// contribution into `acc` (same length as `out`).
-pub fn sum_over_batch(batch: usize, out: &mut [f32], add_sample: impl Fn(usize, &mut [f32]) + Sync) {
+/// `out = sum_n part_n` for n in 0..batch, where `add_sample(n, scratch, acc)` adds sample
+/// n's contribution into `acc` (same length as `out`). `scratch` comes from `init`, once
+/// per rayon job rather than per sample (an im2col buffer is megabytes: allocating it per
+/// sample cost page faults); `add_sample` must not depend on what it held before.
+pub fn sum_over_batch<S>(
+    batch: usize,
+    out: &mut [f32],
+    init: impl Fn() -> S + Sync + Send,
+    add_sample: impl Fn(usize, &mut S, &mut [f32]) + Sync + Send,
+) {
     let len = out.len();
     let chunks = batch.div_ceil(CHUNK);
     let mut partials = vec![0.0; chunks * len];
     if len > 0 {
-        partials.par_chunks_mut(len).enumerate().for_each(|(chunk, acc)| {
+        partials.par_chunks_mut(len).enumerate().for_each_init(init, |scratch, (chunk, acc)| {
             for n in chunk * CHUNK..((chunk + 1) * CHUNK).min(batch) {
-                add_sample(n, acc);
+                add_sample(n, scratch, acc);
             }
         });
     }
@@ -38,10 +45,15 @@ mod tests {
     #[test]
     fn sums_every_sample_once() {
         let mut out = [0.0f32; 2];
-        sum_over_batch(5, &mut out, |n, acc| {
-            acc[0] += n as f32;
-            acc[1] += 1.0;
-        });
+        sum_over_batch(
+            5,
+            &mut out,
+            || (),
+            |n, _, acc| {
+                acc[0] += n as f32;
+                acc[1] += 1.0;
+            },
+        );
         assert_eq!(out, [10.0, 5.0]);
     }
 
@@ -52,7 +64,7 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut out = [0.0f32];
-                sum_over_batch(values.len(), &mut out, |n, acc| acc[0] += values[n]);
+                sum_over_batch(values.len(), &mut out, || (), |n, _, acc| acc[0] += values[n]);
                 out[0]
             })
         };
