@@ -5,9 +5,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::{Backend, TensorId};
-use starskope::fastcpu::FastCpuBackend;
 use starskope::data::label::ints;
 use starskope::data::{Layout, Preprocess};
+use starskope::fastcpu::FastCpuBackend;
 use starskope::model::checkpoint::{self, ModelCard, TensorMap};
 use starskope::model::plan::{input_dims, plan};
 use starskope::model::{resolve, Ensemble};

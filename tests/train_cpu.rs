@@ -171,9 +171,13 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
     );
 
     let test = run.join("data/exoTest.csv");
-    let scored =
-        infer::score(&mut FastCpuBackend::new(), &run.join("model.safetensors"), &test, &ReadOptions::default())
-            .unwrap();
+    let scored = infer::score(
+        &mut FastCpuBackend::new(),
+        &run.join("model.safetensors"),
+        &test,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let view = scored.card.preprocess.transit_view.expect("the transit search");
     let gate = view.detection.expect("the checkpoint carries the gate");
     let ds = read_csv(&test, &ReadOptions::default()).unwrap();
