@@ -11,10 +11,13 @@ at --precision f32), one row each.
 
     cargo build --release
     python3 benches/compare_pytorch.py [--device cpu|gpu] [--quick] [--preset NAME] [--length N]
-                                       [--threads N]
+                                       [--threads N] [--repeats N]
 
 Prints a Markdown table of both sides and the ratio ours / PyTorch (above 1: we are
-faster). Without PyTorch installed it says so and exits 0.
+faster). With --repeats N both sides run N times, interleaved (ours, then PyTorch, per
+repeat), and the table gives the medians and each repeat's training ratio: on a shared
+machine the load then falls on both sides alike. Without PyTorch installed it says so and
+exits 0.
 """
 
 import argparse
@@ -39,6 +42,8 @@ def parse_args():
                    help="threads on both sides (RAYON_NUM_THREADS for ours); default: all cores")
     p.add_argument("--binary", default=BINARY, help="the starskope binary (default: target/release)")
     p.add_argument("--ours-json", help="use this saved `starskope bench --json` output instead of running it")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run both sides this many times, interleaved, and report medians (default 1)")
     return p.parse_args()
 
 
@@ -197,37 +202,56 @@ def main():
         print("--device gpu: PyTorch sees no CUDA device; the GPU comparison needs an NVIDIA GPU. Skipping.")
         return 0
 
-    ours = run_ours(args)
-    threads = ours["threads"]
-    torch.set_num_threads(threads)
     torch_device = "cuda" if args.device == "gpu" else "cpu"
+    modes = torch_modes(torch, torch_device)
+    # per repeat: (ours report, {(preset, mode label): (train, infer, step_s)})
+    runs = []
+    for _ in range(max(args.repeats, 1)):
+        ours = run_ours(args)
+        threads = ours["threads"]
+        torch.set_num_threads(threads)
+        theirs = {}
+        for p in ours["presets"]:
+            if p["throughput"] is None:
+                continue
+            for label, setup in modes:
+                setup()
+                theirs[(p["workload"]["preset"], label)] = measure_torch(
+                    torch, p["workload"], torch_device, args.quick
+                )
+        runs.append((ours, theirs))
     torch_name = torch.cuda.get_device_name(0) if torch_device == "cuda" else f"CPU, {threads} threads"
 
     print(f"Starskøpe: {ours['device']}; PyTorch {torch.__version__}: {torch_name}")
-    print(f"load average before PyTorch: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; "
+          f"{len(runs)} interleaved repeat(s), medians")
     print()
-    modes = torch_modes(torch, torch_device)
     # on the GPU a column says which PyTorch setting the row's figures are for
     mode_head, mode_rule = ("| PyTorch math ", "|---") if modes[0][0] else ("", "")
     print(f"| preset {mode_head}| batch | length | ours train smp/s | PyTorch train smp/s | train ratio "
-          "| ours infer smp/s | PyTorch infer smp/s | infer ratio | PyTorch ms/step |")
-    print(f"|---{mode_rule}|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ours infer smp/s | PyTorch infer smp/s | infer ratio | PyTorch ms/step | train ratio per repeat |")
+    print(f"|---{mode_rule}|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    med = statistics.median
     for p in ours["presets"]:
         w = p["workload"]
+        name = w["preset"]
         if p["throughput"] is None:
-            print(f"| {w['preset']} {'| ' if modes[0][0] else ''}| {w['batch']} | {w['length']} "
-                  f"| skipped: {p['skipped']} | | | | | | |")
+            print(f"| {name} {'| ' if modes[0][0] else ''}| {w['batch']} | {w['length']} "
+                  f"| skipped: {p['skipped']} | | | | | | | |")
             continue
-        t = p["throughput"]
-        for label, setup in modes:
-            setup()
-            train, infer, step_s = measure_torch(torch, w, torch_device, args.quick)
+        ours_of = [next(q["throughput"] for q in o["presets"] if q["workload"]["preset"] == name) for o, _ in runs]
+        train = [o["train_samples_per_s"] for o in ours_of]
+        infer = [o["infer_samples_per_s"] for o in ours_of]
+        for label, _ in modes:
+            their = [t[(name, label)] for _, t in runs]
+            ratios = [a / b[0] for a, b in zip(train, their)]
             mode_cell = f"| {label} " if label else ""
             print(
-                f"| {w['preset']} {mode_cell}| {w['batch']} | {w['length']} "
-                f"| {t['train_samples_per_s']:.1f} | {train:.1f} | {t['train_samples_per_s'] / train:.2f} "
-                f"| {t['infer_samples_per_s']:.1f} | {infer:.1f} | {t['infer_samples_per_s'] / infer:.2f} "
-                f"| {step_s * 1e3:.1f} |",
+                f"| {name} {mode_cell}| {w['batch']} | {w['length']} "
+                f"| {med(train):.1f} | {med(b[0] for b in their):.1f} | {med(ratios):.2f} "
+                f"| {med(infer):.1f} | {med(b[1] for b in their):.1f} "
+                f"| {med(a / b[1] for a, b in zip(infer, their)):.2f} "
+                f"| {med(b[2] for b in their) * 1e3:.1f} | {', '.join(f'{r:.2f}' for r in ratios)} |",
                 flush=True,
             )
     return 0

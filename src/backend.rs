@@ -1,11 +1,13 @@
-//! The contract: the one list of ops (`ops::Op`, an argument struct per op) that both
-//! backends implement.
+//! The contract: the one list of ops (`ops::Op`, an argument struct per op) that every
+//! backend implements.
 //!
 //! A model's forward and backward pass are written once, in `model::network`, as ops
-//! run through this trait. The CPU backend (`cpu::CpuBackend`) is the specification: plain loops,
-//! obviously right. The GPU backend (`gpu::GpuBackend`) records the same calls as WGSL
-//! dispatches into one command submission per training step. Tests run the same calls
-//! through both and compare.
+//! run through this trait. The CPU reference backend (`cpu::CpuBackend`) is the
+//! specification: plain loops, obviously right. The fast CPU backend
+//! (`fastcpu::FastCpuBackend`) runs the same calls as blocked matrix products on all
+//! cores; the GPU backend (`gpu::GpuBackend`) records them as WGSL dispatches into one
+//! command submission per training step. Tests run the same calls through the reference
+//! and each other backend and compare.
 //!
 //! Conventions shared by every op:
 //! - tensors are contiguous f32, row-major; shapes are carried by the op's shape struct,

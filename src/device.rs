@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use clap::ValueEnum;
 
 use crate::backend::Backend;
-use crate::cpu::CpuBackend;
+use crate::fastcpu::FastCpuBackend;
 use crate::gpu::{list_adapters, GpuBackend, Precision};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -14,7 +14,7 @@ pub enum DeviceChoice {
     Auto,
     /// The WGSL kernels on the best adapter wgpu finds (software Vulkan when no GPU).
     Gpu,
-    /// The plain-Rust reference backend, on all cores.
+    /// The fast CPU backend (blocked products on all cores; checked against the reference).
     Cpu,
 }
 
@@ -39,7 +39,7 @@ pub fn open(choice: DeviceChoice) -> Result<Box<dyn Backend>> {
 pub fn open_at(choice: DeviceChoice, precision: Precision) -> Result<Box<dyn Backend>> {
     check_precision(choice, precision)?;
     Ok(match choice {
-        DeviceChoice::Cpu => Box::new(CpuBackend::new()),
+        DeviceChoice::Cpu => Box::new(FastCpuBackend::new()),
         DeviceChoice::Gpu => Box::new(GpuBackend::with_precision(precision)?),
         DeviceChoice::Auto => {
             match hardware_gpu() {
@@ -53,7 +53,7 @@ pub fn open_at(choice: DeviceChoice, precision: Precision) -> Result<Box<dyn Bac
                         "--device auto: no hardware GPU found (software Vulkan, if any, is slower than the \
                          CPU backend); using the CPU backend. --device gpu forces the WGSL kernels."
                     );
-                    Box::new(CpuBackend::new())
+                    Box::new(FastCpuBackend::new())
                 }
             }
         }

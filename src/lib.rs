@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cpu;
 pub mod data;
 pub mod device;
+pub mod fastcpu;
 pub mod gpu;
 pub mod lightcurve;
 pub mod metrics;

@@ -164,9 +164,9 @@ fn dense_counts_match_hand_computation() {
 fn profiled_step_has_every_op_at_the_plan_shapes() {
     use starskope::bench::ceilings::Ceilings;
     use starskope::bench::{measure, Budget, Workload};
-    use starskope::cpu::CpuBackend;
+    use starskope::fastcpu::FastCpuBackend;
 
-    let mut be = CpuBackend::new();
+    let mut be = FastCpuBackend::new();
     let w = Workload::new("fcn", Some(40)).unwrap();
     assert_eq!((w.batch, w.channels, w.full_length), (16, 1, 512));
     let budget = Budget { min_runs: 2, max_runs: 2, seconds: 0.0 };
@@ -185,7 +185,7 @@ fn profiled_step_has_every_op_at_the_plan_shapes() {
         Conv1dShape { batch: 16, c_in: 1, c_out: 128, len_in: 40, kernel: 8, pad_left: 3, len_out: 40 };
     let fwd = find("conv1d 16x1x40 k8 -> 128", Pass::Forward);
     assert_eq!(fwd.flops, conv_forward(first).cost(4).flops);
-    // the CPU backend stores f32: 4 bytes per element
+    // the fast CPU backend stores f32: 4 bytes per element
     assert_eq!(fwd.bytes, conv_forward(first).cost(4).bytes);
     let bwd = find("conv1d 16x1x40 k8 -> 128 (no dx)", Pass::Backward);
     assert_eq!(bwd.bytes, conv_backward(first, false).cost(4).bytes);

@@ -5,9 +5,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::{Backend, TensorId};
-use starskope::cpu::CpuBackend;
 use starskope::data::label::ints;
 use starskope::data::{Layout, Preprocess};
+use starskope::fastcpu::FastCpuBackend;
 use starskope::model::checkpoint::{self, ModelCard, TensorMap};
 use starskope::model::plan::{input_dims, plan};
 use starskope::model::{resolve, Ensemble};
@@ -51,7 +51,7 @@ fn pair_and_rows(be: &mut dyn Backend, seed: u64) -> (Ensemble, Prepared, Tensor
 
 #[test]
 fn an_ensemble_averages_its_members_and_its_checkpoint_holds_them_all() {
-    let be: &mut dyn Backend = &mut CpuBackend::new();
+    let be: &mut dyn Backend = &mut FastCpuBackend::new();
     let card = card(2);
     let layers = card.plan().unwrap();
     let output = card.output().unwrap();
@@ -98,7 +98,7 @@ fn an_ensemble_averages_its_members_and_its_checkpoint_holds_them_all() {
 /// do among the whole set, the short last batch's padding included.
 #[test]
 fn picked_rows_score_as_in_the_whole_set() {
-    let be: &mut dyn Backend = &mut CpuBackend::new();
+    let be: &mut dyn Backend = &mut FastCpuBackend::new();
     let (pair, data, x) = pair_and_rows(be, 5);
     let whole = predict(be, &pair, x, &data, Layout::ChannelsFirst).unwrap();
     let picked = [6, 0, 3, 5, 1];

@@ -1,7 +1,10 @@
 //! The golden vectors (shared/golden) through the CPU reference: the generic functions
-//! in f64 at 1e-9, and `CpuBackend` (f32, through the `Backend` trait) at 1e-4 / 1e-3.
+//! in f64 at 1e-9, and `CpuBackend` (f32, through the `Backend` trait) at 1e-4 / 1e-3;
+//! and through the fast CPU backend (`--device cpu`) at the same f32 tolerances.
 
+use starskope::backend::Backend;
 use starskope::cpu::CpuBackend;
+use starskope::fastcpu::FastCpuBackend;
 use starskope::verify::{verify_dir, verify_dir_f64, GoldenReport};
 use std::path::Path;
 
@@ -32,9 +35,8 @@ fn f64_reference_matches_every_golden_file() {
     assert_all_pass(&reports);
 }
 
-#[test]
-fn cpu_backend_matches_every_golden_file() {
-    let reports = verify_dir(golden_dir(), &mut CpuBackend::new()).unwrap();
+fn f32_backend_matches_every_golden_file(be: &mut dyn Backend) {
+    let reports = verify_dir(golden_dir(), be).unwrap();
     for r in &reports {
         assert_eq!(r.tolerance, if r.op == "lstm" { 1e-3 } else { 1e-4 }, "{r}");
         // f32 through the trait is not exact: a zero error would mean nothing ran in f32
@@ -74,4 +76,14 @@ fn a_missing_input_names_file_and_tensor() {
     std::fs::write(dir.path().join("conv1d_k5.json"), json.to_string()).unwrap();
     let err = verify_dir_f64(dir.path()).unwrap_err().to_string();
     assert!(err.contains("conv1d_k5.json") && err.contains("'bias'"), "{err}");
+}
+
+#[test]
+fn cpu_backend_matches_every_golden_file() {
+    f32_backend_matches_every_golden_file(&mut CpuBackend::new());
+}
+
+#[test]
+fn fast_cpu_backend_matches_every_golden_file() {
+    f32_backend_matches_every_golden_file(&mut FastCpuBackend::new());
 }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::Backend;
-use starskope::cpu::CpuBackend;
 use starskope::data::label::{ints, Label};
 use starskope::data::SampleMode;
+use starskope::fastcpu::FastCpuBackend;
 use starskope::gpu::GpuBackend;
 use starskope::survey::features::GROUP_STATS;
 use starskope::survey::metric::{prior_probs, read_class_weights, weighted_log_loss, with_unknown};
@@ -357,14 +357,14 @@ fn assert_beats_prior(m: &SurveyMetrics) {
 fn survey_mlp_beats_the_prior_and_eval_reproduces_it() {
     let dir = tempfile::tempdir().unwrap();
     let args = small_run(dir.path(), 600, vec![64, 64], 15);
-    let m = train::train(&args, &mut CpuBackend::new()).unwrap();
+    let m = train::train(&args, &mut FastCpuBackend::new()).unwrap();
     assert_beats_prior(&m);
     assert_eq!(m.run.evaluated_on, "test");
     // the model file alone scores the test set the same way
     let data = dir.path().join("data");
     let test = read_survey(&data.join("test_obs.csv"), &data.join("test_meta.csv")).unwrap();
     let (card, probs) =
-        train::score(&mut CpuBackend::new(), &dir.path().join("model.safetensors"), &test).unwrap();
+        train::score(&mut FastCpuBackend::new(), &dir.path().join("model.safetensors"), &test).unwrap();
     let truth: Vec<usize> =
         test.labels().unwrap().iter().map(|l| card.classes.binary_search(l).unwrap()).collect();
     let again = train::scores(&card.classes, &probs, &truth, &m.class_weights).unwrap();
@@ -376,7 +376,7 @@ fn survey_mlp_beats_the_prior_and_eval_reproduces_it() {
 fn cpu_and_gpu_runs_from_one_seed_agree() {
     let mut gpu = GpuBackend::new().unwrap_or_else(|e| panic!("the GPU test needs a GPU adapter: {e:#}"));
     let mut final_loss = Vec::new();
-    for be in [&mut CpuBackend::new() as &mut dyn Backend, &mut gpu] {
+    for be in [&mut FastCpuBackend::new() as &mut dyn Backend, &mut gpu] {
         let dir = tempfile::tempdir().unwrap();
         let m = train::train(&small_run(dir.path(), 300, vec![32, 32], 12), be).unwrap();
         assert_beats_prior(&m);
@@ -511,11 +511,12 @@ fn train_with_survey_mlp_writes_train_metrics_and_a_model_eval_and_predict_score
 #[test]
 fn survey_runs_resume_from_their_checkpoint() {
     let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let once = train::train(&small_run(straight.path(), 120, vec![16], 4), &mut CpuBackend::new()).unwrap();
-    train::train(&small_run(resumed.path(), 120, vec![16], 2), &mut CpuBackend::new()).unwrap();
+    let once =
+        train::train(&small_run(straight.path(), 120, vec![16], 4), &mut FastCpuBackend::new()).unwrap();
+    train::train(&small_run(resumed.path(), 120, vec![16], 2), &mut FastCpuBackend::new()).unwrap();
     assert!(resumed.path().join("checkpoint.safetensors").exists());
     let args = SurveyTrainArgs { resume: true, ..small_run(resumed.path(), 120, vec![16], 4) };
-    let twice = train::train(&args, &mut CpuBackend::new()).unwrap();
+    let twice = train::train(&args, &mut FastCpuBackend::new()).unwrap();
     assert_eq!(twice.run.epochs.len(), 4);
     assert_eq!(twice.final_train_loss, once.final_train_loss);
     assert_eq!(twice.run.report.confusion, once.run.report.confusion);

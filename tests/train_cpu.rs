@@ -1,9 +1,10 @@
-//! Whole training runs on the CPU backend: reproducibility, resume, and the accuracy bars
-//! of published results on real data (../shared/data, UCR archive).
+//! Whole training runs on the fast CPU backend (what `--device cpu` runs):
+//! reproducibility, resume, and the accuracy bars of published results on real data
+//! (../shared/data, UCR archive).
 
 use std::path::{Path, PathBuf};
 
-use starskope::cpu::CpuBackend;
+use starskope::fastcpu::FastCpuBackend;
 use starskope::model::checkpoint;
 use starskope::train::run::{train, TrainArgs};
 
@@ -61,12 +62,12 @@ fn the_same_seed_gives_the_same_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let a = ecg_args(tmp.path(), "a", 3);
     let b = ecg_args(tmp.path(), "b", 3);
-    train(&a, &mut CpuBackend::new()).unwrap();
-    train(&b, &mut CpuBackend::new()).unwrap();
+    train(&a, &mut FastCpuBackend::new()).unwrap();
+    train(&b, &mut FastCpuBackend::new()).unwrap();
     assert_eq!(metrics_without_timings(&a.out), metrics_without_timings(&b.out));
     let mut c = ecg_args(tmp.path(), "c", 3);
     c.seed = 8;
-    train(&c, &mut CpuBackend::new()).unwrap();
+    train(&c, &mut FastCpuBackend::new()).unwrap();
     assert_ne!(metrics_without_timings(&a.out)["epochs"], metrics_without_timings(&c.out)["epochs"]);
 }
 
@@ -74,13 +75,13 @@ fn the_same_seed_gives_the_same_metrics() {
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = ecg_args(tmp.path(), "whole", 4);
-    train(&whole, &mut CpuBackend::new()).unwrap();
+    train(&whole, &mut FastCpuBackend::new()).unwrap();
     // stopped after 2 epochs, then resumed to 4
     let mut part = ecg_args(tmp.path(), "part", 2);
-    train(&part, &mut CpuBackend::new()).unwrap();
+    train(&part, &mut FastCpuBackend::new()).unwrap();
     part.epochs = Some(4);
     part.resume = true;
-    train(&part, &mut CpuBackend::new()).unwrap();
+    train(&part, &mut FastCpuBackend::new()).unwrap();
     for file in ["checkpoint.safetensors", "model.safetensors"] {
         let a = checkpoint::load(&whole.out.join(file)).unwrap();
         let b = checkpoint::load(&part.out.join(file)).unwrap();
@@ -90,7 +91,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 }
 
 fn test_accuracy(args: &TrainArgs) -> f64 {
-    let report = train(args, &mut CpuBackend::new()).unwrap();
+    let report = train(args, &mut FastCpuBackend::new()).unwrap();
     report.report.accuracy
 }
 
@@ -158,7 +159,7 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
         inject: Some(100),
         ..Default::default()
     };
-    let report = train(&args, &mut CpuBackend::new()).unwrap();
+    let report = train(&args, &mut FastCpuBackend::new()).unwrap();
     for e in &report.epochs {
         let measured = [e.train_accuracy, e.val_loss, e.val_accuracy];
         assert!(measured.iter().all(|m| m.is_some_and(f64::is_finite)), "epoch {}: {measured:?}", e.epoch);
@@ -173,9 +174,13 @@ fn the_built_in_job_vets_only_what_the_transit_search_detects() {
     );
 
     let test = run.join("data/exoTest.csv");
-    let scored =
-        infer::score(&mut CpuBackend::new(), &run.join("model.safetensors"), &test, &ReadOptions::default())
-            .unwrap();
+    let scored = infer::score(
+        &mut FastCpuBackend::new(),
+        &run.join("model.safetensors"),
+        &test,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let view = *scored.card.preprocess.transit_view().expect("the transit search");
     let gate = view.detection.expect("the checkpoint carries the gate");
     let ds = read_csv(&test, &ReadOptions::default()).unwrap();

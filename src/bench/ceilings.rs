@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::backend::DeviceLost;
 use crate::backend::{Backend, Storage};
 use crate::bench::budget::Budget;
-use crate::cpu::real::{MatMut, MatRef, Real};
+use crate::fastcpu::gemm::{gemm, MatMut, MatRef};
 use crate::gpu::GpuBackend;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -54,15 +54,15 @@ pub fn cpu(budget: &Budget) -> Ceilings {
     let threads = rayon::current_num_threads();
     let a: Vec<f32> = (0..GEMM_N * GEMM_N).map(|i| (i % 7) as f32 * 0.1).collect();
     let mut outs = vec![vec![0.0f32; GEMM_N * GEMM_N]; threads];
-    let gemm = || {
+    let product = || {
         let start = Instant::now();
         outs.par_iter_mut().for_each(|c| {
             let m = MatRef::row_major(&a, GEMM_N, GEMM_N);
-            f32::gemm(1.0, m, m.t(), 0.0, MatMut::row_major(c, GEMM_N, GEMM_N));
+            gemm(1.0, m, m.t(), 0.0, MatMut::row_major(c, GEMM_N, GEMM_N));
         });
         start.elapsed().as_secs_f64()
     };
-    let gemm_s = best_of(budget, gemm);
+    let gemm_s = best_of(budget, product);
     let gemm_flops = threads as f64 * 2.0 * (GEMM_N as f64).powi(3);
     Ceilings {
         copy_gb_per_s: 2.0 * (n * 4) as f64 / copy_s / 1e9,

@@ -8,8 +8,8 @@ use anyhow::Result;
 use crate::backend::Backend;
 use crate::bench::ceilings::{self, Ceilings};
 use crate::bench::Budget;
-use crate::cpu::CpuBackend;
 use crate::device::DeviceChoice;
+use crate::fastcpu::FastCpuBackend;
 use crate::gpu::{GpuBackend, Precision};
 
 pub trait BenchDevice: Backend {
@@ -32,7 +32,7 @@ pub trait BenchDevice: Backend {
     fn ceilings(&mut self, budget: &Budget) -> Result<Ceilings>;
 }
 
-impl BenchDevice for CpuBackend {
+impl BenchDevice for FastCpuBackend {
     fn as_backend(&mut self) -> &mut dyn Backend {
         self
     }
@@ -90,6 +90,6 @@ pub fn open(choice: DeviceChoice, precision: Precision) -> Result<Box<dyn BenchD
     Ok(if crate::device::uses_gpu(choice) {
         Box::new(GpuBackend::with_precision(precision)?)
     } else {
-        Box::new(CpuBackend::new())
+        Box::new(FastCpuBackend::new())
     })
 }

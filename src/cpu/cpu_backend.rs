@@ -1,5 +1,7 @@
-//! `CpuBackend`: the `Backend` trait over host vectors, each op a call of the generic
-//! reference function with T = f32.
+//! `CpuBackend`: the reference backend, the `Backend` trait over host vectors, each op a
+//! call of the generic reference function with T = f32. The fast CPU backend
+//! (`fastcpu::FastCpuBackend`) keeps its tensors in one of these and runs the ops it has
+//! no faster version of through it.
 //!
 //! An op's outputs are taken out of the store (`std::mem::take`) while it runs, so
 //! the inputs can be borrowed beside them; an output that illegally aliases an input
@@ -41,7 +43,7 @@ impl CpuBackend {
 
     /// Runs `op` with `outs` (and `extra`, when given) writable and every other tensor
     /// readable through `Tensors`.
-    fn with_outputs<const K: usize>(
+    pub(crate) fn with_outputs<const K: usize>(
         &mut self,
         outs: [TensorId; K],
         extra: Option<TensorId>,
@@ -59,7 +61,12 @@ impl CpuBackend {
     }
 
     /// dst = op(src) for an op that may run in place (src == dst).
-    fn map_into(&mut self, src: TensorId, dst: TensorId, op: impl FnOnce(&Tensors, &[f32], &mut [f32])) {
+    pub(crate) fn map_into(
+        &mut self,
+        src: TensorId,
+        dst: TensorId,
+        op: impl FnOnce(&Tensors, &[f32], &mut [f32]),
+    ) {
         if src == dst {
             let input = std::mem::take(&mut self.tensors.0[src.0]);
             let mut out = std::mem::take(&mut self.scratch);
@@ -75,7 +82,7 @@ impl CpuBackend {
 
 impl Backend for CpuBackend {
     fn name(&self) -> String {
-        format!("cpu ({} threads)", rayon::current_num_threads())
+        "cpu reference".into()
     }
 
     fn alloc(&mut self, len: usize) -> TensorId {

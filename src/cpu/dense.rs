@@ -1,12 +1,11 @@
-//! Dense: x (batch, input), weight (output, input), bias (output); y = x W^T + b.
-//! Both directions are single matrix products over the whole batch (deterministic:
-//! the product runs on one thread).
+//! Dense: x (batch, input), weight (output, input), bias (output); y = x W^T + b, written
+//! as the definition (the reference; the fast CPU backend's is `fastcpu::dense`).
 
 use super::check;
-use super::real::{MatMut, MatRef, Real};
+use super::real::Real;
 use crate::backend::DenseShape;
 
-fn check_shapes<T>(s: &DenseShape, x: &[T], w: &[T], y_or_dy: &[T]) {
+pub(crate) fn check_shapes<T>(s: &DenseShape, x: &[T], w: &[T], y_or_dy: &[T]) {
     check::len("dense x", x.len(), s.batch * s.input);
     check::len("dense weight", w.len(), s.output * s.input);
     check::len("dense y/dy", y_or_dy.len(), s.batch * s.output);
@@ -15,16 +14,15 @@ fn check_shapes<T>(s: &DenseShape, x: &[T], w: &[T], y_or_dy: &[T]) {
 pub fn forward<T: Real>(s: &DenseShape, x: &[T], w: &[T], b: &[T], y: &mut [T]) {
     check_shapes(s, x, w, y);
     check::len("dense bias", b.len(), s.output);
-    for row in y.chunks_mut(s.output.max(1)) {
-        row.copy_from_slice(b);
+    for n in 0..s.batch {
+        for o in 0..s.output {
+            let mut acc = b[o];
+            for i in 0..s.input {
+                acc += x[n * s.input + i] * w[o * s.input + i];
+            }
+            y[n * s.output + o] = acc;
+        }
     }
-    T::gemm(
-        T::one(),
-        MatRef::row_major(x, s.batch, s.input),
-        MatRef::row_major(w, s.output, s.input).t(),
-        T::one(),
-        MatMut::row_major(y, s.batch, s.output),
-    );
 }
 
 /// dx = dy W, dW = dy^T x, db = column sums of dy; all overwritten.
@@ -40,28 +38,20 @@ pub fn backward<T: Real>(
     check_shapes(s, x, w, dy);
     check::len("dense dweight", dw.len(), w.len());
     check::len("dense dbias", db.len(), s.output);
-    let dy_m = MatRef::row_major(dy, s.batch, s.output);
-    T::gemm(
-        T::one(),
-        dy_m.t(),
-        MatRef::row_major(x, s.batch, s.input),
-        T::zero(),
-        MatMut::row_major(dw, s.output, s.input),
-    );
-    db.fill(T::zero());
-    for row in dy.chunks(s.output.max(1)) {
-        for (acc, &v) in db.iter_mut().zip(row) {
-            *acc += v;
+    for o in 0..s.output {
+        db[o] = (0..s.batch).fold(T::zero(), |acc, n| acc + dy[n * s.output + o]);
+        for i in 0..s.input {
+            dw[o * s.input + i] =
+                (0..s.batch).fold(T::zero(), |acc, n| acc + dy[n * s.output + o] * x[n * s.input + i]);
         }
     }
     if let Some(dx) = dx {
         check::len("dense dx", dx.len(), x.len());
-        T::gemm(
-            T::one(),
-            dy_m,
-            MatRef::row_major(w, s.output, s.input),
-            T::zero(),
-            MatMut::row_major(dx, s.batch, s.input),
-        );
+        for n in 0..s.batch {
+            for i in 0..s.input {
+                dx[n * s.input + i] =
+                    (0..s.output).fold(T::zero(), |acc, o| acc + dy[n * s.output + o] * w[o * s.input + i]);
+            }
+        }
     }
 }

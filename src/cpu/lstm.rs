@@ -2,78 +2,128 @@
 //!   a_t = x_t W_ih^T + h_{t-1} W_hh^T + b              (batch, 4H)
 //!   i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
 //!   c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
-//! The input projection of every step is one matrix product up front; the recurrence is
-//! one (batch, H) x (H, 4H) product per step, then the cell updates in parallel over
-//! the batch. The backward pass runs through time keeping dh and dc of the step after,
-//! then forms the weight gradients as single products over all (sample, step) rows.
+//! written as the definition, one sample and one step at a time (the reference; the fast
+//! CPU backend's `fastcpu::lstm` batches the products and shares the cell math below).
+//! The backward pass runs through time keeping dh and dc of the step after.
 
 use super::check;
-use super::real::{MatMut, MatRef, Real};
+use super::real::Real;
 use crate::backend::LstmShape;
-use rayon::prelude::*;
 
-fn sigmoid<T: Real>(v: T) -> T {
-    T::one() / (T::one() + (-v).exp())
+/// The gate nonlinearities the cell math is written over: the reference's are the
+/// library functions (`Exact`); the fast CPU backend supplies approximations without a
+/// library call, so that its loops vectorize.
+pub(crate) trait GateFunctions<T> {
+    fn sigmoid(v: T) -> T;
+    fn tanh(v: T) -> T;
 }
 
-fn check_weights<T>(s: &LstmShape, x: &[T], w_ih: &[T], w_hh: &[T]) {
+pub(crate) struct Exact;
+
+impl<T: Real> GateFunctions<T> for Exact {
+    fn sigmoid(v: T) -> T {
+        T::one() / (T::one() + (-v).exp())
+    }
+
+    fn tanh(v: T) -> T {
+        v.tanh()
+    }
+}
+
+pub(crate) fn check_weights<T>(s: &LstmShape, x: &[T], w_ih: &[T], w_hh: &[T]) {
     check::len("lstm x", x.len(), s.batch * s.time * s.input);
     check::len("lstm w_ih", w_ih.len(), 4 * s.hidden * s.input);
     check::len("lstm w_hh", w_hh.len(), 4 * s.hidden * s.hidden);
 }
 
-fn check_saved<T>(s: &LstmShape, h: &[T], c: &[T], gates: &[T]) {
+pub(crate) fn check_saved<T>(s: &LstmShape, h: &[T], c: &[T], gates: &[T]) {
     check::len("lstm h", h.len(), s.batch * s.time * s.hidden);
     check::len("lstm c", c.len(), s.batch * s.time * s.hidden);
     check::len("lstm gates", gates.len(), s.batch * s.time * 4 * s.hidden);
+}
+
+/// One sample's cell at one step: `a` (4H) holds the pre-activations and is overwritten
+/// by the gate activations; `c_prev` is c_{t-1}, zeros at t = 0.
+pub(crate) fn cell_forward<T: Real, G: GateFunctions<T>>(
+    a: &mut [T],
+    c_prev: &[T],
+    c: &mut [T],
+    h: &mut [T],
+) {
+    let hid = c.len();
+    let (a_i, rest) = a.split_at_mut(hid);
+    let (a_f, rest) = rest.split_at_mut(hid);
+    let (a_g, a_o) = rest.split_at_mut(hid);
+    let (a_o, c_prev, h) = (&mut a_o[..hid], &c_prev[..hid], &mut h[..hid]);
+    for j in 0..hid {
+        let (i, f) = (G::sigmoid(a_i[j]), G::sigmoid(a_f[j]));
+        let (g, o) = (G::tanh(a_g[j]), G::sigmoid(a_o[j]));
+        (a_i[j], a_f[j], a_g[j], a_o[j]) = (i, f, g, o);
+        c[j] = f * c_prev[j] + i * g;
+        h[j] = o * G::tanh(c[j]);
+    }
+}
+
+/// One sample's cell backward at one step: from the gates, c_t, c_{t-1} (zeros at t = 0)
+/// and dh_t = `dh_up` + `dh_next`, writes d (4H, the gradient of the pre-activations) and
+/// turns `dc` from dc_{t+1}'s carry into dc_t's carry to step t-1.
+pub(crate) fn cell_backward<T: Real, G: GateFunctions<T>>(
+    gate: &[T],
+    c: &[T],
+    c_prev: &[T],
+    [dh_up, dh_next]: [&[T]; 2],
+    dc: &mut [T],
+    d: &mut [T],
+) {
+    let (hid, one) = (c.len(), T::one());
+    let (gate_i, rest) = gate.split_at(hid);
+    let (gate_f, rest) = rest.split_at(hid);
+    let (gate_g, gate_o) = rest.split_at(hid);
+    let (d_i, rest) = d.split_at_mut(hid);
+    let (d_f, rest) = rest.split_at_mut(hid);
+    let (d_g, d_o) = rest.split_at_mut(hid);
+    let (gate_o, d_o, c_prev, dh_up, dh_next, dc) =
+        (&gate_o[..hid], &mut d_o[..hid], &c_prev[..hid], &dh_up[..hid], &dh_next[..hid], &mut dc[..hid]);
+    for j in 0..hid {
+        let (i, f, g, o) = (gate_i[j], gate_f[j], gate_g[j], gate_o[j]);
+        let tanh_c = G::tanh(c[j]);
+        let dh_t = dh_up[j] + dh_next[j];
+        let dc_t = dc[j] + dh_t * o * (one - tanh_c * tanh_c);
+        d_i[j] = dc_t * g * i * (one - i);
+        d_f[j] = dc_t * c_prev[j] * f * (one - f);
+        d_g[j] = dc_t * i * (one - g * g);
+        d_o[j] = dh_t * tanh_c * o * (one - o);
+        dc[j] = dc_t * f;
+    }
 }
 
 /// Writes h and c (batch, time, H) and the gate activations (batch, time, 4H).
 pub fn forward<T: Real>(s: &LstmShape, x: &[T], [w_ih, w_hh, b]: [&[T]; 3], [h, c, gates]: [&mut [T]; 3]) {
     check_weights(s, x, w_ih, w_hh);
     check_saved(s, h, c, gates);
-    let hid = s.hidden;
-    let g4 = 4 * hid;
+    let (hid, g4, inp) = (s.hidden, 4 * s.hidden, s.input);
     check::len("lstm b", b.len(), g4);
-    let rows = s.batch * s.time;
-    for row in gates.chunks_mut(g4.max(1)) {
-        row.copy_from_slice(b);
-    }
-    T::gemm(
-        T::one(),
-        MatRef::row_major(x, rows, s.input),
-        MatRef::row_major(w_ih, g4, s.input).t(),
-        T::one(),
-        MatMut::row_major(gates, rows, g4),
-    );
-    for t in 0..s.time {
-        if t > 0 {
-            T::gemm(
-                T::one(),
-                MatRef::strided(&h[(t - 1) * hid..], s.batch, hid, s.time * hid),
-                MatRef::row_major(w_hh, g4, hid).t(),
-                T::one(),
-                MatMut::strided(&mut gates[t * g4..], s.batch, g4, s.time * g4),
-            );
-        }
-        // each sample's sequence is one chunk: the cell updates of step t run in parallel
-        let seq = (s.time * hid).max(1);
-        gates.par_chunks_mut(4 * seq).zip(c.par_chunks_mut(seq).zip(h.par_chunks_mut(seq))).for_each(
-            |(gates_n, (c_n, h_n))| {
-                let at = t * hid;
-                let a = &mut gates_n[4 * at..4 * at + g4];
-                for j in 0..hid {
-                    let i = sigmoid(a[j]);
-                    let f = sigmoid(a[hid + j]);
-                    let g = a[2 * hid + j].tanh();
-                    let o = sigmoid(a[3 * hid + j]);
-                    (a[j], a[hid + j], a[2 * hid + j], a[3 * hid + j]) = (i, f, g, o);
-                    let c_prev = if t > 0 { c_n[at - hid + j] } else { T::zero() };
-                    c_n[at + j] = f * c_prev + i * g;
-                    h_n[at + j] = o * c_n[at + j].tanh();
+    let zeros = vec![T::zero(); hid];
+    for n in 0..s.batch {
+        for t in 0..s.time {
+            let (row, at) = (n * s.time + t, (n * s.time + t) * hid);
+            let a = &mut gates[row * g4..(row + 1) * g4];
+            for (g, a_g) in a.iter_mut().enumerate() {
+                let mut acc = b[g];
+                for i in 0..inp {
+                    acc += x[row * inp + i] * w_ih[g * inp + i];
                 }
-            },
-        );
+                if t > 0 {
+                    for j in 0..hid {
+                        acc += h[at - hid + j] * w_hh[g * hid + j];
+                    }
+                }
+                *a_g = acc;
+            }
+            let (c_done, c_now) = c.split_at_mut(at);
+            let c_prev = if t > 0 { &c_done[at - hid..] } else { &zeros[..] };
+            cell_forward::<T, Exact>(a, c_prev, &mut c_now[..hid], &mut h[at..at + hid]);
+        }
     }
 }
 
@@ -93,74 +143,48 @@ pub fn backward<T: Real>(
     check::len("lstm dh", dh.len(), h.len());
     check::len("lstm dw_ih", dw_ih.len(), w_ih.len());
     check::len("lstm dw_hh", dw_hh.len(), w_hh.len());
-    let hid = s.hidden;
-    let g4 = 4 * hid;
+    let (hid, g4, inp) = (s.hidden, 4 * s.hidden, s.input);
     check::len("lstm db", db.len(), g4);
-    let rows = s.batch * s.time;
-    let one = T::one();
-
-    // da: gradient of the pre-activations a_t, (batch, time, 4H)
-    let mut da = vec![T::zero(); rows * g4];
-    let mut dh_next = vec![T::zero(); s.batch * hid];
-    let mut dc_next = vec![T::zero(); s.batch * hid];
-    for t in (0..s.time).rev() {
-        let (seq, carry) = ((s.time * hid).max(1), hid.max(1));
-        da.par_chunks_mut(4 * seq)
-            .zip(dh_next.par_chunks_mut(carry).zip(dc_next.par_chunks_mut(carry)))
-            .enumerate()
-            .for_each(|(n, (da_n, (dh_next_n, dc_next_n)))| {
-                let at = (n * s.time + t) * hid;
-                let gate = &gates[4 * at..4 * at + g4];
-                let d = &mut da_n[4 * t * hid..4 * t * hid + g4];
-                for j in 0..hid {
-                    let (i, f, g, o) = (gate[j], gate[hid + j], gate[2 * hid + j], gate[3 * hid + j]);
-                    let tanh_c = c[at + j].tanh();
-                    let c_prev = if t > 0 { c[at - hid + j] } else { T::zero() };
-                    let dh_t = dh[at + j] + dh_next_n[j];
-                    let dc_t = dc_next_n[j] + dh_t * o * (one - tanh_c * tanh_c);
-                    d[j] = dc_t * g * i * (one - i);
-                    d[hid + j] = dc_t * c_prev * f * (one - f);
-                    d[2 * hid + j] = dc_t * i * (one - g * g);
-                    d[3 * hid + j] = dh_t * tanh_c * o * (one - o);
-                    dc_next_n[j] = dc_t * f;
-                }
-            });
-        if t > 0 {
-            T::gemm(
-                one,
-                MatRef::strided(&da[t * g4..], s.batch, g4, s.time * g4),
-                MatRef::row_major(w_hh, g4, hid),
-                T::zero(),
-                MatMut::row_major(&mut dh_next, s.batch, hid),
-            );
-        }
-    }
-
-    db.fill(T::zero());
-    for row in da.chunks(g4.max(1)) {
-        for (acc, &v) in db.iter_mut().zip(row) {
-            *acc += v;
-        }
-    }
-    let da_t = MatRef::row_major(&da, rows, g4).t();
-    T::gemm(one, da_t, MatRef::row_major(x, rows, s.input), T::zero(), MatMut::row_major(dw_ih, g4, s.input));
-    // h_{t-1} for every (n, t), zero at t = 0
-    let mut h_prev = vec![T::zero(); rows * hid];
-    for n in 0..s.batch {
-        let seq = n * s.time * hid;
-        let steps = s.time.saturating_sub(1) * hid;
-        h_prev[seq + hid..seq + hid + steps].copy_from_slice(&h[seq..seq + steps]);
-    }
-    T::gemm(one, da_t, MatRef::row_major(&h_prev, rows, hid), T::zero(), MatMut::row_major(dw_hh, g4, hid));
-    if let Some(dx) = dx {
+    let mut dx = dx;
+    if let Some(dx) = dx.as_deref_mut() {
         check::len("lstm dx", dx.len(), x.len());
-        T::gemm(
-            one,
-            MatRef::row_major(&da, rows, g4),
-            MatRef::row_major(w_ih, g4, s.input),
-            T::zero(),
-            MatMut::row_major(dx, rows, s.input),
-        );
+        dx.fill(T::zero());
+    }
+    dw_ih.fill(T::zero());
+    dw_hh.fill(T::zero());
+    db.fill(T::zero());
+    let (mut d, zeros) = (vec![T::zero(); g4], vec![T::zero(); hid]);
+    for n in 0..s.batch {
+        let (mut dh_next, mut dc) = (vec![T::zero(); hid], vec![T::zero(); hid]);
+        for t in (0..s.time).rev() {
+            let (row, at) = (n * s.time + t, (n * s.time + t) * hid);
+            let c_prev = if t > 0 { &c[at - hid..at] } else { &zeros[..] };
+            let dh_up = &dh[at..at + hid];
+            cell_backward::<T, Exact>(
+                &gates[row * g4..(row + 1) * g4],
+                &c[at..at + hid],
+                c_prev,
+                [dh_up, &dh_next],
+                &mut dc,
+                &mut d,
+            );
+            dh_next.fill(T::zero());
+            for (g, &d_g) in d.iter().enumerate() {
+                db[g] += d_g;
+                for i in 0..inp {
+                    dw_ih[g * inp + i] += d_g * x[row * inp + i];
+                    if let Some(dx) = dx.as_deref_mut() {
+                        dx[row * inp + i] += d_g * w_ih[g * inp + i];
+                    }
+                }
+                if t > 0 {
+                    for j in 0..hid {
+                        dw_hh[g * hid + j] += d_g * h[at - hid + j];
+                        dh_next[j] += d_g * w_hh[g * hid + j];
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 //! The CPU reference backend: plain Rust, one file per layer, forward and backward
-//! beside each other, generic over the scalar type (f32 to train, f64 to check).
+//! beside each other, generic over the scalar type (f32 to train, f64 to check). It is the
+//! specification the fast CPU backend (`fastcpu/`) and the GPU backend are checked against;
+//! conv1d, dense and the LSTM are written as their definitions, loops to read beside the
+//! WGSL, not for speed.
 
 pub mod activation;
 pub mod adam;
@@ -12,7 +15,6 @@ pub mod heads;
 pub mod lstm;
 pub mod pool;
 pub mod real;
-pub mod reduce;
 
 mod cpu_backend;
 pub use cpu_backend::CpuBackend;

@@ -1,0 +1,154 @@
+//! The fast CPU LSTM layer (the reference is `cpu::lstm`, whose cell math it shares with
+//! the gate functions of `gate_math`). Samples are independent through the recurrence, so
+//! the batch is split once into groups of `SAMPLES_PER_TASK`, and each group runs its
+//! whole sequence on its own: per step one (rows, H) x (H, 4H) product into the gates,
+//! whose input projection for every step was one product up front, then the cell update;
+//! no synchronisation and no allocation per step. Backward, each group runs back through
+//! time the same way; the weight gradients and dx are then single products over all
+//! (sample, step) rows, split over threads by blocks of output rows (`par_gemm`). Every
+//! element is computed by one task in a fixed split: the same bits on any thread count.
+
+use super::gate_math::Approx;
+use super::gemm::{gemm, par_gemm, MatMut, MatRef};
+use crate::backend::LstmShape;
+use crate::cpu::check;
+use crate::cpu::lstm::{cell_backward, cell_forward, check_saved, check_weights};
+use rayon::prelude::*;
+
+/// Samples per task. Fixed, not the batch over the threads: matrixmultiply's result for a
+/// row depends on the other rows of its call (the tiles it falls in), so a split that
+/// followed the thread count would change the bits.
+const SAMPLES_PER_TASK: usize = 16;
+
+/// Writes h and c (batch, time, H) and the gate activations (batch, time, 4H).
+pub fn forward(s: &LstmShape, x: &[f32], [w_ih, w_hh, b]: [&[f32]; 3], [h, c, gates]: [&mut [f32]; 3]) {
+    check_weights(s, x, w_ih, w_hh);
+    check_saved(s, h, c, gates);
+    let (hid, g4, time) = (s.hidden, 4 * s.hidden, s.time);
+    check::len("lstm b", b.len(), g4);
+    if s.batch == 0 || time == 0 || hid == 0 {
+        return;
+    }
+    let per = SAMPLES_PER_TASK;
+    let (seq, zeros) = (time * hid, vec![0.0; hid]);
+    gates
+        .par_chunks_mut(per * 4 * seq)
+        .zip(c.par_chunks_mut(per * seq).zip(h.par_chunks_mut(per * seq)))
+        .enumerate()
+        .for_each(|(task, (gates, (c, h)))| {
+            let n = gates.len() / (4 * seq);
+            let x = &x[task * per * time * s.input..][..n * time * s.input];
+            for row in gates.chunks_mut(g4) {
+                row.copy_from_slice(b);
+            }
+            gemm(
+                1.0,
+                MatRef::row_major(x, n * time, s.input),
+                MatRef::row_major(w_ih, g4, s.input).t(),
+                1.0,
+                MatMut::row_major(gates, n * time, g4),
+            );
+            for t in 0..time {
+                if t > 0 {
+                    gemm(
+                        1.0,
+                        MatRef::strided(&h[(t - 1) * hid..], n, hid, seq),
+                        MatRef::row_major(w_hh, g4, hid).t(),
+                        1.0,
+                        MatMut::strided(&mut gates[t * g4..], n, g4, 4 * seq),
+                    );
+                }
+                for k in 0..n {
+                    let at = k * seq + t * hid;
+                    let (c_done, c_now) = c.split_at_mut(at);
+                    let c_prev = if t > 0 { &c_done[at - hid..] } else { &zeros[..] };
+                    let a = &mut gates[4 * at..4 * at + g4];
+                    cell_forward::<f32, Approx>(a, c_prev, &mut c_now[..hid], &mut h[at..at + hid]);
+                }
+            }
+        });
+}
+
+/// Backpropagation through time. `dh` (batch, time, H) is the upstream gradient of every
+/// h_t; dw_ih, dw_hh, db (and dx when given) are overwritten.
+pub fn backward(
+    s: &LstmShape,
+    x: &[f32],
+    [w_ih, w_hh]: [&[f32]; 2],
+    [h, c, gates]: [&[f32]; 3],
+    dh: &[f32],
+    dx: Option<&mut [f32]>,
+    [dw_ih, dw_hh, db]: [&mut [f32]; 3],
+) {
+    check_weights(s, x, w_ih, w_hh);
+    check_saved(s, h, c, gates);
+    check::len("lstm dh", dh.len(), h.len());
+    check::len("lstm dw_ih", dw_ih.len(), w_ih.len());
+    check::len("lstm dw_hh", dw_hh.len(), w_hh.len());
+    let (hid, g4, time) = (s.hidden, 4 * s.hidden, s.time);
+    check::len("lstm db", db.len(), g4);
+    let rows = s.batch * time;
+    let seq = time * hid;
+
+    // da: gradient of the pre-activations a_t, (batch, time, 4H)
+    let mut da = vec![0.0; rows * g4];
+    if rows > 0 && hid > 0 {
+        let per = SAMPLES_PER_TASK;
+        da.par_chunks_mut(per * 4 * seq).enumerate().for_each(|(task, da)| {
+            let n = da.len() / (4 * seq);
+            let first = task * per * seq;
+            let (dh_next, dc, zeros) = (&mut vec![0.0; n * hid], &mut vec![0.0; n * hid], vec![0.0; hid]);
+            for t in (0..time).rev() {
+                for k in 0..n {
+                    let (at, local) = (first + k * seq + t * hid, k * seq + t * hid);
+                    let c_prev = if t > 0 { &c[at - hid..at] } else { &zeros[..] };
+                    let carry = k * hid..(k + 1) * hid;
+                    cell_backward::<f32, Approx>(
+                        &gates[4 * at..4 * at + g4],
+                        &c[at..at + hid],
+                        c_prev,
+                        [&dh[at..at + hid], &dh_next[carry.clone()]],
+                        &mut dc[carry],
+                        &mut da[4 * local..4 * local + g4],
+                    );
+                }
+                if t > 0 {
+                    gemm(
+                        1.0,
+                        MatRef::strided(&da[t * g4..], n, g4, 4 * seq),
+                        MatRef::row_major(w_hh, g4, hid),
+                        0.0,
+                        MatMut::row_major(dh_next, n, hid),
+                    );
+                }
+            }
+        });
+    }
+
+    db.fill(0.0);
+    for row in da.chunks(g4.max(1)) {
+        for (acc, &v) in db.iter_mut().zip(row) {
+            *acc += v;
+        }
+    }
+    let da_t = MatRef::row_major(&da, rows, g4).t();
+    par_gemm(1.0, da_t, MatRef::row_major(x, rows, s.input), 0.0, MatMut::row_major(dw_ih, g4, s.input));
+    // h_{t-1} for every (n, t), zero at t = 0
+    let mut h_prev = vec![0.0; rows * hid];
+    for n in 0..s.batch {
+        let start = n * seq;
+        let steps = time.saturating_sub(1) * hid;
+        h_prev[start + hid..start + hid + steps].copy_from_slice(&h[start..start + steps]);
+    }
+    par_gemm(1.0, da_t, MatRef::row_major(&h_prev, rows, hid), 0.0, MatMut::row_major(dw_hh, g4, hid));
+    if let Some(dx) = dx {
+        check::len("lstm dx", dx.len(), x.len());
+        par_gemm(
+            1.0,
+            MatRef::row_major(&da, rows, g4),
+            MatRef::row_major(w_ih, g4, s.input),
+            0.0,
+            MatMut::row_major(dx, rows, s.input),
+        );
+    }
+}
