@@ -2,18 +2,8 @@
 // 1 - beta^t are computed on the host: they change every step, so they travel in the
 // params arena with the step, not in a buffer of their own.
 
-struct Params {
-    n: u32,
-    lr: f32,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    // 1 - beta1^t, 1 - beta2^t
-    correction1: f32,
-    correction2: f32,
-}
+// Params, bound as `p`, is prepended from `Adam` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<store>;
 @group(0) @binding(2) var<storage, read> grad: array<store>;
 // The moments are f32 at every storage precision: v ~ g^2 underflows f16 (smallest

@@ -5,19 +5,8 @@
 // Per-channel sums use one workgroup per channel and a fixed-order tree (workgroup_sum);
 // the elementwise passes use one element per invocation.
 
-struct Params {
-    batch: u32,
-    channels: u32,
-    len: u32,
-    eps: f32,
-    momentum: f32,
-    // 1: the running variance gets the unbiased batch variance (PyTorch)
-    unbiased: u32,
-    // 1: backward through the batch statistics (training mode)
-    batch_stats: u32,
-}
+// Params, bound as `p`, is prepended from `BatchNorm` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<store>;
 
 // batchnorm_stats

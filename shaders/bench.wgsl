@@ -1,14 +1,8 @@
 // The device's ceilings, measured by the bench (src/bench/ceilings.rs): a vec4 copy for
 // memory bandwidth, and a register-resident FMA loop for arithmetic throughput.
 
-struct Params {
-    // vec4 elements to copy / FMA invocations
-    n: u32,
-    // fma_peak: loop trips
-    iters: u32,
-}
+// Params, bound as `p`, is prepended from `Bench` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 

@@ -8,22 +8,7 @@
 // conv1d_relu_forward): the pre-activation never goes to memory, and ReLU's backward
 // needs only this output.
 
-struct Params {
-    batch: u32,
-    c_in: u32,
-    c_out: u32,
-    len_in: u32,
-    kernel: u32,
-    pad_left: u32,
-    len_out: u32,
-    // conv1d_forward: 1 applies ReLU to the output
-    relu: u32,
-    // conv1d_backward_weight: output positions per slice, and slices per sample
-    t_slice: u32,
-    slices: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// Params, bound as `p`, is prepended from `Conv1d` in src/gpu/kernel_params.rs.
 
 // conv1d_forward: x, w, bias -> y
 @group(0) @binding(1) var<storage, read> x: array<store>;

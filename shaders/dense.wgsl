@@ -16,23 +16,8 @@
 // holds; a slice begun by an earlier chunk continues from the value its slot holds, so
 // the sums run in the same order however k is chunked. Unsliced: k_slice = k, one slot.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    // A(i, l) = a[i * a_row + l * a_col]; B(l, j) = b[l * b_row + j * b_col]
-    a_row: u32,
-    a_col: u32,
-    b_row: u32,
-    b_col: u32,
-    k_first: u32,
-    k_slice: u32,
-    off1: u32,
-    off2: u32,
-    off3: u32,
-}
+// Params, bound as `p`, is prepended from `Dense` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<store>;
 @group(0) @binding(2) var<storage, read> b: array<store>;
 @group(0) @binding(3) var<storage, read_write> c: array<store>;

@@ -4,23 +4,8 @@
 // elementwise.rs): n is the chunk's, `first` its first element's index in the whole
 // tensor, offN where it starts in the tensor at binding N.
 
-struct Params {
-    n: u32,
-    // activation: 0 relu, 1 sigmoid, 2 tanh
-    kind: u32,
-    // fill value
-    value: f32,
-    // dropout: key, keep threshold (dropout_threshold in src/backend.rs), rate
-    key: u32,
-    threshold: u32,
-    rate: f32,
-    first: u32,
-    off1: u32,
-    off2: u32,
-    off3: u32,
-}
+// Params, bound as `p`, is prepended from `Elementwise` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<store>;
 @group(0) @binding(2) var<storage, read_write> y: array<store>;
 // activation_backward: dy at binding 2, dx at binding 3

@@ -2,12 +2,8 @@
 // ONE workgroup. Invocations stride over the batch rows and the loss is summed as a fixed
 // tree (workgroup_sum): deterministic, and no second pass.
 
-struct Params {
-    batch: u32,
-    classes: u32,
-}
+// Params, bound as `p`, is prepended from `Heads` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<store>;
 @group(0) @binding(2) var<storage, read> targets: array<store>;
 @group(0) @binding(3) var<storage, read> weights: array<store>;

@@ -22,19 +22,7 @@
 // Every kernel here runs on a chunk of batch rows when its tensors do not fit one storage
 // binding (src/gpu/lstm.rs): `batch` is the chunk's, and offN is where the chunk starts
 // in the tensor at binding N.
-struct Params {
-    batch: u32,
-    time: u32,
-    input: u32,
-    hidden: u32,
-    // batch rows per workgroup of the sequence kernels (rows * hidden <= SLOTS)
-    rows: u32,
-    off1: u32,
-    off2: u32,
-    off3: u32,
-    off4: u32,
-    off5: u32,
-}
+// Params, bound as `p`, is prepended from `Lstm` in src/gpu/kernel_params.rs.
 
 // (row, unit) pairs per workgroup of the sequence kernels, one per invocation: this bounds
 // hidden (src/gpu/lstm.rs checks it) and sizes the state arrays.
@@ -47,7 +35,6 @@ override WORKGROUP_BYTES: u32 = 16384u;
 const STATE_BYTES: u32 = 2u * SLOTS * 16u + SLOTS * 4u;
 override CHIP_ENTRIES: u32 = (WORKGROUP_BYTES - STATE_BYTES) / (4u * STORE_BYTES);
 
-@group(0) @binding(0) var<uniform> p: Params;
 // the packed W_hh (see above), 4 hidden^2 elements
 @group(0) @binding(1) var<storage, read> packed: array<vec4<store>>;
 
@@ -89,7 +76,19 @@ fn pair_of(wid: u32, lid: u32) -> Pair {
     return Pair(lid, n, lid % p.hidden, r < p.rows && n < p.batch);
 }
 
+// The double-buffered state arrays (h_prev, dgates_next): the index of the pair's row
+// block in the half that step `step` reads, and of its own slot in the half it writes.
+fn read_half(step: u32, me: Pair) -> u32 {
+    return (step % 2u) * SLOTS + me.slot - me.unit;
+}
+
+fn write_half(step: u32, me: Pair) -> u32 {
+    return SLOTS - (step % 2u) * SLOTS + me.slot;
+}
+
 // Loads the packed matrix's first rows into `chip`; returns how many rows of m it holds.
+// Its barrier also publishes whatever the workgroup wrote before the call (the sequence
+// kernels' zeroed state).
 fn load_chip(lid: u32) -> u32 {
     let hs = p.hidden;
     let chip_rows = min(hs, CHIP_ENTRIES / hs);
@@ -102,20 +101,17 @@ fn load_chip(lid: u32) -> u32 {
 
 @compute @workgroup_size(SLOTS)
 fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let hs = p.hidden;
-    let g4 = 4u * hs;
-    let me = pair_of(wid.x, lid);
-    let j = me.unit;
-    let base = lid - j;
-    let chip_rows = load_chip(lid);
     h_prev[lid] = 0.0;
     cell[lid] = 0.0;
-    workgroupBarrier();
+    let chip_rows = load_chip(lid);
+    let hs = p.hidden;
+    let me = pair_of(wid.x, lid);
+    let j = me.unit;
     for (var t = 0u; t < p.time; t = t + 1u) {
-        let read = (t % 2u) * SLOTS + base;
-        let write = SLOTS - (t % 2u) * SLOTS + lid;
+        let read = read_half(t, me);
+        let write = write_half(t, me);
         if (me.live) {
-            let g_row = p.off2 + (me.row * p.time + t) * g4;
+            let g_row = p.off2 + (me.row * p.time + t) * 4u * hs;
             // the input projection and bias, then + W_hh h_{t-1}, m in order
             var pre = vec4<f32>(vec4<store>(gates[g_row + j], gates[g_row + hs + j], gates[g_row + 2u * hs + j], gates[g_row + 3u * hs + j]));
             for (var m = 0u; m < chip_rows; m = m + 1u) {
@@ -149,19 +145,17 @@ fn lstm_forward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
 // reductions over it afterwards (src/gpu/lstm.rs).
 @compute @workgroup_size(SLOTS)
 fn lstm_backward_sequence(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    cell[lid] = 0.0;
+    dgates_next[lid] = vec4<f32>(0.0);
+    let chip_rows = load_chip(lid);
     let hs = p.hidden;
     let g4 = 4u * hs;
     let me = pair_of(wid.x, lid);
     let j = me.unit;
-    let base = lid - j;
-    let chip_rows = load_chip(lid);
-    cell[lid] = 0.0;
-    dgates_next[lid] = vec4<f32>(0.0);
-    workgroupBarrier();
     for (var s = 0u; s < p.time; s = s + 1u) {
         let t = p.time - 1u - s;
-        let read = (s % 2u) * SLOTS + base;
-        let write = SLOTS - (s % 2u) * SLOTS + lid;
+        let read = read_half(s, me);
+        let write = write_half(s, me);
         if (me.live) {
             let row = me.row * p.time + t;
             let g_row = p.off2 + row * g4;

@@ -1,15 +1,7 @@
 // Max-pool and global average pooling over the last axis of (batch, channels, len).
 
-struct Params {
-    batch: u32,
-    channels: u32,
-    len_in: u32,
-    pool: u32,
-    stride: u32,
-    len_out: u32,
-}
+// Params, bound as `p`, is prepended from `Pool` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<store>;
 // forward kernels
 @group(0) @binding(2) var<storage, read_write> y: array<store>;

@@ -5,15 +5,8 @@
 // starts at element off1 of its binding, and with `accumulate` set each chunk adds its
 // total to out, in chunk order.
 
-struct Params {
-    batch: u32,
-    channels: u32,
-    len: u32,
-    accumulate: u32,
-    off1: u32,
-}
+// Params, bound as `p`, is prepended from `Reduce` in src/gpu/kernel_params.rs.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<store>;
 @group(0) @binding(2) var<storage, read_write> out: array<store>;
 

@@ -2,12 +2,13 @@
 //! f64, on several odd-sized shapes with seeded random inputs. For an op y = f(x) the
 //! checked scalar is L = sum(y * r) for a random r, so the backward gets dy = r.
 
+mod shapes;
+use shapes::conv_shape;
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use starskope::backend::{
-    dropout_keep, Activation, ChannelShape, Conv1dShape, DenseShape, LstmShape, PoolShape,
-};
+use starskope::backend::{dropout_keep, Activation, ChannelShape, DenseShape, LstmShape, PoolShape};
 use starskope::cpu::{activation, adam, batchnorm, conv1d, dense, dropout, heads, lstm, pool};
 
 /// Step of the central differences: truncation error ~h^2, rounding ~1e-16 / h.
@@ -50,18 +51,6 @@ fn check_grad(what: &str, at: &[f64], analytic: &[f64], loss: impl Fn(&[f64]) ->
         err <= TOL * scale,
         "{what}: max |numeric - analytic| = {err:e}, max |numeric| = {scale:e}\nnumeric  {numeric:?}\nanalytic {analytic:?}"
     );
-}
-
-fn conv_shape(
-    batch: usize,
-    c_in: usize,
-    c_out: usize,
-    len_in: usize,
-    kernel: usize,
-    same: bool,
-) -> Conv1dShape {
-    let (pad_left, len_out) = if same { ((kernel - 1) / 2, len_in) } else { (0, len_in - kernel + 1) };
-    Conv1dShape { batch, c_in, c_out, len_in, kernel, pad_left, len_out }
 }
 
 #[test]

@@ -23,6 +23,9 @@
 //! Values kept in f32 at every precision (batch-norm statistics, the loss, Adam's moments
 //! and master weights) keep their f32 tolerance.
 
+mod shapes;
+use shapes::conv_shape;
+
 use starskope::backend::{
     ActivationBackward, ActivationForward, AdamStep, BatchNormBackward, BatchNormEval, BatchNormTrain,
     Conv1dBackward, Conv1dForward, DenseBackward, DenseForward, DropoutBackward, DropoutForward,
@@ -34,8 +37,8 @@ use std::sync::OnceLock;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::{
-    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, Conv1dShape, DenseShape, LstmShape,
-    LstmTensors, PoolShape, Storage, TensorId,
+    Activation, AdamConfig, Backend, BatchNormConfig, ChannelShape, DenseShape, LstmShape, LstmTensors,
+    PoolShape, Storage, TensorId,
 };
 use starskope::cpu::CpuBackend;
 use starskope::gpu::{GpuBackend, GpuContext, Precision};
@@ -178,18 +181,6 @@ fn close_at_scale(cpu: &[f32], gpu: &[f32], tol: f32, scale: f32, what: &str) {
 /// Tolerance for sums of `terms` products.
 fn sum_tol(terms: usize) -> f32 {
     1e-5 * (terms as f32).sqrt().max(1.0)
-}
-
-fn conv_shape(
-    batch: usize,
-    c_in: usize,
-    c_out: usize,
-    len_in: usize,
-    kernel: usize,
-    same: bool,
-) -> Conv1dShape {
-    let (pad_left, len_out) = if same { ((kernel - 1) / 2, len_in) } else { (0, len_in - kernel + 1) };
-    Conv1dShape { batch, c_in, c_out, len_in, kernel, pad_left, len_out }
 }
 
 fn conv1d_matches_cpu(p: Precision) {
@@ -367,67 +358,38 @@ fn batchnorm_matches_cpu(p: Precision) {
             let dgamma_const = b.output(s.channels);
             let dbeta_const = b.output(s.channels);
             b.run(|be, k| {
-                let (rm, rv) = (running_mean.on(k), running_var.on(k));
+                let s = *s;
+                let [x, gamma, beta, running_mean, running_var, y, y_eval, mean, inv_std] =
+                    [x, gamma, beta, running_mean, running_var, y, y_eval, mean, inv_std].map(|t| t.on(k));
+                let [dy, dx, dgamma, dbeta, dx_const, dgamma_const, dbeta_const] =
+                    [dy, dx, dgamma, dbeta, dx_const, dgamma_const, dbeta_const].map(|t| t.on(k));
+                let train =
+                    BatchNormTrain { s, cfg, x, gamma, beta, running_mean, running_var, y, mean, inv_std };
+                be.run(&train.into());
                 be.run(
-                    &BatchNormTrain {
-                        s: *s,
-                        cfg,
-                        x: x.on(k),
-                        gamma: gamma.on(k),
-                        beta: beta.on(k),
-                        running_mean: rm,
-                        running_var: rv,
-                        y: y.on(k),
-                        mean: mean.on(k),
-                        inv_std: inv_std.on(k),
-                    }
-                    .into(),
+                    &BatchNormEval { s, cfg, x, gamma, beta, running_mean, running_var, y: y_eval }.into(),
                 );
-                be.run(
-                    &BatchNormEval {
-                        s: *s,
-                        cfg,
-                        x: x.on(k),
-                        gamma: gamma.on(k),
-                        beta: beta.on(k),
-                        running_mean: rm,
-                        running_var: rv,
-                        y: y_eval.on(k),
-                    }
-                    .into(),
-                );
-                let (g, m, is) = (gamma.on(k), mean.on(k), inv_std.on(k));
-                be.run(
-                    &BatchNormBackward {
-                        s: *s,
-                        batch_stats: true,
-                        x: x.on(k),
-                        gamma: g,
-                        mean: m,
-                        inv_std: is,
-                        dy: dy.on(k),
-                        dx: dx.on(k),
-                        dgamma: dgamma.on(k),
-                        dbeta: dbeta.on(k),
-                    }
-                    .into(),
-                );
-                let (dxc, dgc, dbc) = (dx_const.on(k), dgamma_const.on(k), dbeta_const.on(k));
-                be.run(
-                    &BatchNormBackward {
-                        s: *s,
-                        batch_stats: false,
-                        x: x.on(k),
-                        gamma: g,
-                        mean: m,
-                        inv_std: is,
-                        dy: dy.on(k),
-                        dx: dxc,
-                        dgamma: dgc,
-                        dbeta: dbc,
-                    }
-                    .into(),
-                );
+                let backward = BatchNormBackward {
+                    s,
+                    batch_stats: true,
+                    x,
+                    gamma,
+                    mean,
+                    inv_std,
+                    dy,
+                    dx,
+                    dgamma,
+                    dbeta,
+                };
+                be.run(&backward.into());
+                let constant = BatchNormBackward {
+                    batch_stats: false,
+                    dx: dx_const,
+                    dgamma: dgamma_const,
+                    dbeta: dbeta_const,
+                    ..backward
+                };
+                be.run(&constant.into());
             });
             let m = s.batch * s.len;
             let what = |t: &str| format!("batchnorm {t} {s:?} eps {}", cfg.eps);

@@ -324,9 +324,8 @@ fn cli_splits_trains_evaluates_and_predicts_per_object_sets() {
     assert_eq!(metrics["classes"], serde_json::json!(["ab", "c"]));
     assert_eq!(metrics["evaluated_on"], "test");
     assert_eq!(metrics["prior_baseline"]["balanced_accuracy"], 0.5);
-    let text = run(&[
-        "survey",
-        "eval",
+    // eval and predict score the trained model on the same held-out objects.
+    let scored = [
         "--model",
         "run/model.safetensors",
         "--data",
@@ -335,22 +334,10 @@ fn cli_splits_trains_evaluates_and_predicts_per_object_sets() {
         "split/test_labels.csv",
         "--device",
         "cpu",
-    ]);
+    ];
+    let text = run(&[&["survey", "eval"][..], &scored].concat());
     assert_mentions(&text, &["20 objects", "true ab", "pred c"]);
-    run(&[
-        "survey",
-        "predict",
-        "--model",
-        "run/model.safetensors",
-        "--data",
-        "objects",
-        "--labels",
-        "split/test_labels.csv",
-        "--out",
-        "p.csv",
-        "--device",
-        "cpu",
-    ]);
+    run(&[&["survey", "predict", "--out", "p.csv"][..], &scored].concat());
     let pred = std::fs::read_to_string(d.join("p.csv")).unwrap();
     assert_eq!(pred.lines().next().unwrap(), "object_id,label,p_ab,p_c,predicted");
     assert_eq!(pred.lines().count(), 21);

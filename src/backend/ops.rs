@@ -43,10 +43,11 @@ pub struct Conv1dForward {
     pub relu: bool,
 }
 
-/// dw, db (and dx: None for the first layer, which needs no gradient w.r.t. the data).
+/// The backward of a layer y = f(x; w) + b of shape `S`: dw, db (and dx: None for the
+/// first layer, which needs no gradient w.r.t. the data).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Conv1dBackward {
-    pub s: Conv1dShape,
+pub struct LayerBackward<S> {
+    pub s: S,
     pub x: TensorId,
     pub w: TensorId,
     pub dy: TensorId,
@@ -54,6 +55,9 @@ pub struct Conv1dBackward {
     pub dw: TensorId,
     pub db: TensorId,
 }
+
+/// Conv1d's backward (see `Conv1dForward`).
+pub type Conv1dBackward = LayerBackward<Conv1dShape>;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MaxPoolForward {
@@ -173,17 +177,8 @@ pub struct DenseForward {
     pub y: TensorId,
 }
 
-/// dw, db (and dx: None for the first layer).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DenseBackward {
-    pub s: DenseShape,
-    pub x: TensorId,
-    pub w: TensorId,
-    pub dy: TensorId,
-    pub dx: Option<TensorId>,
-    pub dw: TensorId,
-    pub db: TensorId,
-}
+/// Dense's backward (see `DenseForward`).
+pub type DenseBackward = LayerBackward<DenseShape>;
 
 /// y = f(x); x and y may be the same tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]

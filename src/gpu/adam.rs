@@ -7,20 +7,7 @@ use super::precision::Precision;
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::AdamStep;
 
-/// Mirrors `Params` in shaders/adam.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    lr: f32,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    correction1: f32,
-    correction2: f32,
-}
-
-super::params::mirror_test!(Shader::Adam, Params { n, lr, beta1, beta2, eps, correction1, correction2 });
+use super::kernel_params::Adam as Params;
 
 static ADAM_STEP: Kernel =
     Kernel { shader: Shader::Adam, entry: "adam_step", bindings: &[RW, R, RW32, RW32] };

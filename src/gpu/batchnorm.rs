@@ -7,23 +7,7 @@ use super::pipelines::{
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::{BatchNormBackward, BatchNormConfig, BatchNormEval, BatchNormTrain, ChannelShape};
 
-/// Mirrors `Params` in shaders/batchnorm.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    channels: u32,
-    len: u32,
-    eps: f32,
-    momentum: f32,
-    unbiased: u32,
-    batch_stats: u32,
-}
-
-super::params::mirror_test!(
-    Shader::BatchNorm,
-    Params { batch, channels, len, eps, momentum, unbiased, batch_stats }
-);
+use super::kernel_params::BatchNorm as Params;
 
 fn params(s: &ChannelShape, cfg: &BatchNormConfig, batch_stats: bool) -> Params {
     Params {

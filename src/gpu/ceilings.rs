@@ -6,15 +6,7 @@ use super::recorder::{groups_1d, u};
 use super::GpuBackend;
 use crate::backend::{Backend, TensorId};
 
-/// Mirrors `Params` in shaders/bench.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    iters: u32,
-}
-
-super::params::mirror_test!(Shader::Bench, Params { n, iters });
+use super::kernel_params::Bench as Params;
 
 // shaders/bench.wgsl is f32 at every precision: its tensors are `Storage::F32`.
 static COPY_VEC4: Kernel = Kernel { shader: Shader::Bench, entry: "copy_vec4", bindings: &[RW32, RW32] };

@@ -5,26 +5,7 @@ use super::recorder::{u, Recorder};
 use super::reduce::{channel_sum, row_sum};
 use crate::backend::{ChannelShape, Conv1dBackward, Conv1dForward, Conv1dShape, Scratch};
 
-/// Mirrors `Params` in shaders/conv1d.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    c_in: u32,
-    c_out: u32,
-    len_in: u32,
-    kernel: u32,
-    pad_left: u32,
-    len_out: u32,
-    relu: u32,
-    t_slice: u32,
-    slices: u32,
-}
-
-super::params::mirror_test!(
-    Shader::Conv1d,
-    Params { batch, c_in, c_out, len_in, kernel, pad_left, len_out, relu, t_slice, slices }
-);
+use super::kernel_params::Conv1d as Params;
 
 impl From<&Conv1dShape> for Params {
     fn from(s: &Conv1dShape) -> Self {

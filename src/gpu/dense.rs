@@ -5,28 +5,7 @@ use super::recorder::{u, Bind, Recorder};
 use super::reduce::{channel_sum, row_sum};
 use crate::backend::{ChannelShape, DenseBackward, DenseForward, Scratch, TensorId};
 
-/// Mirrors `Params` in shaders/dense.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    a_row: u32,
-    a_col: u32,
-    b_row: u32,
-    b_col: u32,
-    /// The row of the whole k where this chunk of k starts, and the rows of k per slice.
-    k_first: u32,
-    k_slice: u32,
-    /// Where the chunk starts in a, b and c (see `Recorder::dispatch_rows`).
-    off: [u32; 3],
-}
-
-super::params::mirror_test!(
-    Shader::Dense,
-    Params { m, n, k, a_row, a_col, b_row, b_col, k_first, k_slice, off }
-);
+use super::kernel_params::Dense as Params;
 
 static GEMM: Kernel = Kernel { shader: Shader::Dense, entry: "gemm", bindings: &[R, R, RW] };
 static GEMM_BIAS: Kernel = Kernel { shader: Shader::Dense, entry: "gemm_bias", bindings: &[R, R, RW, R] };

@@ -7,23 +7,7 @@ use crate::backend::{
     TensorId,
 };
 
-/// Mirrors `Params` in shaders/elementwise.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    kind: u32,
-    value: f32,
-    key: u32,
-    threshold: u32,
-    rate: f32,
-    /// The chunk's first element and where it starts in each binding (see
-    /// `Recorder::dispatch_rows`).
-    first: u32,
-    off: [u32; 3],
-}
-
-super::params::mirror_test!(Shader::Elementwise, Params { n, kind, value, key, threshold, rate, first, off });
+use super::kernel_params::Elementwise as Params;
 
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
     Kernel { shader: Shader::Elementwise, entry, bindings }

@@ -6,15 +6,7 @@ use super::pipelines::{
 use super::recorder::{groups_1d, u, Recorder};
 use crate::backend::{SigmoidBce, Softmax, SoftmaxCe};
 
-/// Mirrors `Params` in shaders/heads.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    classes: u32,
-}
-
-super::params::mirror_test!(Shader::Heads, Params { batch, classes });
+use super::kernel_params::Heads as Params;
 
 /// The loss is f32 at every precision (shaders/heads.wgsl).
 const LOSS_BINDINGS: &[super::pipelines::Access] = &[R, R, R, RW, RW32, RW];

@@ -18,21 +18,7 @@ pub const MAX_HIDDEN: usize = 256;
 /// small batches fill as many as they can and large ones share each on-chip copy of W_hh.
 const GROUPS_WANTED: usize = 128;
 
-/// Mirrors `Params` in shaders/lstm.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    time: u32,
-    input: u32,
-    hidden: u32,
-    /// Batch rows per workgroup of the sequence kernels (`rows_per_group`).
-    rows: u32,
-    /// Where the chunk starts in the tensor at each binding (see `Recorder::dispatch_rows`).
-    off: [u32; 5],
-}
-
-super::params::mirror_test!(Shader::Lstm, Params { batch, time, input, hidden, rows, off });
+use super::kernel_params::Lstm as Params;
 
 /// Batch rows per workgroup of the sequence kernels.
 fn rows_per_group(s: &LstmShape) -> usize {

@@ -12,6 +12,7 @@ mod dense;
 pub mod device;
 mod elementwise;
 mod heads;
+mod kernel_params;
 mod lstm;
 mod params;
 mod pipelines;

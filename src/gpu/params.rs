@@ -1,4 +1,6 @@
-//! The per-submission parameter arena.
+//! Kernel parameter blocks: `params!`, which defines each block once (in Rust, with its
+//! WGSL declaration derived from it; the blocks are in `kernel_params`), and the
+//! per-submission arena they are uploaded through.
 //!
 //! Every dispatch's small parameter block (shapes, the Adam step, the dropout key...)
 //! is appended to one host-side byte vector at an aligned slot; on submit the whole
@@ -66,105 +68,92 @@ fn create(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
     })
 }
 
-/// A test that the module's `Params` block mirrors the WGSL struct `Params` of `shader`
-/// as naga lays it out: the same size, and each field listed at the offset and with the
-/// scalar type of the WGSL member of its name (an array field `off: [u32; 3]` mirrors the
-/// members off1, off2, off3). List every field: a WGSL member left without its Rust twin
-/// fails.
-macro_rules! mirror_test {
-    ($shader:expr, $params:ident { $($field:ident),* $(,)? }) => {
-        #[cfg(test)]
-        #[test]
-        fn params_mirror_the_shader() {
-            use $crate::gpu::params::Words as _;
-            let p = <$params as bytemuck::Zeroable>::zeroed();
-            let fields = [$((stringify!($field), std::mem::offset_of!($params, $field), p.$field.words())),*];
-            $crate::gpu::params::check_mirror($shader, std::mem::size_of::<$params>(), &fields);
+/// Defines parameter blocks: for each `Name { field: type, ... }` a `#[repr(C)]` Pod
+/// struct `Name` and `Name::layout()`, its members as the WGSL struct `Params` declares
+/// them. A field is `u32`, `f32` or `[u32; N]`.
+macro_rules! params {
+    ($($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)? })*) => {$(
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name { $($(#[$field_meta])* pub $field: $ty),* }
+
+        impl $name {
+            pub fn layout() -> $crate::gpu::params::Layout {
+                use $crate::gpu::params::Field as _;
+                let members = [$(<$ty>::members(stringify!($field), std::mem::offset_of!($name, $field))),*];
+                $crate::gpu::params::Layout {
+                    members: members.concat(),
+                    size: std::mem::size_of::<$name>(),
+                }
+            }
         }
-    };
+    )*};
 }
-pub(super) use mirror_test;
+pub(super) use params;
 
 /// A 4-byte scalar of a parameter block.
-#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum Word {
+pub enum Word {
     U32,
     F32,
 }
 
-/// One word of a field: its index within an array field (None: a scalar field), its type.
-#[cfg(test)]
-pub(super) type FieldWord = (Option<usize>, Word);
-
-/// The words of one field.
-#[cfg(test)]
-pub(super) trait Words {
-    fn words(&self) -> Vec<FieldWord>;
+/// One WGSL member of a parameter block: its name, byte offset and type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    pub name: String,
+    pub offset: usize,
+    pub word: Word,
 }
 
-#[cfg(test)]
-impl Words for u32 {
-    fn words(&self) -> Vec<FieldWord> {
-        vec![(None, Word::U32)]
-    }
+/// A parameter block as WGSL sees it.
+pub struct Layout {
+    pub members: Vec<Member>,
+    pub size: usize,
 }
 
-#[cfg(test)]
-impl Words for f32 {
-    fn words(&self) -> Vec<FieldWord> {
-        vec![(None, Word::F32)]
-    }
-}
-
-#[cfg(test)]
-impl<const N: usize> Words for [u32; N] {
-    fn words(&self) -> Vec<FieldWord> {
-        (0..N).map(|i| (Some(i), Word::U32)).collect()
-    }
-}
-
-/// See `assert_mirrors_wgsl`: `fields` are the Rust struct's (name, offset, words).
-#[cfg(test)]
-pub(super) fn check_mirror(
-    shader: super::pipelines::Shader,
-    size: usize,
-    fields: &[(&str, usize, Vec<FieldWord>)],
-) {
-    use wgpu::naga;
-    let source = shader.wgsl(super::precision::Precision::F32);
-    let module = naga::front::wgsl::parse_str(&source)
-        .unwrap_or_else(|e| panic!("{shader:?}: {}", e.emit_to_string(&source)));
-    let (members, span) = module
-        .types
-        .iter()
-        .find_map(|(_, t)| match (&t.name, &t.inner) {
-            (Some(name), naga::TypeInner::Struct { members, span }) if name == "Params" => {
-                Some((members.clone(), *span))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{shader:?}: no struct Params"));
-    let wgsl: Vec<(String, usize, Word)> = members
-        .iter()
-        .map(|m| {
-            let word = match module.types[m.ty].inner {
-                naga::TypeInner::Scalar(naga::Scalar::U32) => Word::U32,
-                naga::TypeInner::Scalar(naga::Scalar::F32) => Word::F32,
-                ref other => panic!("{shader:?}: Params member {:?} is {other:?}, not u32 or f32", m.name),
-            };
-            (m.name.clone().unwrap_or_default(), m.offset as usize, word)
-        })
-        .collect();
-    let rust: Vec<(String, usize, Word)> = fields
-        .iter()
-        .flat_map(|(name, offset, words)| {
-            words.iter().map(move |&(index, word)| match index {
-                Some(i) => (format!("{name}{}", i + 1), offset + 4 * i, word),
-                None => (name.to_string(), *offset, word),
+impl Layout {
+    /// The WGSL declaration of the block and its binding, `p` at binding 0.
+    pub fn wgsl(&self) -> String {
+        assert!(self.size as u64 <= PARAMS_BYTES, "params block larger than PARAMS_BYTES");
+        let members: String = self
+            .members
+            .iter()
+            .map(|m| {
+                let ty = match m.word {
+                    Word::U32 => "u32",
+                    Word::F32 => "f32",
+                };
+                format!("    {}: {ty},\n", m.name)
             })
-        })
-        .collect();
-    assert_eq!(rust, wgsl, "{shader:?}: the Rust Params (left) against the WGSL struct (right)");
-    assert_eq!(size, span as usize, "{shader:?}: Params size");
+            .collect();
+        format!("struct Params {{\n{members}}}\n@group(0) @binding(0) var<uniform> p: Params;\n")
+    }
+}
+
+/// A field type of a parameter block.
+pub trait Field {
+    /// The WGSL members of a field `name` at byte `offset`.
+    fn members(name: &str, offset: usize) -> Vec<Member>;
+}
+
+impl Field for u32 {
+    fn members(name: &str, offset: usize) -> Vec<Member> {
+        vec![Member { name: name.to_string(), offset, word: Word::U32 }]
+    }
+}
+
+impl Field for f32 {
+    fn members(name: &str, offset: usize) -> Vec<Member> {
+        vec![Member { name: name.to_string(), offset, word: Word::F32 }]
+    }
+}
+
+impl<const N: usize> Field for [u32; N] {
+    fn members(name: &str, offset: usize) -> Vec<Member> {
+        (0..N)
+            .map(|i| Member { name: format!("{name}{}", i + 1), offset: offset + 4 * i, word: Word::U32 })
+            .collect()
+    }
 }

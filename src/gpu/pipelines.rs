@@ -7,11 +7,13 @@
 
 use std::collections::HashMap;
 
-use super::params::PARAMS_BYTES;
+use super::kernel_params as kp;
+use super::params::{Layout, PARAMS_BYTES};
 use super::precision::Precision;
 
-/// One .wgsl file under shaders/. Each is compiled with the precision's prelude and
-/// `common.wgsl` prepended, once per precision it is used at.
+/// One .wgsl file under shaders/. Each is compiled with the precision's prelude,
+/// `common.wgsl` and its parameter block (`kernel_params`) prepended, once per precision
+/// it is used at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Elementwise,
@@ -42,6 +44,22 @@ impl Shader {
         }
     }
 
+    /// The shader's parameter block.
+    fn params(self) -> Layout {
+        match self {
+            Shader::Elementwise => kp::Elementwise::layout(),
+            Shader::Reduce => kp::Reduce::layout(),
+            Shader::Conv1d => kp::Conv1d::layout(),
+            Shader::Pool => kp::Pool::layout(),
+            Shader::BatchNorm => kp::BatchNorm::layout(),
+            Shader::Dense => kp::Dense::layout(),
+            Shader::Lstm => kp::Lstm::layout(),
+            Shader::Heads => kp::Heads::layout(),
+            Shader::Adam => kp::Adam::layout(),
+            Shader::Bench => kp::Bench::layout(),
+        }
+    }
+
     /// The values of the shader's pipeline-overridable constants on a device whose
     /// workgroup memory is `workgroup_bytes` (WGSL rejects values for constants a shader
     /// does not declare).
@@ -52,9 +70,10 @@ impl Shader {
         }
     }
 
-    /// The source compiled for `precision`: its prelude, common.wgsl, the shader.
+    /// The source compiled for `precision`: its prelude, common.wgsl, the parameter
+    /// block, the shader.
     pub(super) fn wgsl(self, precision: Precision) -> String {
-        format!("{}{COMMON}\n{}", precision.prelude(), self.source())
+        format!("{}{COMMON}\n{}\n{}", precision.prelude(), self.params().wgsl(), self.source())
     }
 }
 
@@ -180,4 +199,60 @@ fn create_layout(device: &wgpu::Device, bindings: &[Access]) -> wgpu::BindGroupL
     });
     let entries: Vec<_> = std::iter::once(params).chain(storage).collect();
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: None, entries: &entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::params::{Member, Word};
+    use super::*;
+    use wgpu::naga;
+
+    /// naga's layout of the composed module's `Params` (its members and size) is the
+    /// Rust struct's: the WGSL text is generated from the Rust fields, and this checks
+    /// that WGSL lays them out at the offsets `#[repr(C)]` gives them.
+    #[test]
+    fn params_blocks_lay_out_as_in_rust() {
+        let shaders = [
+            Shader::Elementwise,
+            Shader::Reduce,
+            Shader::Conv1d,
+            Shader::Pool,
+            Shader::BatchNorm,
+            Shader::Dense,
+            Shader::Lstm,
+            Shader::Heads,
+            Shader::Adam,
+            Shader::Bench,
+        ];
+        for shader in shaders {
+            let source = shader.wgsl(Precision::F32);
+            let module = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{shader:?}: {}", e.emit_to_string(&source)));
+            let (members, span) = module
+                .types
+                .iter()
+                .find_map(|(_, t)| match (&t.name, &t.inner) {
+                    (Some(name), naga::TypeInner::Struct { members, span }) if name == "Params" => {
+                        Some((members.clone(), *span))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{shader:?}: no struct Params"));
+            let wgsl: Vec<Member> = members
+                .iter()
+                .map(|m| Member {
+                    name: m.name.clone().unwrap_or_default(),
+                    offset: m.offset as usize,
+                    word: match module.types[m.ty].inner {
+                        naga::TypeInner::Scalar(naga::Scalar::U32) => Word::U32,
+                        naga::TypeInner::Scalar(naga::Scalar::F32) => Word::F32,
+                        ref other => panic!("{shader:?}: Params member {:?} is {other:?}", m.name),
+                    },
+                })
+                .collect();
+            let rust = shader.params();
+            assert_eq!(rust.members, wgsl, "{shader:?}: the Rust Params (left) against naga's (right)");
+            assert_eq!(rust.size, span as usize, "{shader:?}: Params size");
+        }
+    }
 }

@@ -6,19 +6,7 @@ use crate::backend::{
     ChannelShape, GlobalAvgPoolBackward, GlobalAvgPoolForward, MaxPoolBackward, MaxPoolForward, PoolShape,
 };
 
-/// Mirrors `Params` in shaders/pool.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    channels: u32,
-    len_in: u32,
-    pool: u32,
-    stride: u32,
-    len_out: u32,
-}
-
-super::params::mirror_test!(Shader::Pool, Params { batch, channels, len_in, pool, stride, len_out });
+use super::kernel_params::Pool as Params;
 
 const fn kernel(entry: &'static str, bindings: &'static [super::pipelines::Access]) -> Kernel {
     Kernel { shader: Shader::Pool, entry, bindings }

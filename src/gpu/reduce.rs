@@ -5,19 +5,7 @@ use super::pipelines::{Access::Read as R, Access::ReadWrite as RW, Kernel, Shade
 use super::recorder::{groups_1d, u, Bind, Recorder};
 use crate::backend::{ChannelShape, TensorId};
 
-/// Mirrors `Params` in shaders/reduce.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    batch: u32,
-    channels: u32,
-    len: u32,
-    accumulate: u32,
-    /// Where the chunk starts in x (see `Recorder::dispatch_rows`).
-    off1: u32,
-}
-
-super::params::mirror_test!(Shader::Reduce, Params { batch, channels, len, accumulate, off1 });
+use super::kernel_params::Reduce as Params;
 
 static CHANNEL_SUM: Kernel = Kernel { shader: Shader::Reduce, entry: "channel_sum", bindings: &[R, RW] };
 
@@ -33,7 +21,7 @@ pub fn channel_sum(r: &mut Recorder, s: &ChannelShape, x: TensorId, out: TensorI
             channels: u(s.channels),
             len: u(s.len),
             accumulate: u32::from(chunk.first > 0),
-            off1: chunk.offsets::<1>()[0],
+            off: chunk.offsets(),
         };
         (p, [u(s.channels), 1, 1])
     });
@@ -47,6 +35,6 @@ pub fn row_sum(r: &mut Recorder, rows: usize, cols: usize, x: TensorId, out: Ten
     if rows > 256 && cols <= 65535 {
         return channel_sum(r, &ChannelShape { batch: rows, channels: cols, len: 1 }, x, out);
     }
-    let p = Params { batch: u(rows), channels: u(cols), len: 1, accumulate: 0, off1: 0 };
+    let p = Params { batch: u(rows), channels: u(cols), len: 1, accumulate: 0, off: [0] };
     r.dispatch(&COLUMN_SUM, &p, &[x, out], groups_1d(cols, 64));
 }

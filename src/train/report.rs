@@ -156,18 +156,17 @@ pub fn write_history_and_plots(
             e.samples_per_second
         );
     }
-    std::fs::write(dir.join("history.csv"), csv)
+    crate::model::checkpoint::write_atomically(&dir.join("history.csv"), csv.as_bytes())
         .with_context(|| format!("cannot write {}", dir.display()))?;
-    write_plots(dir, run, progress, data, probs, channel_names)
+    write_plots(dir, run, progress, channel_names, &curve_examples(run, data, probs))
 }
 
 fn write_plots(
     dir: &Path,
     run: &RunReport,
     progress: &Progress,
-    data: &Prepared,
-    probs: &[f32],
     channel_names: &str,
+    examples: &[CurveExample],
 ) -> Result<()> {
     let points: Vec<EpochPoint> = progress
         .history
@@ -186,8 +185,7 @@ fn write_plots(
         plots::plot_roc(&dir.join("roc.png"), &run.report)?;
         plots::plot_pr(&dir.join("pr.png"), &run.report)?;
     }
-    let examples = curve_examples(run, data, probs);
-    plots::plot_light_curves(&dir.join("light_curves.png"), channel_names, &examples)?;
+    plots::plot_light_curves(&dir.join("light_curves.png"), channel_names, examples)?;
     Ok(())
 }
 
