@@ -1,6 +1,7 @@
 //! Golden-file runner behind `starskope verify --golden DIR --device cpu|gpu` and the
-//! golden tests: every `*.json` case in a directory (format: shared/golden/README.md)
-//! runs forward and backward, and each output is compared with the reference value.
+//! golden tests: every `*.json` case in a directory (the format is in
+//! `verify/golden_file.rs`) runs forward and backward, and each output is compared with
+//! the reference value.
 //!
 //! Error measure, per output tensor: max|a - b| / max(max|b|, 1e-30), a normwise
 //! relative error (b the golden value). A backend, run in f32 through the `Backend`

@@ -1,5 +1,6 @@
-//! One golden JSON file (format: shared/golden/README.md): op name, config, named f64
-//! input and output tensors. Every accessor's error names the file and the field.
+//! One golden JSON file: `op` (the op's name), `config` (its settings), and `inputs` and
+//! `outputs`, each a map from a tensor's name to `{"shape": [...], "data": [...]}` in f64,
+//! row-major. Every accessor's error names the file and the field.
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
