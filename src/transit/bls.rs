@@ -13,6 +13,10 @@
 //! left of the roll): it is the measured scatter of sums over `w` consecutive bins
 //! divided by its white-noise value, sqrt(cadences), so that a box's score is in the
 //! units of the noise it really has on its own time scale.
+//!
+//! The grid's best box is then refined on the cadences themselves (`refine`): a grid step
+//! may put the last transit half a step off, which on a long span's coarse samples is
+//! hours, enough to smear a long-period planet's fold.
 
 /// Shortest trial period, cadences (0.49 d at K2's cadence).
 const MIN_PERIOD_CADENCES: f64 = 24.0;
