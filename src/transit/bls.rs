@@ -14,7 +14,7 @@
 //! divided by its white-noise value, sqrt(cadences), so that a box's score is in the
 //! units of the noise it really has on its own time scale.
 //!
-//! The grid's best box is then refined on the cadences themselves (`refine`): a grid step
+//! The grid's best box may then be refined on the cadences themselves (`refine`): a grid step
 //! may put the last transit half a step off, which on a long span's coarse samples is
 //! hours, enough to smear a long-period planet's fold.
 
@@ -137,16 +137,10 @@ impl BoxFit {
     }
 }
 
-/// Searches `values` (unit scatter, 0 where not `observed`), then refines the best box on
-/// the cadences themselves ([`refine`]). None when the series is too short for two
-/// transits of the shortest period or nothing is observed.
+/// Searches `values` (unit scatter, 0 where not `observed`) on the period grid of
+/// `DRIFT_BINS` and the phases and widths of the pair-summed bins. None when the series
+/// is too short for two transits of the shortest period or nothing is observed.
 pub fn search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
-    coarse_search(values, observed).map(|fit| refine(fit, values, observed))
-}
-
-/// The best box on the period grid of `DRIFT_BINS` and the phases and widths of the
-/// pair-summed bins.
-fn coarse_search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
     let bins = values.len() / BIN;
     let mut sum = vec![0.0f32; bins];
     let mut count = vec![0u32; bins];
@@ -215,7 +209,7 @@ fn coarse_search(values: &[f32], observed: &[bool]) -> Option<BoxFit> {
 /// mid-time are tried apart. The box keeps the grid's S/N: the detection gate's
 /// thresholds are set on it, and the best of many more trials is higher on noise too
 /// (it let 47% of ordinary synthetic stars through the gate instead of under 40%).
-fn refine(fit: BoxFit, values: &[f32], observed: &[bool]) -> BoxFit {
+pub fn refine(fit: BoxFit, values: &[f32], observed: &[bool]) -> BoxFit {
     let n = values.len() as f64;
     // The cadences `transit_sums` counts, visited transit by transit: the refinement
     // tries thousands of boxes per light curve.
@@ -371,8 +365,8 @@ mod tests {
                 }
             }
             let observed = vec![true; n];
-            let coarse = coarse_search(&y, &observed).expect("long enough");
-            let fit = search(&y, &observed).expect("long enough");
+            let coarse = search(&y, &observed).expect("long enough");
+            let fit = refine(coarse, &y, &observed);
             // Where each puts the last transit, off from the truth, in cadences.
             let last = (transits - 1) as f64;
             let drift = |f: &BoxFit| {
