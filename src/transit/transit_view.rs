@@ -82,6 +82,11 @@ pub struct TransitView {
     /// read as false: one search.
     #[serde(default)]
     pub set_lone_dips_aside: bool,
+    /// Refines each best box's period, mid-time and width on the cadences, finer than the
+    /// search's grid ([`bls::refine`]). Checkpoints written before it existed read as
+    /// false: the grid's box.
+    #[serde(default)]
+    pub refine_box: bool,
 }
 
 /// Searches after the first that [`TransitView::set_lone_dips_aside`] may run.
@@ -120,6 +125,7 @@ impl Default for TransitView {
             odd_even_by_depth: true,
             variability: true,
             set_lone_dips_aside: true,
+            refine_box: true,
         }
     }
 }
@@ -149,14 +155,18 @@ impl TransitView {
 
     fn apply_whitened(&self, series: &[f32], mut w: Whitened, dst: &mut [f32]) -> BoxScore {
         let n = series.len();
-        let mut fit = bls::search(&w.values, &w.observed);
+        let search = |values: &[f32], observed: &[bool]| {
+            let fit = bls::search(values, observed);
+            fit.map(|f| if self.refine_box { bls::refine(f, values, observed) } else { f })
+        };
+        let mut fit = search(&w.values, &w.observed);
         let mut searches = if self.set_lone_dips_aside { LONE_DIP_SEARCHES } else { 0 };
         while let Some(f) = fit.filter(|_| searches > 0) {
             if !is_lone_dip(&f, &w.values, &w.observed) {
                 break;
             }
             f.mask_deepest(&mut w.values, &mut w.observed);
-            fit = bls::search(&w.values, &w.observed);
+            fit = search(&w.values, &w.observed);
             searches -= 1;
         }
         dst[..n].copy_from_slice(&w.values);
