@@ -13,12 +13,14 @@
 //! errors through the recurrence; its tolerance is 4x that (as in tests/gpu_ops.rs).
 //! Ops the fast backend passes to the reference must be bit-identical.
 
+mod shapes;
+use shapes::conv_shape;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use starskope::backend::{
-    AdamConfig, AdamStep, Backend, Conv1dBackward, Conv1dForward, Conv1dShape, DenseBackward, DenseForward,
-    DenseShape, LstmBackward, LstmForward, LstmShape, LstmTensors, MaxPoolBackward, MaxPoolForward,
-    PoolShape,
+    AdamConfig, AdamStep, Backend, Conv1dBackward, Conv1dForward, DenseBackward, DenseForward, DenseShape,
+    LstmBackward, LstmForward, LstmShape, LstmTensors, MaxPoolBackward, MaxPoolForward, PoolShape,
 };
 use starskope::cpu::CpuBackend;
 use starskope::fastcpu::FastCpuBackend;
@@ -79,18 +81,6 @@ fn close(reference: &[f32], fast: &[f32], tol: f32, what: &str) {
 /// Tolerance for sums of `terms` products.
 fn sum_tol(terms: usize) -> f32 {
     1e-5 * (terms as f32).sqrt().max(1.0)
-}
-
-fn conv_shape(
-    batch: usize,
-    c_in: usize,
-    c_out: usize,
-    len_in: usize,
-    kernel: usize,
-    same: bool,
-) -> Conv1dShape {
-    let (pad_left, len_out) = if same { ((kernel - 1) / 2, len_in) } else { (0, len_in - kernel + 1) };
-    Conv1dShape { batch, c_in, c_out, len_in, kernel, pad_left, len_out }
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Op shapes shared by the CPU gradient checks (cpu_gradcheck) and the GPU-vs-CPU tests
-//! (gpu_ops).
+//! Op shapes shared by the CPU gradient checks (cpu_gradcheck), the GPU-vs-CPU tests
+//! (gpu_ops) and the fast-CPU-vs-reference tests (cpu_fast_ops).
 
 use starskope::backend::Conv1dShape;
 
