@@ -23,7 +23,7 @@ use crate::model::{self, Ensemble};
 use crate::train::driver::{self, Resumed};
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::OnNan;
-use crate::train::report::{self, RunInputs, RunReport};
+use crate::train::report::{self, RunReport};
 use crate::train::trainer::TrainOptions;
 
 use super::features::FeatureTable;
@@ -224,17 +224,7 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
     let (evaluated, probs) = (&*done.evaluated, &done.probs);
     let truth = evaluated.classes.clone().unwrap_or_default();
     let prior = metric::prior_probs(&train_truth, classes.len(), truth.len());
-    let run = RunReport::new(RunInputs {
-        classes: &classes,
-        truth: &truth,
-        probs,
-        last_probs: &done.last_probs,
-        progress: &done.progress,
-        device: be.name(),
-        evaluated_on: done.evaluated_on,
-        snr_truth: None,
-        injection: None,
-    })?;
+    let run = done.report(&classes, be.name(), None, None)?;
     let metrics = SurveyMetrics {
         weighted_log_loss: metric::weighted_log_loss(probs, &truth, &weights),
         class_weights: weights.clone(),
@@ -245,12 +235,9 @@ pub fn train(args: &SurveyTrainArgs, be: &mut dyn Backend) -> Result<SurveyMetri
         run,
     };
     report::write_metrics(&args.out, &metrics)?;
-    report::write_history_and_plots(
+    done.write_history_and_plots(
         &args.out,
         &metrics.run,
-        &done.progress,
-        evaluated,
-        probs,
         Preprocess::SurveyFeatures { scaling }.channel_names(),
     )?;
     Ok(metrics)

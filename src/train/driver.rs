@@ -13,11 +13,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
+use crate::data::Label;
 use crate::data::Layout;
 use crate::model::checkpoint::{self, ModelCard, TensorMap};
 use crate::model::{self, plan, Ensemble};
+use crate::synth::TruthRow;
 use crate::train::evaluate::{self, Prepared};
 use crate::train::guard::{self, NonFinite, OnNan, MAX_LR_HALVINGS};
+use crate::train::k2_recipe::injection::InjectionRecovery;
+use crate::train::report::{self, RunInputs, RunReport};
 use crate::train::trainer::{EpochHook, Progress, Slots, TrainOptions, Trainer};
 
 /// The run state stored in every checkpoint: with the card, enough to resume.
@@ -83,6 +87,36 @@ pub struct Outcome {
     pub probs: Vec<f32>,
     /// The last epoch's.
     pub last_probs: Vec<f32>,
+}
+
+impl Outcome {
+    /// The run's report on the set it was evaluated on. `snr_truth` (the built-in test
+    /// set's) is used only when that set is the test set.
+    pub fn report(
+        &self,
+        classes: &[Label],
+        device: String,
+        snr_truth: Option<&[TruthRow]>,
+        injection: Option<InjectionRecovery>,
+    ) -> Result<RunReport> {
+        let truth = self.evaluated.classes.clone().unwrap_or_default();
+        RunReport::new(RunInputs {
+            classes,
+            truth: &truth,
+            probs: &self.probs,
+            last_probs: &self.last_probs,
+            progress: &self.progress,
+            device,
+            evaluated_on: self.evaluated_on,
+            snr_truth: snr_truth.filter(|_| self.evaluated_on == "test"),
+            injection,
+        })
+    }
+
+    /// history.csv and the plots beside the run's metrics.json.
+    pub fn write_history_and_plots(&self, out: &Path, run: &RunReport, channel_names: &str) -> Result<()> {
+        report::write_history_and_plots(out, run, &self.progress, &self.evaluated, &self.probs, channel_names)
+    }
 }
 
 pub fn drive(be: &mut dyn Backend, run: Run) -> Result<Outcome> {

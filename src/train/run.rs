@@ -139,38 +139,20 @@ pub fn train(args: &TrainArgs, be: &mut dyn Backend) -> Result<RunReport> {
         test: test_set,
     };
     let done = driver::drive(be, run)?;
-    let (evaluated, evaluated_on, probs) = (&*done.evaluated, done.evaluated_on, &done.probs);
-    let truth = evaluated.classes.clone().unwrap_or_default();
-    let run = RunReport::new(report::RunInputs {
-        classes: &classes,
-        truth: &truth,
-        probs,
-        last_probs: &done.last_probs,
-        progress: &done.progress,
-        device: be.name(),
-        evaluated_on,
-        snr_truth: if evaluated_on == "test" { test_truth.as_deref() } else { None },
-        injection: match args.train {
-            None => Some(k2_recipe::injection_recovery(
-                be,
-                &done.nets,
-                done.slots.x[0],
-                done.layout,
-                &prepare,
-                args.seed,
-            )?),
-            Some(_) => None,
-        },
-    })?;
+    let injection = match args.train {
+        None => Some(k2_recipe::injection_recovery(
+            be,
+            &done.nets,
+            done.slots.x[0],
+            done.layout,
+            &prepare,
+            args.seed,
+        )?),
+        Some(_) => None,
+    };
+    let run = done.report(&classes, be.name(), test_truth.as_deref(), injection)?;
     report::write_metrics(&args.out, &run)?;
-    report::write_history_and_plots(
-        &args.out,
-        &run,
-        &done.progress,
-        evaluated,
-        probs,
-        preprocess.channel_names(),
-    )?;
+    done.write_history_and_plots(&args.out, &run, preprocess.channel_names())?;
     Ok(run)
 }
 
