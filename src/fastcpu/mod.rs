@@ -12,5 +12,6 @@ mod fast_backend;
 mod gate_math;
 mod lstm;
 mod reduce;
+mod step_product;
 
 pub use fast_backend::FastCpuBackend;
