@@ -1,18 +1,19 @@
-//! The LSTM's per-step product: c (rows, cols) += a (rows, k) b, where b (W_hh^T forward,
-//! W_hh backward) stays the same for a whole sequence and a is a group's few rows. A
-//! general GEMM packs b again at every call; here b is packed once per sequence into
-//! column panels of the SIMD width (`PackedB`), and each step runs a register-blocked
-//! micro-kernel over the rows: a tile of MR rows by NR columns held in registers while
-//! the panel streams from cache, one multiply-add per element of b and row.
+//! The LSTM's per-step products: c (rows, cols) += a (rows, k) b, where b (W_ih^T and
+//! W_hh^T forward, W_hh backward) stays the same for a whole sequence and a is a group's
+//! few rows. A general GEMM packs b again at every call; here b is packed once per
+//! sequence into column panels of the SIMD width (`PackedB`), and each step runs a
+//! register-blocked micro-kernel over the rows: a tile of MR rows by NR columns held in
+//! registers while the panel streams from cache, one multiply-add per element of b and row.
 //!
 //! The micro-kernel is one generic body (`body`) over a register type (`Lanes`: zero,
 //! load, multiply-add, store), instantiated per instruction set inside a
 //! `#[target_feature]` function: AVX-512 (8 x 32 tile: 16 zmm accumulators), AVX2 + FMA
 //! (6 x 16: 12 ymm), and four lanes in plain arithmetic, without fused multiply-adds, for
 //! every other CPU (aarch64 included). Explicit registers, because the compiler left the
-//! 8 x 32 tile as an array of scalars in memory when the body was written over scalars. The path is chosen at run time (`Path::detect`), the same on every
-//! call on one machine; each element of c is one sum in a fixed order, so its bits do not
-//! depend on the other rows or on the thread count.
+//! 8 x 32 tile as an array of scalars in memory when the body was written over scalars.
+//! The path is chosen at run time (`Path::detect`), the same on every call on one
+//! machine; each element of c is one sum in a fixed order, so its bits do not depend on
+//! the other rows or on the thread count.
 
 /// The instruction set a `PackedB` was packed for and its products run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
