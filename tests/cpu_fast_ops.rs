@@ -166,7 +166,8 @@ fn dense_matches_reference() {
     }
 }
 
-/// The hidden sizes the issue names (1, 64, 100, 128) and odd batch, step and input counts.
+/// The hidden sizes the issue names (1, 64, 100, 128) and odd batch, step and input counts,
+/// batches of more than one group of `fastcpu::lstm`'s 16 samples and not a multiple of it.
 #[test]
 fn lstm_matches_reference() {
     let shapes = [
@@ -176,6 +177,9 @@ fn lstm_matches_reference() {
         LstmShape { batch: 2, time: 5, input: 1, hidden: 128 },
         LstmShape { batch: 1, time: 1, input: 1, hidden: 3 },
         LstmShape { batch: 7, time: 40, input: 2, hidden: 9 },
+        // two groups of samples (16 and 3), hidden and 4 hidden no multiple of any SIMD width
+        LstmShape { batch: 19, time: 13, input: 3, hidden: 37 },
+        LstmShape { batch: 17, time: 4, input: 2, hidden: 100 },
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(300 + i as u64);

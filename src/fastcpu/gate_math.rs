@@ -18,7 +18,8 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     // ln 2 split in two so that n * LN2_HI is exact
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut p = 1.987_569_1e-4;
@@ -28,7 +29,10 @@ fn exp(x: f32) -> f32 {
     p = p * r + 0.166_666_65;
     p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    e_r * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n built from `shifted`, whose low mantissa bits hold n (ROUND fixes its exponent,
+    // whose bits the shift pushes out): `n as i32` would add the saturating conversion's
+    // checks to the vectorized cell loops.
+    e_r * f32::from_bits(shifted.to_bits().wrapping_add(127) << 23)
 }
 
 impl GateFunctions<f32> for Approx {

@@ -1,23 +1,27 @@
 //! The fast CPU LSTM layer (the reference is `cpu::lstm`, whose cell math it shares with
 //! the gate functions of `gate_math`). Samples are independent through the recurrence, so
 //! the batch is split once into groups of `SAMPLES_PER_TASK`, and each group runs its
-//! whole sequence on its own: per step one (rows, H) x (H, 4H) product into the gates,
-//! whose input projection for every step was one product up front, then the cell update;
-//! no synchronisation and no allocation per step. Backward, each group runs back through
-//! time the same way; the weight gradients and dx are then single products over all
-//! (sample, step) rows, split over threads by blocks of output rows (`par_gemm`). Every
-//! element is computed by one task in a fixed split: the same bits on any thread count.
+//! whole sequence on its own: per step the gates start from the bias, get the products
+//! x_t W_ih^T and h_{t-1} W_hh^T added, and go through the cell update while in cache; no
+//! synchronisation and no allocation per step. The products are `step_product`'s
+//! micro-kernel over W_ih^T and W_hh^T packed once per call (a general GEMM would pack
+//! W_hh at every step). Backward, each group runs back through time the same way
+//! (dh_{t-1} = da_t W_hh, W_hh packed once); the weight gradients and dx are then single
+//! products over all (sample, step) rows, split over threads by blocks of output rows
+//! (`par_gemm`). Every element is computed by one task in a fixed split: the same bits on
+//! any thread count.
 
 use super::gate_math::Approx;
-use super::gemm::{gemm, par_gemm, MatMut, MatRef};
+use super::gemm::{par_gemm, MatMut, MatRef};
+use super::step_product::PackedB;
 use crate::backend::LstmShape;
 use crate::cpu::check;
 use crate::cpu::lstm::{cell_backward, cell_forward, check_saved, check_weights};
 use rayon::prelude::*;
 
-/// Samples per task. Fixed, not the batch over the threads: matrixmultiply's result for a
-/// row depends on the other rows of its call (the tiles it falls in), so a split that
-/// followed the thread count would change the bits.
+/// Samples per task: fixed, not the batch over the threads, so that the work of a task
+/// never follows the thread count (the step products give a row the same bits whatever
+/// rows share its call). 16 rows fill two row tiles of the AVX-512 micro-kernel.
 const SAMPLES_PER_TASK: usize = 16;
 
 /// Writes h and c (batch, time, H) and the gate activations (batch, time, 4H).
@@ -30,33 +34,24 @@ pub fn forward(s: &LstmShape, x: &[f32], [w_ih, w_hh, b]: [&[f32]; 3], [h, c, ga
         return;
     }
     let per = SAMPLES_PER_TASK;
-    let (seq, zeros) = (time * hid, vec![0.0; hid]);
+    let (seq, inp, zeros) = (time * hid, s.input, vec![0.0; hid]);
+    let w_ih_t = PackedB::new(inp, g4, |i, g| w_ih[g * inp + i]);
+    let w_hh_t = PackedB::new(hid, g4, |j, g| w_hh[g * hid + j]);
     gates
         .par_chunks_mut(per * 4 * seq)
         .zip(c.par_chunks_mut(per * seq).zip(h.par_chunks_mut(per * seq)))
         .enumerate()
         .for_each(|(task, (gates, (c, h)))| {
             let n = gates.len() / (4 * seq);
-            let x = &x[task * per * time * s.input..][..n * time * s.input];
-            for row in gates.chunks_mut(g4) {
-                row.copy_from_slice(b);
-            }
-            gemm(
-                1.0,
-                MatRef::row_major(x, n * time, s.input),
-                MatRef::row_major(w_ih, g4, s.input).t(),
-                1.0,
-                MatMut::row_major(gates, n * time, g4),
-            );
+            let x = &x[task * per * time * inp..][..n * time * inp];
             for t in 0..time {
+                // the step's gates are written and used while in cache
+                for k in 0..n {
+                    gates[4 * (k * seq + t * hid)..][..g4].copy_from_slice(b);
+                }
+                w_ih_t.add_product(&x[t * inp..], time * inp, n, &mut gates[t * g4..], 4 * seq);
                 if t > 0 {
-                    gemm(
-                        1.0,
-                        MatRef::strided(&h[(t - 1) * hid..], n, hid, seq),
-                        MatRef::row_major(w_hh, g4, hid).t(),
-                        1.0,
-                        MatMut::strided(&mut gates[t * g4..], n, g4, 4 * seq),
-                    );
+                    w_hh_t.add_product(&h[(t - 1) * hid..], seq, n, &mut gates[t * g4..], 4 * seq);
                 }
                 for k in 0..n {
                     let at = k * seq + t * hid;
@@ -94,6 +89,7 @@ pub fn backward(
     let mut da = vec![0.0; rows * g4];
     if rows > 0 && hid > 0 {
         let per = SAMPLES_PER_TASK;
+        let w_hh = PackedB::new(g4, hid, |g, j| w_hh[g * hid + j]);
         da.par_chunks_mut(per * 4 * seq).enumerate().for_each(|(task, da)| {
             let n = da.len() / (4 * seq);
             let first = task * per * seq;
@@ -113,13 +109,8 @@ pub fn backward(
                     );
                 }
                 if t > 0 {
-                    gemm(
-                        1.0,
-                        MatRef::strided(&da[t * g4..], n, g4, 4 * seq),
-                        MatRef::row_major(w_hh, g4, hid),
-                        0.0,
-                        MatMut::row_major(dh_next, n, hid),
-                    );
+                    dh_next.fill(0.0);
+                    w_hh.add_product(&da[t * g4..], 4 * seq, n, dh_next, hid);
                 }
             }
         });
@@ -131,16 +122,13 @@ pub fn backward(
             *acc += v;
         }
     }
-    let da_t = MatRef::row_major(&da, rows, g4).t();
-    par_gemm(1.0, da_t, MatRef::row_major(x, rows, s.input), 0.0, MatMut::row_major(dw_ih, g4, s.input));
-    // h_{t-1} for every (n, t), zero at t = 0
-    let mut h_prev = vec![0.0; rows * hid];
-    for n in 0..s.batch {
-        let start = n * seq;
-        let steps = time.saturating_sub(1) * hid;
-        h_prev[start + hid..start + hid + steps].copy_from_slice(&h[start..start + steps]);
-    }
-    par_gemm(1.0, da_t, MatRef::row_major(&h_prev, rows, hid), 0.0, MatMut::row_major(dw_hh, g4, hid));
+    par_gemm(
+        1.0,
+        MatRef::row_major(&da, rows, g4).t(),
+        MatRef::row_major(x, rows, s.input),
+        0.0,
+        MatMut::row_major(dw_ih, g4, s.input),
+    );
     if let Some(dx) = dx {
         check::len("lstm dx", dx.len(), x.len());
         par_gemm(
@@ -151,4 +139,18 @@ pub fn backward(
             MatMut::row_major(dx, rows, s.input),
         );
     }
+    // dw_hh sums da_t^T h_{t-1} over (n, t >= 1): row r of da pairs with row r - 1 of h,
+    // except at t = 0 (h_{-1} = 0), where row r - 1 is the previous sample's last h. Those
+    // rows of da are done with, so they are zeroed rather than h copied shifted by a step.
+    for first in da.chunks_mut((4 * seq).max(1)).skip(1) {
+        first[..g4].fill(0.0);
+    }
+    let pairs = rows.saturating_sub(1);
+    par_gemm(
+        1.0,
+        MatRef::row_major(da.get(g4..).unwrap_or_default(), pairs, g4).t(),
+        MatRef::row_major(h, pairs, hid),
+        0.0,
+        MatMut::row_major(dw_hh, g4, hid),
+    );
 }

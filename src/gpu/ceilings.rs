@@ -17,7 +17,10 @@ const FMA_CHAINS: f64 = 8.0;
 
 fn vec4_count(be: &GpuBackend, t: TensorId) -> u32 {
     let len = be.len(t);
-    assert!(len % 4 == 0, "the bench kernels work on vec4s: tensor of {len} f32 is not a multiple of 4");
+    assert!(
+        len.is_multiple_of(4),
+        "the bench kernels work on vec4s: tensor of {len} f32 is not a multiple of 4"
+    );
     u(len / 4)
 }
 
