@@ -2,7 +2,7 @@
 //! per sample, col (c_in*kernel, len_out) holds `col[(c,k), t] = x[c, t+k-pad_left]`
 //! (0 outside the input), so that
 //!   y_n  = W col_n + b            W viewed as (c_out, c_in*kernel)
-//!   dW^T = sum_n col_n dy_n^T
+//!   dW   = sum_n dy_n col_n^T      (as its transpose when c_in*kernel >= c_out)
 //!   dx_n = col2im(W^T dy_n)
 //! Samples run in parallel; dW and db are summed with `reduce::sum_over_batch`.
 
@@ -96,28 +96,32 @@ pub fn backward(
     let y_stride = s.c_out * s.len_out;
     let dy_n = |n: usize| &dy[n * y_stride..(n + 1) * y_stride];
 
-    // dW^T (c_in*kernel, c_out) = sum_n col_n dy_n^T, transposed into dw at the end: the
-    // kernel writes this orientation 1.1-2.3x faster than dW = dy col^T (its tiles run
-    // down the output's columns; benches/RESULTS.md, "GEMM kernels on the conv shapes").
-    let mut dw_t = vec![0.0; dw.len()];
+    // The kernel is faster when the longer side of the weight gradient runs down the
+    // rows of its output: for c_in*kernel >= c_out (all but the one-channel first layers,
+    // 1.2-2.3x) dW^T = sum_n col_n dy_n^T, transposed into dw at the end; otherwise
+    // dW = sum_n dy_n col_n^T (benches/RESULTS.md, "GEMM kernels on the conv shapes").
+    let transposed = rows >= s.c_out;
+    let mut dw_t = if transposed { vec![0.0; dw.len()] } else { Vec::new() };
     sum_over_batch(
         s.batch,
-        &mut dw_t,
+        if transposed { &mut dw_t } else { &mut *dw },
         || col_buffer(s),
         |n, col, acc| {
             im2col(s, &x[n * x_stride..(n + 1) * x_stride], col);
-            gemm(
-                1.0,
-                MatRef::row_major(col, rows, s.len_out),
-                MatRef::row_major(dy_n(n), s.c_out, s.len_out).t(),
-                1.0,
-                MatMut::row_major(acc, rows, s.c_out),
-            );
+            let (col, dy_n) =
+                (MatRef::row_major(col, rows, s.len_out), MatRef::row_major(dy_n(n), s.c_out, s.len_out));
+            if transposed {
+                gemm(1.0, col, dy_n.t(), 1.0, MatMut::row_major(acc, rows, s.c_out));
+            } else {
+                gemm(1.0, dy_n, col.t(), 1.0, MatMut::row_major(acc, s.c_out, rows));
+            }
         },
     );
-    for (o, dw_row) in dw.chunks_mut(rows.max(1)).enumerate() {
-        for (r, d) in dw_row.iter_mut().enumerate() {
-            *d = dw_t[r * s.c_out + o];
+    if transposed {
+        for (o, dw_row) in dw.chunks_mut(rows.max(1)).enumerate() {
+            for (r, d) in dw_row.iter_mut().enumerate() {
+                *d = dw_t[r * s.c_out + o];
+            }
         }
     }
     sum_over_batch(
