@@ -1,7 +1,10 @@
 //! The fast CPU backend's matrix product: the `gemm` crate's cache-blocked SGEMM (AVX-512,
 //! AVX2/FMA or portable kernels, picked at run time) behind a bounds-checked strided view,
 //! so that no caller handles a raw pointer. It runs single-threaded inside each call;
-//! `par_gemm` and the callers split the work over threads at fixed boundaries.
+//! `par_gemm` and the callers split the work over threads at fixed boundaries, so a call
+//! gives the same bits on any thread count. The crate picks its blocking by the call's
+//! shape, so a row's result may move in the last bit with the number of rows in the call
+//! (a dense layer's batch size): not with the thread count.
 //!
 //! Why this crate and not matrixmultiply: on the products conv1d issues (small m or n, a
 //! few channels times a long series) its kernels were 1.1-5.7x faster at one thread and
