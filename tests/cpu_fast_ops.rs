@@ -1,7 +1,9 @@
 //! The fast CPU backend (`FastCpuBackend`, `--device cpu`) against the CPU reference
 //! backend (`CpuBackend`), op by op through the `Backend` trait, as `tests/gpu_ops.rs`
 //! checks the GPU: fresh random inputs, odd sizes (1, primes, sizes that do not divide
-//! the GEMM micro-kernel's 8 x 8 tiles or the batch chunks of the deterministic sums), and
+//! the GEMM kernels' tiles (up to 64 x 6 on AVX-512) or the batch chunks of the
+//! deterministic sums, and sizes that take the `gemm` crate's special paths: a depth of 1
+//! or 2, one output column, at most 16 x 16 outputs, depths over its 512-deep blocks), and
 //! every output poisoned with NaN before the op, so an element the fast path forgets to
 //! write fails the comparison.
 //!
@@ -95,6 +97,12 @@ fn conv1d_matches_reference() {
         // the presets' first layers: one or two channels in, long series
         conv_shape(3, 2, 8, 301, 5, true),
         conv_shape(2, 1, 128, 64, 8, true),
+        // the GEMM's paths: depth 2 (forward), one output position (n = 1), edge tiles
+        // of 64-row tiles with depths over 512 (dw^T: 9 x 600 by 600 x 50), 70 rows (64 + 6)
+        conv_shape(2, 1, 3, 9, 2, false),
+        conv_shape(3, 4, 5, 3, 3, false),
+        conv_shape(2, 3, 50, 600, 3, true),
+        conv_shape(3, 20, 70, 40, 3, true),
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(100 + i as u64);
@@ -136,6 +144,9 @@ fn dense_matches_reference() {
         DenseShape { batch: 33, input: 17, output: 9 },
         DenseShape { batch: 4, input: 64, output: 65 },
         DenseShape { batch: 16, input: 256, output: 2 },
+        // one output (a matrix-vector product), depths over 512 (dw sums 600 samples)
+        DenseShape { batch: 50, input: 600, output: 1 },
+        DenseShape { batch: 600, input: 3, output: 49 },
     ];
     for (i, s) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(200 + i as u64);

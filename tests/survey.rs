@@ -369,7 +369,11 @@ fn survey_mlp_beats_the_prior_and_eval_reproduces_it() {
         test.labels().unwrap().iter().map(|l| card.classes.binary_search(l).unwrap()).collect();
     let again = train::scores(&card.classes, &probs, &truth, &m.class_weights).unwrap();
     assert_eq!(again.accuracy, m.run.report.accuracy);
-    assert!((again.weighted_log_loss - m.weighted_log_loss).abs() < 1e-9);
+    // not bit for bit: the fast backend's GEMM (the `gemm` crate) blocks a product by its
+    // shape, so a sample's f32 logits can move in the last bit with the size of the batch
+    // it is scored in (1.6e-9 here); a model file that differed from the trained model
+    // would move the loss by orders of magnitude more
+    assert!((again.weighted_log_loss - m.weighted_log_loss).abs() < 1e-6);
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn best_of(budget: &Budget, measure: impl FnMut() -> f64) -> f64 {
 }
 
 /// On the CPU: a parallel memcpy over every rayon thread, and one 1024^3 SGEMM per thread
-/// (matrixmultiply, the kernel the CPU backend's conv and dense layers run on).
+/// (the gemm crate, the kernel the CPU backend's conv and dense layers run on).
 pub fn cpu(budget: &Budget) -> Ceilings {
     let n = COPY_BYTES / 4;
     let src: Vec<f32> = (0..n).map(|i| i as f32).collect();
@@ -68,7 +68,7 @@ pub fn cpu(budget: &Budget) -> Ceilings {
         copy_gb_per_s: 2.0 * (n * 4) as f64 / copy_s / 1e9,
         fma_gflop_per_s: gemm_flops / gemm_s / 1e9,
         copy_kernel: format!("parallel memcpy of {} MiB on {threads} threads", COPY_BYTES >> 20),
-        fma_kernel: format!("{threads} x SGEMM {GEMM_N}^3 (matrixmultiply), one per thread"),
+        fma_kernel: format!("{threads} x SGEMM {GEMM_N}^3 (the gemm crate), one per thread"),
     }
 }
 

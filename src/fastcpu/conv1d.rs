@@ -2,7 +2,7 @@
 //! per sample, col (c_in*kernel, len_out) holds `col[(c,k), t] = x[c, t+k-pad_left]`
 //! (0 outside the input), so that
 //!   y_n  = W col_n + b            W viewed as (c_out, c_in*kernel)
-//!   dW   = sum_n dy_n col_n^T
+//!   dW   = sum_n dy_n col_n^T      (as its transpose when c_in*kernel >= c_out)
 //!   dx_n = col2im(W^T dy_n)
 //! Samples run in parallel; dW and db are summed with `reduce::sum_over_batch`.
 
@@ -44,6 +44,21 @@ fn col2im(s: &Conv1dShape, col: &[f32], dx_n: &mut [f32]) {
             *d += v;
         }
     }
+}
+
+/// The sum of a row in 16 interleaved partial sums, added up at the end: the compiler
+/// keeps them in one vector register, where a single running sum waits on each add.
+fn row_sum(row: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut lanes = [0.0f32; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder().iter().sum::<f32>();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// An im2col buffer for one sample, (c_in*kernel, len_out).
@@ -96,28 +111,41 @@ pub fn backward(
     let y_stride = s.c_out * s.len_out;
     let dy_n = |n: usize| &dy[n * y_stride..(n + 1) * y_stride];
 
+    // The kernel is faster when the longer side of the weight gradient runs down the
+    // rows of its output: for c_in*kernel >= c_out (all but the one-channel first layers,
+    // 1.2-2.3x) dW^T = sum_n col_n dy_n^T, transposed into dw at the end; otherwise
+    // dW = sum_n dy_n col_n^T (benches/RESULTS.md, "GEMM kernels on the conv shapes").
+    let transposed = rows >= s.c_out;
+    let mut dw_t = if transposed { vec![0.0; dw.len()] } else { Vec::new() };
     sum_over_batch(
         s.batch,
-        dw,
+        if transposed { &mut dw_t } else { &mut *dw },
         || col_buffer(s),
         |n, col, acc| {
             im2col(s, &x[n * x_stride..(n + 1) * x_stride], col);
-            gemm(
-                1.0,
-                MatRef::row_major(dy_n(n), s.c_out, s.len_out),
-                MatRef::row_major(col, rows, s.len_out).t(),
-                1.0,
-                MatMut::row_major(acc, s.c_out, rows),
-            );
+            let (col, dy_n) =
+                (MatRef::row_major(col, rows, s.len_out), MatRef::row_major(dy_n(n), s.c_out, s.len_out));
+            if transposed {
+                gemm(1.0, col, dy_n.t(), 1.0, MatMut::row_major(acc, rows, s.c_out));
+            } else {
+                gemm(1.0, dy_n, col.t(), 1.0, MatMut::row_major(acc, s.c_out, rows));
+            }
         },
     );
+    if transposed {
+        for (o, dw_row) in dw.chunks_mut(rows.max(1)).enumerate() {
+            for (r, d) in dw_row.iter_mut().enumerate() {
+                *d = dw_t[r * s.c_out + o];
+            }
+        }
+    }
     sum_over_batch(
         s.batch,
         db,
         || (),
         |n, _, acc| {
             for (a, row) in acc.iter_mut().zip(dy_n(n).chunks(s.len_out.max(1))) {
-                *a += row.iter().fold(0.0, |sum, &v| sum + v);
+                *a += row_sum(row);
             }
         },
     );

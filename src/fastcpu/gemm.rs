@@ -1,5 +1,14 @@
-//! The fast CPU backend's matrix product: matrixmultiply's cache-blocked SGEMM behind a
-//! bounds-checked strided view, so that no caller handles a raw pointer.
+//! The fast CPU backend's matrix product: the `gemm` crate's cache-blocked SGEMM (AVX-512,
+//! AVX2/FMA or portable kernels, picked at run time) behind a bounds-checked strided view,
+//! so that no caller handles a raw pointer. It runs single-threaded inside each call;
+//! `par_gemm` and the callers split the work over threads at fixed boundaries, so a call
+//! gives the same bits on any thread count. The crate picks its blocking by the call's
+//! shape, so a row's result may move in the last bit with the number of rows in the call
+//! (a dense layer's batch size): not with the thread count.
+//!
+//! Why this crate and not matrixmultiply: on the products conv1d issues (small m or n, a
+//! few channels times a long series) its kernels were 1.1-5.7x faster at one thread and
+//! level on the large ones (benches/RESULTS.md, "GEMM kernels on the conv shapes").
 
 use rayon::prelude::*;
 
@@ -78,31 +87,40 @@ fn check_gemm(a: &MatRef, b: &MatRef, c: &MatMut) {
 /// c = alpha * a b + beta * c. With beta = 0, c's old contents are never read.
 pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     check_gemm(&a, &b, &c);
+    if c.rows == 0 || c.cols == 0 {
+        return;
+    }
     // SAFETY: check_gemm proved every index the kernel touches lies inside its slice, and
-    // c's rows do not overlap; c is borrowed mutably, so it cannot alias a or b.
+    // c's rows do not overlap; c is borrowed mutably, so it cannot alias a or b. The crate
+    // computes dst = alpha' dst + beta' lhs rhs, reading dst only when told to.
     unsafe {
-        matrixmultiply::sgemm(
-            a.rows,
+        ::gemm::gemm(
+            c.rows,
+            c.cols,
             a.cols,
-            b.cols,
-            alpha,
-            a.data.as_ptr(),
-            a.rs as isize,
-            a.cs as isize,
-            b.data.as_ptr(),
-            b.rs as isize,
-            b.cs as isize,
-            beta,
             c.data.as_mut_ptr(),
-            c.rs as isize,
             1,
+            c.rs as isize,
+            beta != 0.0,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            ::gemm::Parallelism::None,
         )
     }
 }
 
-/// Rows of c per task of `par_gemm`: fixed, because matrixmultiply's result for an
-/// element depends on where its row falls in the call's tiles, so the split must not
-/// follow the thread count; a multiple of every micro-kernel's row count (at most 16).
+/// Rows of c per task of `par_gemm`: fixed, because the kernel's result for an element
+/// can depend on where its row falls in the call's tiles, so the split must not follow the
+/// thread count.
 pub const PAR_ROWS: usize = 64;
 
 /// `gemm` with c's rows split in blocks of `PAR_ROWS` over the rayon threads: each
