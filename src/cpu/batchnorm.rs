@@ -1,6 +1,8 @@
 //! Batch norm over (batch, channels, len): statistics per channel over (batch, len),
-//! M = batch * len elements. Per-channel sums run in parallel over channels, each in a
-//! fixed order; elementwise passes run in parallel over (sample, channel) rows.
+//! M = batch * len elements. Each op runs channel by channel, the channels in parallel:
+//! a channel's sums (each in a fixed order) and then its outputs, while its `batch` rows
+//! are still in cache (a channel of fcn's 16 x 512 is 32 KiB; a pass over the whole
+//! tensor per sum read it from memory each time).
 
 use super::check;
 use super::real::Real;
@@ -41,50 +43,56 @@ fn row<'a, T>(s: &ChannelShape, t: &'a [T], r: usize) -> &'a [T] {
     &t[r * s.len..(r + 1) * s.len]
 }
 
-/// For each channel c: the sum of `term(c, a_i, b_i)` over the elements i of channel c
-/// (every (n, l)), element j of each row added into partial sum j % LANES.
-fn per_channel_sum<T: Real>(
-    s: &ChannelShape,
-    a: &[T],
-    b: &[T],
-    term: impl Fn(usize, T, T) -> T + Sync,
-) -> Vec<T> {
-    (0..s.channels)
-        .into_par_iter()
-        .map(|c| {
-            let mut lanes = [T::zero(); LANES];
-            for n in 0..s.batch {
-                let r = n * s.channels + c;
-                let (a, b) = (row(s, a, r).chunks_exact(LANES), row(s, b, r).chunks_exact(LANES));
-                let tail = a.remainder().iter().zip(b.remainder());
-                for (a, b) in a.zip(b) {
-                    for j in 0..LANES {
-                        lanes[j] += term(c, a[j], b[j]);
-                    }
-                }
-                for (lane, (&u, &v)) in lanes.iter_mut().zip(tail) {
-                    *lane += term(c, u, v);
-                }
+/// The sum of `term(a_i, b_i)` over the elements i of channel c (every (n, l)), element j
+/// of each row added into partial sum j % LANES.
+fn channel_sum<T: Real>(s: &ChannelShape, c: usize, a: &[T], b: &[T], term: impl Fn(T, T) -> T) -> T {
+    let mut lanes = [T::zero(); LANES];
+    for n in 0..s.batch {
+        let r = n * s.channels + c;
+        let (a, b) = (row(s, a, r).chunks_exact(LANES), row(s, b, r).chunks_exact(LANES));
+        let tail = a.remainder().iter().zip(b.remainder());
+        for (a, b) in a.zip(b) {
+            for j in 0..LANES {
+                lanes[j] += term(a[j], b[j]);
             }
-            lanes.into_iter().fold(T::zero(), |sum, v| sum + v)
-        })
-        .collect()
+        }
+        for (lane, (&u, &v)) in lanes.iter_mut().zip(tail) {
+            *lane += term(u, v);
+        }
+    }
+    lanes.into_iter().fold(T::zero(), |sum, v| sum + v)
 }
 
-/// out_i = value(c, a_i, b_i) for every element i of channel c.
-fn map_elements<T: Real>(
+/// Runs `per_channel(c, rows)` for every channel in parallel, `rows` being channel c's
+/// `batch` rows of `out` (sample order); returns what each returned, in channel order.
+fn by_channel<T: Send, R: Send>(
     s: &ChannelShape,
     out: &mut [T],
-    a: &[T],
-    b: &[T],
-    value: impl Fn(usize, T, T) -> T + Sync,
-) {
-    out.par_chunks_mut(s.len.max(1)).enumerate().for_each(|(r, out)| {
-        let c = r % s.channels;
-        for (o, (&u, &v)) in out.iter_mut().zip(row(s, a, r).iter().zip(row(s, b, r))) {
-            *o = value(c, u, v);
+    per_channel: impl Fn(usize, Vec<&mut [T]>) -> R + Sync,
+) -> Vec<R> {
+    let mut rows: Vec<Vec<&mut [T]>> = (0..s.channels).map(|_| Vec::with_capacity(s.batch)).collect();
+    if s.len > 0 {
+        for (r, out_row) in out.chunks_mut(s.len).enumerate() {
+            rows[r % s.channels].push(out_row);
         }
-    });
+    }
+    rows.into_par_iter().enumerate().map(|(c, rows)| per_channel(c, rows)).collect()
+}
+
+/// out_i = value(a_i, b_i) over channel c's `rows` of `out`.
+fn map_channel<T: Real>(
+    s: &ChannelShape,
+    c: usize,
+    rows: Vec<&mut [T]>,
+    [a, b]: [&[T]; 2],
+    value: impl Fn(T, T) -> T,
+) {
+    for (n, out) in rows.into_iter().enumerate() {
+        let r = n * s.channels + c;
+        for (o, (&u, &v)) in out.iter_mut().zip(row(s, a, r).iter().zip(row(s, b, r))) {
+            *o = value(u, v);
+        }
+    }
 }
 
 /// Normalizes with the batch statistics (biased variance), writes them as `mean` and
@@ -111,19 +119,20 @@ pub fn forward_train<T: Real>(
         check::len(what, t.len(), s.channels);
     }
     let m = T::of((s.batch * s.len) as f64);
-    let batch_mean: Vec<T> = per_channel_sum(s, x, x, |_, x, _| x).into_iter().map(|sum| sum / m).collect();
-    let batch_var: Vec<T> = per_channel_sum(s, x, x, |c, x, _| (x - batch_mean[c]).powi(2))
-        .into_iter()
-        .map(|sum| sum / m)
-        .collect();
+    let stats = by_channel(s, y, |c, y_rows| {
+        let mean = channel_sum(s, c, x, x, |x, _| x) / m;
+        let var = channel_sum(s, c, x, x, |x, _| (x - mean).powi(2)) / m;
+        let inv_std = T::one() / (var + p.eps).sqrt();
+        map_channel(s, c, y_rows, [x, x], |x, _| gamma[c] * (x - mean) * inv_std + beta[c]);
+        (mean, var, inv_std)
+    });
     let unbias = if p.unbiased_running_var && s.batch * s.len > 1 { m / (m - T::one()) } else { T::one() };
-    for c in 0..s.channels {
-        mean[c] = batch_mean[c];
-        inv_std[c] = T::one() / (batch_var[c] + p.eps).sqrt();
-        running_mean[c] = (T::one() - p.momentum) * running_mean[c] + p.momentum * batch_mean[c];
-        running_var[c] = (T::one() - p.momentum) * running_var[c] + p.momentum * batch_var[c] * unbias;
+    for (c, (batch_mean, batch_var, batch_inv_std)) in stats.into_iter().enumerate() {
+        mean[c] = batch_mean;
+        inv_std[c] = batch_inv_std;
+        running_mean[c] = (T::one() - p.momentum) * running_mean[c] + p.momentum * batch_mean;
+        running_var[c] = (T::one() - p.momentum) * running_var[c] + p.momentum * batch_var * unbias;
     }
-    map_elements(s, y, x, x, |c, x, _| gamma[c] * (x - mean[c]) * inv_std[c] + beta[c]);
 }
 
 /// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
@@ -140,7 +149,9 @@ pub fn forward_eval<T: Real>(
         check::len(what, t.len(), s.channels);
     }
     let inv_std: Vec<T> = running_var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
-    map_elements(s, y, x, x, |c, x, _| gamma[c] * (x - running_mean[c]) * inv_std[c] + beta[c]);
+    by_channel(s, y, |c, y_rows| {
+        map_channel(s, c, y_rows, [x, x], |x, _| gamma[c] * (x - running_mean[c]) * inv_std[c] + beta[c])
+    });
 }
 
 /// `mean`/`inv_std` are what the forward pass normalized with; xhat = (x - mean) * inv_std.
@@ -161,18 +172,25 @@ pub fn backward<T: Real>(
     for (what, t) in [("mean", mean), ("inv_std", inv_std), ("dgamma", &*dgamma), ("dbeta", &*dbeta)] {
         check::len(what, t.len(), s.channels);
     }
-    let xhat = |c: usize, x: T| (x - mean[c]) * inv_std[c];
-    dgamma.copy_from_slice(&per_channel_sum(s, x, dy, |c, x, dy| dy * xhat(c, x)));
-    dbeta.copy_from_slice(&per_channel_sum(s, dy, dy, |_, dy, _| dy));
-    if batch_stats {
-        // mean(g) = gamma * dbeta / M and mean(g * xhat) = gamma * dgamma / M
-        let m = T::of((s.batch * s.len) as f64);
-        map_elements(s, dx, x, dy, |c, x, dy| {
-            let g = dy * gamma[c];
-            inv_std[c] * (g - gamma[c] * dbeta[c] / m - xhat(c, x) * gamma[c] * dgamma[c] / m)
-        });
-    } else {
-        map_elements(s, dx, dy, dy, |c, dy, _| dy * gamma[c] * inv_std[c]);
+    let m = T::of((s.batch * s.len) as f64);
+    let sums = by_channel(s, dx, |c, dx_rows| {
+        let xhat = |x: T| (x - mean[c]) * inv_std[c];
+        let dgamma = channel_sum(s, c, x, dy, |x, dy| dy * xhat(x));
+        let dbeta = channel_sum(s, c, dy, dy, |dy, _| dy);
+        if batch_stats {
+            // mean(g) = gamma * dbeta / M and mean(g * xhat) = gamma * dgamma / M, g = dy * gamma
+            let g = gamma[c];
+            map_channel(s, c, dx_rows, [x, dy], |x, dy| {
+                inv_std[c] * (dy * g - g * dbeta / m - xhat(x) * g * dgamma / m)
+            });
+        } else {
+            map_channel(s, c, dx_rows, [dy, dy], |dy, _| dy * gamma[c] * inv_std[c]);
+        }
+        (dgamma, dbeta)
+    });
+    for (c, (g, b)) in sums.into_iter().enumerate() {
+        dgamma[c] = g;
+        dbeta[c] = b;
     }
 }
 
@@ -205,8 +223,8 @@ mod tests {
         assert_eq!(run(1), run(3));
 
         let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
-        let sums = per_channel_sum(&s, &x64, &x64, |_, v, _| v);
-        for (c, sum) in sums.iter().enumerate() {
+        for c in 0..s.channels {
+            let sum = channel_sum(&s, c, &x64, &x64, |v, _| v);
             let want: f64 = (0..s.batch).flat_map(|n| row(&s, &x64, n * s.channels + c).iter()).sum();
             assert!((sum - want).abs() < 1e-12, "channel {c}: {sum} vs {want}");
         }
