@@ -108,29 +108,14 @@ impl BoxFit {
         else {
             return;
         };
-        for i in self.around(deepest, 1.5, values.len()) {
+        let centre = self.epoch + deepest as f64 * self.period;
+        let reach = 1.5 * self.width as f64;
+        let first = (centre - reach).ceil().max(0.0) as usize;
+        let end = ((centre + reach).floor() + 1.0).max(0.0) as usize;
+        for i in first..end.min(values.len()) {
             values[i] = 0.0;
             observed[i] = false;
         }
-    }
-
-    /// Of `n` cadences, those within `reach` box widths of any transit's mid-time.
-    pub fn transit_mask(&self, n: usize, reach: f64) -> Vec<bool> {
-        let mut mask = vec![false; n];
-        let transits = ((n as f64 - self.epoch) / self.period).ceil().max(0.0) as usize + 1;
-        for i in (0..transits).flat_map(|k| self.around(k, reach, n)) {
-            mask[i] = true;
-        }
-        mask
-    }
-
-    /// Of `n` cadences, those within `reach` box widths of transit `number`'s mid-time.
-    fn around(&self, number: usize, reach: f64, n: usize) -> std::ops::Range<usize> {
-        let centre = self.epoch + number as f64 * self.period;
-        let reach = reach * self.width as f64;
-        let first = (centre - reach).ceil().max(0.0) as usize;
-        let end = ((centre + reach).floor() + 1.0).max(0.0) as usize;
-        first.min(n)..end.min(n)
     }
 
     /// (sum, count) of the observed in-box cadences of each transit, by transit number.

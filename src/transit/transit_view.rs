@@ -3,8 +3,7 @@
 //!
 //! - Channel 0, the time series: the light curve whitened by [`whiten`] (rotation off,
 //!   unit scatter, outliers and filled gaps out), so each transit and eclipse reads in
-//!   sigmas. With `redetrend_masked`, whitened again once the best box is found, its
-//!   transits left out of the trend fit, and every channel is built from that.
+//!   sigmas.
 //! - Channel 1, the folded view: the observed cadences ordered by their phase at the
 //!   period the box search ([`bls::search`]) found, transit at the centre, then summed
 //!   over a running window as long as the box's in-transit count and divided by the
@@ -44,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bls;
 use super::gate::{BoxScore, Detection};
-use super::whiten::{whiten, whiten_masked, whiten_observed, Whitened};
+use super::whiten::{whiten, whiten_observed, Whitened};
 use crate::series::{median, moving_average};
 
 /// The settings of the transit-search channels, stored with the model.
@@ -88,14 +87,6 @@ pub struct TransitView {
     /// false: the grid's box.
     #[serde(default)]
     pub refine_box: bool,
-    /// Detrends again once the best box is found, its transits (a box width either side
-    /// of each mid-time) left out of the trend fit ([`whiten_masked`]), and builds the
-    /// channels from that: the standard practice of transit pipelines (Kepler's, AstroNet's,
-    /// lightkurve's `flatten(mask=...)`), so that a long shallow transit is not partly
-    /// fitted as the star's level. Checkpoints written before it existed read as false: one
-    /// detrending.
-    #[serde(default)]
-    pub redetrend_masked: bool,
 }
 
 /// Searches after the first that [`TransitView::set_lone_dips_aside`] may run.
@@ -120,10 +111,6 @@ fn is_lone_dip(fit: &bls::BoxFit, values: &[f32], observed: &[bool]) -> bool {
         || (transits <= FEW_TRANSITS && ratio > LONE_DIP_RATIO && sigmas > LONE_DIP_SIGMA)
 }
 
-/// How far from each mid-time the second detrending leaves cadences out, in box widths:
-/// the box's edges are a search bin or two off a transit's on a coarse grid.
-const REDETREND_REACH: f64 = 1.0;
-
 /// The running mean taken from the trend before it is folded: the variability channel
 /// keeps what changes within a few days (rotation, spots) and drops slow drifts.
 const VARIABILITY_WINDOW: usize = 197;
@@ -139,7 +126,6 @@ impl Default for TransitView {
             variability: true,
             set_lone_dips_aside: true,
             refine_box: true,
-            redetrend_masked: true,
         }
     }
 }
@@ -182,10 +168,6 @@ impl TransitView {
             f.mask_deepest(&mut w.values, &mut w.observed);
             fit = search(&w.values, &w.observed);
             searches -= 1;
-        }
-        if let Some(f) = fit.filter(|_| self.redetrend_masked) {
-            let masked = f.transit_mask(n, REDETREND_REACH);
-            w = whiten_masked(series, w.observed, self.detrend_window, &masked);
         }
         dst[..n].copy_from_slice(&w.values);
         dst[n..].fill(0.0);
@@ -584,7 +566,6 @@ mod tests {
             ..old
         };
         assert_eq!(old, TransitView { detrend_window: 49, compress: 5.0, ..before });
-        assert!(!old.refine_box && !old.redetrend_masked);
         assert_eq!(old.channels(), 2);
         let vetted: TransitView =
             serde_json::from_str(r#"{"detrend_window":49,"compress":5.0,"vetting":true}"#).unwrap();
