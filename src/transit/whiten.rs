@@ -351,4 +351,19 @@ mod tests {
             assert!(worst_outside(&w, 900..1000) < 6.0, "window {window}: {:?}", &w.values[1000..1030]);
         }
     }
+
+    /// Three cadences kept on one side of a window (after a dip or a gap, before the
+    /// end) must not make a line that is carried across it: their slope, from so few, is
+    /// mostly noise. The windows that keep so few take the nearest fitted level instead.
+    #[test]
+    fn a_window_with_a_few_cadences_on_one_side_borrows_instead_of_extrapolating() {
+        let mut series = vec![100.0f32; 200];
+        series[170..173].copy_from_slice(&[100.0, 103.0, 106.0]);
+        let kept: Vec<bool> = (0..200).map(|i| i < 100 || (170..173).contains(&i)).collect();
+        let fit = running_line(&series, &kept, 49);
+        for (i, v) in fit.values.iter().enumerate() {
+            assert!((v - 100.0).abs() < 1.0, "cadence {i}: {v}");
+        }
+        assert!(fit.fitted[..100].iter().all(|&f| f) && !fit.fitted[150]);
+    }
 }
