@@ -184,9 +184,11 @@ struct Fit {
 /// Straight-line fit to the `kept` values within `window / 2` cadences each side,
 /// evaluated at the centre: a window mean, except near the ends and around dropped
 /// cadences, where a mean would be pulled by the slope. Where a window keeps fewer than
-/// two values (inside a long gap, or an eclipse at an end), the value of the nearest
-/// cadence whose window did: a constant such as 0, or a level from the far side of a
-/// gap, would be a trend thousands of sigmas off. All zeros if no window has two.
+/// a quarter of its cadences (inside a long gap, an eclipse at an end or beside a gap),
+/// the value of the nearest cadence whose window did: a slope fitted to a few noisy
+/// cadences on one side, carried across the window, misses by several sigmas, and a
+/// constant such as 0, or a level from the far side of a gap, would be a trend thousands
+/// of sigmas off. All zeros if no window has enough.
 fn running_line(series: &[f32], kept: &[bool], window: usize) -> Fit {
     let n = series.len();
     let half = window / 2;
@@ -202,10 +204,11 @@ fn running_line(series: &[f32], kept: &[bool], window: usize) -> Fit {
         }
         prefix[i + 1] = row;
     }
+    let min_kept = (window / 4).max(2) as f64;
     let line = |i: usize| {
         let (lo, hi) = (i.saturating_sub(half), (i + half + 1).min(n));
         let [c, st, stt, sx, stx] = std::array::from_fn(|k| prefix[hi][k] - prefix[lo][k]);
-        (c >= 2.0).then(|| {
+        (c >= min_kept).then(|| {
             let (mt, mx) = (st / c, sx / c);
             let var = stt / c - mt * mt;
             let slope = if var > 1e-9 { (stx / c - mt * mx) / var } else { 0.0 };
@@ -347,5 +350,20 @@ mod tests {
             assert!(w.observed[900..1000].iter().all(|&o| !o));
             assert!(worst_outside(&w, 900..1000) < 6.0, "window {window}: {:?}", &w.values[1000..1030]);
         }
+    }
+
+    /// Three cadences kept on one side of a window (after a dip or a gap, before the
+    /// end) must not make a line that is carried across it: their slope, from so few, is
+    /// mostly noise. The windows that keep so few take the nearest fitted level instead.
+    #[test]
+    fn a_window_with_a_few_cadences_on_one_side_borrows_instead_of_extrapolating() {
+        let mut series = vec![100.0f32; 200];
+        series[170..173].copy_from_slice(&[100.0, 103.0, 106.0]);
+        let kept: Vec<bool> = (0..200).map(|i| i < 100 || (170..173).contains(&i)).collect();
+        let fit = running_line(&series, &kept, 49);
+        for (i, v) in fit.values.iter().enumerate() {
+            assert!((v - 100.0).abs() < 1.0, "cadence {i}: {v}");
+        }
+        assert!(fit.fitted[..100].iter().all(|&f| f) && !fit.fitted[150]);
     }
 }
