@@ -38,6 +38,7 @@ use rayon::prelude::*;
 pub use config::{SynthConfig, SynthError, MIN_SAMPLES};
 pub use csv_out::{read_truth_csv, write_exo_csv, write_truth_csv};
 pub use draw::Split;
+pub use gaps::with_long_gaps;
 pub use inject::{inject_transits, InjectConfig};
 pub use star::CADENCE_DAYS;
 pub use truth::{recall_by_snr, snr_bins, Kind, SnrBin, TruthRow};

@@ -34,8 +34,11 @@ pub const BINARIES: usize = 1000;
 /// built-in training set as non-planets, and as many copies of them with injected
 /// transits as planets: the built-in set's 65-day curves alone never show the network a
 /// long span's coarser samples, nor planets whose few transits lie hundreds of samples
-/// apart on them (Kepler-90 d: 59.7 d, four transits in 278 days).
+/// apart on them (Kepler-90 d: 59.7 d, four transits in 278 days), nor a stitched
+/// series with a quarter-long stretch missing (`synth::with_long_gaps`).
 pub const LONG_SPANS: usize = 600;
+/// Keeps the long gaps' draws apart from the stars' and the injections' of the same seed.
+const LONG_GAPS_SALT: u64 = 0x10_46A9;
 /// How many times the built-in span [`LONG_SPANS`]' stars cover.
 pub const LONG_SPAN_FACTOR: usize = 4;
 /// S/N range of injected transits: from a little below the recipe's S/N 15 bar, so that
@@ -115,17 +118,19 @@ pub fn add_long_spans(
     planet_label: Option<&Label>,
     seed: u64,
 ) -> Result<()> {
-    let long = synth::long_spans(cfg, LONG_SPANS, LONG_SPAN_FACTOR)?;
+    let mut long = synth::long_spans(cfg, LONG_SPANS, LONG_SPAN_FACTOR)?;
     // Another injection seed than the K2-length copies': other planets, not the same
     // draws in other stars.
     let planet_label = planet_label.cloned().unwrap_or(Label::Int(PLANET_LABEL));
     let inject = InjectConfig { count: LONG_SPANS, snr: INJECTED_SNR, seed: !seed, planet_label };
-    let hosts = synth::inject_transits(&long, &inject).context("transits in the long spans")?;
+    let mut hosts = synth::inject_transits(&long, &inject).context("transits in the long spans")?;
+    synth::with_long_gaps(&mut long, seed ^ LONG_GAPS_SALT);
+    synth::with_long_gaps(&mut hosts, !(seed ^ LONG_GAPS_SALT));
     train.append(long);
     train.append(hosts);
     eprintln!(
-        "Added {LONG_SPANS} synthetic stars over {LONG_SPAN_FACTOR} times the span (several Kepler quarters), \
-         and as many copies of them with injected transits"
+        "Added {LONG_SPANS} synthetic stars over {LONG_SPAN_FACTOR} times the span (several Kepler quarters, \
+         half of them with a long stretch missing), and as many copies of them with injected transits"
     );
     Ok(())
 }
