@@ -207,6 +207,12 @@ fn lstm_matches_reference() {
             let saved = LstmTensors { h: t[5], c: t[6], gates: t[7] };
             let (dx, dw_ih, dw_hh, db) = (t[8], t[9], t[10], t[11]);
             be.run(&LstmForward { s, x, w_ih, w_hh, b, saved }.into());
+            // a backward with another upstream gradient first: what the fast backend keeps
+            // between calls (its pre-activation gradients) must not leak into the next
+            let other = saved.h;
+            be.run(
+                &LstmBackward { s, x, w_ih, w_hh, saved, dh: other, dx: Some(dx), dw_ih, dw_hh, db }.into(),
+            );
             be.run(&LstmBackward { s, x, w_ih, w_hh, saved, dh, dx: Some(dx), dw_ih, dw_hh, db }.into());
         });
         // errors compound through the recurrence: a sum over the hidden units per step,

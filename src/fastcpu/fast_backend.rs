@@ -11,6 +11,8 @@ use crate::cpu::{activation, CpuBackend};
 #[derive(Default)]
 pub struct FastCpuBackend {
     store: CpuBackend,
+    /// The LSTM backward's pre-activation gradients, kept from step to step.
+    lstm_da: Vec<f32>,
 }
 
 impl FastCpuBackend {
@@ -43,7 +45,7 @@ impl Backend for FastCpuBackend {
     fn flush(&mut self) {}
 
     fn run(&mut self, op: &Op) {
-        let be = &mut self.store;
+        let FastCpuBackend { store: be, lstm_da } = self;
         match *op {
             Op::Conv1dForward(Conv1dForward { s, x, w, b, y, relu }) => {
                 be.with_outputs([y], None, |r, [y], _| conv1d::forward(&s, &r[x], &r[w], &r[b], y));
@@ -61,9 +63,10 @@ impl Backend for FastCpuBackend {
                     lstm::forward(&s, &r[x], [&r[w_ih], &r[w_hh], &r[b]], saved)
                 })
             }
-            Op::LstmBackward(o) => be.with_outputs([o.dw_ih, o.dw_hh, o.db], o.dx, |r, grads, dx| {
+            Op::LstmBackward(o) => be.with_outputs([o.dw_ih, o.dw_hh, o.db], o.dx, |r, weights, dx| {
                 let saved = [&r[o.saved.h], &r[o.saved.c], &r[o.saved.gates]];
-                lstm::backward(&o.s, &r[o.x], [&r[o.w_ih], &r[o.w_hh]], saved, &r[o.dh], dx, grads)
+                let grads = lstm::Grads { dx, weights, da: lstm_da };
+                lstm::backward(&o.s, &r[o.x], [&r[o.w_ih], &r[o.w_hh]], saved, &r[o.dh], grads)
             }),
             Op::DenseForward(DenseForward { s, x, w, b, y }) => {
                 be.with_outputs([y], None, |r, [y], _| dense::forward(&s, &r[x], &r[w], &r[b], y))

@@ -130,12 +130,11 @@ pub fn par_gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     if c.rows == 0 || c.cols == 0 {
         return;
     }
-    let rows_per_task = PAR_ROWS;
     let (cols, rs) = (c.cols, c.rs);
-    c.data[..(c.rows - 1) * rs + cols].par_chunks_mut(rows_per_task * rs).enumerate().for_each(
+    c.data[..(c.rows - 1) * rs + cols].par_chunks_mut(PAR_ROWS * rs).enumerate().for_each(
         |(task, c_part)| {
-            let first = task * rows_per_task;
-            let rows = rows_per_task.min(a.rows - first);
+            let first = task * PAR_ROWS;
+            let rows = PAR_ROWS.min(a.rows - first);
             let a_part = MatRef { data: &a.data[first * a.rs..], rows, ..a };
             gemm(alpha, a_part, b, beta, MatMut::strided(c_part, rows, cols, rs));
         },

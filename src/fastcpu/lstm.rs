@@ -64,16 +64,25 @@ pub fn forward(s: &LstmShape, x: &[f32], [w_ih, w_hh, b]: [&[f32]; 3], [h, c, ga
         });
 }
 
+/// What [`backward`] writes, all overwritten: dx when given, dw_ih, dw_hh, db, and `da`, the
+/// gradient of the pre-activations (batch, time, 4H), in a buffer the caller keeps from
+/// call to call: at seed-lstm's size it is 209 MB, which allocated afresh at every step
+/// is faulted in page by page.
+pub struct Grads<'a> {
+    pub dx: Option<&'a mut [f32]>,
+    pub weights: [&'a mut [f32]; 3],
+    pub da: &'a mut Vec<f32>,
+}
+
 /// Backpropagation through time. `dh` (batch, time, H) is the upstream gradient of every
-/// h_t; dw_ih, dw_hh, db (and dx when given) are overwritten.
+/// h_t.
 pub fn backward(
     s: &LstmShape,
     x: &[f32],
     [w_ih, w_hh]: [&[f32]; 2],
     [h, c, gates]: [&[f32]; 3],
     dh: &[f32],
-    dx: Option<&mut [f32]>,
-    [dw_ih, dw_hh, db]: [&mut [f32]; 3],
+    Grads { dx, weights: [dw_ih, dw_hh, db], da }: Grads,
 ) {
     check_weights(s, x, w_ih, w_hh);
     check_saved(s, h, c, gates);
@@ -85,8 +94,8 @@ pub fn backward(
     let rows = s.batch * time;
     let seq = time * hid;
 
-    // da: gradient of the pre-activations a_t, (batch, time, 4H)
-    let mut da = vec![0.0; rows * g4];
+    // every element of da is written below before it is read
+    da.resize(rows * g4, 0.0);
     if rows > 0 && hid > 0 {
         let per = SAMPLES_PER_TASK;
         let w_hh = PackedB::new(g4, hid, |g, j| w_hh[g * hid + j]);
@@ -124,7 +133,7 @@ pub fn backward(
     }
     par_gemm(
         1.0,
-        MatRef::row_major(&da, rows, g4).t(),
+        MatRef::row_major(da, rows, g4).t(),
         MatRef::row_major(x, rows, s.input),
         0.0,
         MatMut::row_major(dw_ih, g4, s.input),
@@ -133,7 +142,7 @@ pub fn backward(
         check::len("lstm dx", dx.len(), x.len());
         par_gemm(
             1.0,
-            MatRef::row_major(&da, rows, g4),
+            MatRef::row_major(da, rows, g4),
             MatRef::row_major(w_ih, g4, s.input),
             0.0,
             MatMut::row_major(dx, rows, s.input),
